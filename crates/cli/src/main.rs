@@ -1,0 +1,2 @@
+//! The `modelguard` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! modelguard core.
+#![forbid(unsafe_code)]

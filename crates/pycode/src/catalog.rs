@@ -1,0 +1,516 @@
+//! What importable Python callables can do.
+//!
+//! A pickle, a Keras config or a code string names callables as `module` + `qualname`. This
+//! catalog maps such a name to the [`Capability`] it reaches. It is the single place where
+//! modelguard encodes knowledge of the standard library and of ML frameworks' gadgets, so that
+//! a pickle `GLOBAL`, a `getattr` resolved by data flow and a call in `eval`'d source are judged
+//! alike.
+//!
+//! Matching follows how Python resolves the name, not how it is spelt:
+//! - a pattern on a module covers its submodules (`asyncio` covers `asyncio.unix_events`),
+//!   because a denylist that only matches exact modules was bypassed (CVE-2025-10157);
+//! - a dotted qualname is walked like `find_class` walks it: `('logging', 'os.system')` reaches
+//!   `os.system` when `logging` has an `os` attribute, so every split of the joined dotted path
+//!   into "module" + "attribute path" is tried.
+
+use serde::Serialize;
+
+/// A dangerous thing a callable can do when called (or, for classes, instantiated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Starts a process or a shell (os.system, subprocess, pty.spawn, pip…).
+    ProcessExec,
+    /// Compiles or runs Python code from data (eval, exec, runpy, cProfile.run…).
+    DynamicCode,
+    /// Creates code or function objects from parts (types.CodeType, cloudpickle._make_function).
+    CodeObject,
+    /// Imports or resolves arbitrary names (__import__, importlib, pkgutil.resolve_name,
+    /// operator.attrgetter): a step towards any other capability.
+    ImportMachinery,
+    /// Reaches interpreter internals (getattr, globals, vars, sys._getframe, gc).
+    Introspection,
+    /// Deserialises nested data that can itself run code (pickle.loads, torch.load, marshal).
+    Deserialize,
+    /// Writes, deletes or changes files and permissions.
+    FileWrite,
+    /// Reads files or lists directories.
+    FileRead,
+    /// Opens network connections or fetches URLs.
+    Network,
+    /// Loads or calls native code (ctypes, cffi, C extensions, cpp_extension).
+    NativeCode,
+    /// Changes process-wide state (environment, signals, exit, kill).
+    ProcessControl,
+}
+
+impl Capability {
+    /// Stable kebab-case name, used in evidence and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::ProcessExec => "process-exec",
+            Capability::DynamicCode => "dynamic-code",
+            Capability::CodeObject => "code-object",
+            Capability::ImportMachinery => "import-machinery",
+            Capability::Introspection => "introspection",
+            Capability::Deserialize => "deserialize",
+            Capability::FileWrite => "file-write",
+            Capability::FileRead => "file-read",
+            Capability::Network => "network",
+            Capability::NativeCode => "native-code",
+            Capability::ProcessControl => "process-control",
+        }
+    }
+
+    /// One-line description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capability::ProcessExec => "runs a process or shell command",
+            Capability::DynamicCode => "compiles or executes Python code",
+            Capability::CodeObject => "builds a code or function object",
+            Capability::ImportMachinery => "imports or resolves arbitrary names",
+            Capability::Introspection => "reaches interpreter internals",
+            Capability::Deserialize => "deserialises nested data that can run code",
+            Capability::FileWrite => "writes or deletes files",
+            Capability::FileRead => "reads files",
+            Capability::Network => "opens network connections",
+            Capability::NativeCode => "loads native code",
+            Capability::ProcessControl => "changes process-wide state",
+        }
+    }
+}
+
+/// A catalog match: what the name reaches and the pattern that matched (for evidence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Capability reached.
+    pub capability: Capability,
+    /// The catalog pattern, `module:qualname` (`*` = anything below).
+    pub pattern: &'static str,
+}
+
+use Capability::*;
+
+/// The catalog. `module:*` covers every attribute of the module and of its submodules;
+/// `module:Name.*` covers every attribute of a class. Order matters only for overlaps: the
+/// first match wins, so put specific entries before broad ones.
+const CATALOG: &[(&str, Capability)] = &[
+    // --- known-benign constructors inside otherwise broad patterns (none yet) ---
+    // --- process execution ---
+    ("os:system", ProcessExec),
+    ("os:popen", ProcessExec),
+    ("os:exec*", ProcessExec),
+    ("os:spawn*", ProcessExec),
+    ("os:posix_spawn*", ProcessExec),
+    ("os:fork*", ProcessExec),
+    ("os:startfile", ProcessExec),
+    ("posix:*", ProcessExec),
+    ("nt:*", ProcessExec),
+    ("subprocess:*", ProcessExec),
+    ("_posixsubprocess:*", ProcessExec),
+    ("pty:*", ProcessExec),
+    ("commands:*", ProcessExec),
+    ("popen2:*", ProcessExec),
+    ("platform:popen", ProcessExec),
+    ("platform:_syscmd_*", ProcessExec),
+    ("asyncio.subprocess:*", ProcessExec),
+    ("asyncio.unix_events:*", ProcessExec),
+    ("asyncio.windows_events:*", ProcessExec),
+    ("asyncio.base_events:*", ProcessExec),
+    ("asyncio:create_subprocess_*", ProcessExec),
+    ("asyncio:*", ProcessControl),
+    ("multiprocessing.util:spawnv_passfds", ProcessExec),
+    ("multiprocessing.popen_*:*", ProcessExec),
+    ("multiprocessing:*", ProcessControl),
+    ("uuid:_get_command_stdout", ProcessExec),
+    ("uuid:_popen", ProcessExec),
+    ("imaplib:IMAP4_stream", ProcessExec),
+    ("_osx_support:*", ProcessExec),
+    ("_aix_support:*", ProcessExec),
+    ("_pyrepl.pager:*", ProcessExec),
+    ("pydoc:pipepager", ProcessExec),
+    ("pydoc:pager", ProcessExec),
+    ("pydoc:tempfilepager", ProcessExec),
+    ("pydoc:getpager", ProcessExec),
+    ("venv:*", ProcessExec),
+    ("ensurepip:*", ProcessExec),
+    ("pip:*", ProcessExec),
+    ("setuptools:*", ProcessExec),
+    ("distutils.spawn:*", ProcessExec),
+    ("distutils.util:execute", ProcessExec),
+    ("webbrowser:*", ProcessExec),
+    ("ctypes.util:find_library", ProcessExec),
+    ("test.support.script_helper:*", ProcessExec),
+    ("test.support:*", ProcessExec),
+    ("torch.utils.collect_env:*", ProcessExec),
+    ("mlflow.projects.backend.local:*", ProcessExec),
+    ("mlflow.utils.process:*", ProcessExec),
+    ("os:kill*", ProcessControl),
+    ("os:_exit", ProcessControl),
+    ("os:abort", ProcessControl),
+    ("os:putenv", ProcessControl),
+    ("os:unsetenv", ProcessControl),
+    ("os:environ.*", ProcessControl),
+    ("os:chdir", ProcessControl),
+    ("signal:*", ProcessControl),
+    ("sys:exit", ProcessControl),
+    ("sys:settrace", ProcessControl),
+    ("sys:setprofile", ProcessControl),
+    ("sys:addaudithook", ProcessControl),
+    ("builtins:exit", ProcessControl),
+    ("builtins:quit", ProcessControl),
+    ("atexit:*", ProcessControl),
+    ("threading:*", ProcessControl),
+    ("_thread:*", ProcessControl),
+    // --- dynamic code ---
+    ("builtins:eval", DynamicCode),
+    ("builtins:exec", DynamicCode),
+    ("builtins:execfile", DynamicCode),
+    ("builtins:compile", DynamicCode),
+    ("builtins:breakpoint", DynamicCode),
+    ("builtins:input", DynamicCode),
+    ("code:*", DynamicCode),
+    ("codeop:*", DynamicCode),
+    ("runpy:*", DynamicCode),
+    ("timeit:*", DynamicCode),
+    ("cProfile:*", DynamicCode),
+    ("profile:*", DynamicCode),
+    ("trace:*", DynamicCode),
+    ("pdb:*", DynamicCode),
+    ("bdb:*", DynamicCode),
+    ("doctest:*", DynamicCode),
+    ("idlelib:*", DynamicCode),
+    ("lib2to3:*", Deserialize),
+    ("numpy.testing._private.utils:runstring", DynamicCode),
+    ("numpy.testing:*", DynamicCode),
+    ("numpy.f2py:*", ProcessExec),
+    ("numpy.distutils:*", ProcessExec),
+    ("torch.jit.unsupported_tensor_ops:*", DynamicCode),
+    ("torch._dynamo.guards:*", DynamicCode),
+    ("torch.fx.experimental.symbolic_shapes:*", DynamicCode),
+    ("torch.utils.bottleneck:*", DynamicCode),
+    ("torch._inductor.codecache:*", NativeCode),
+    ("torch.utils.cpp_extension:*", NativeCode),
+    ("torch._inductor:*", DynamicCode),
+    ("torch.package:*", Deserialize),
+    ("torch.hub:*", Network),
+    ("sympy:sympify", DynamicCode),
+    ("sympy.parsing:*", DynamicCode),
+    ("pandas:eval", DynamicCode),
+    ("pandas.core.computation:*", DynamicCode),
+    ("numexpr:*", DynamicCode),
+    ("IPython:*", DynamicCode),
+    ("jinja2:*", DynamicCode),
+    ("builtins:__build_class__", CodeObject),
+    ("types:CodeType", CodeObject),
+    ("types:FunctionType", CodeObject),
+    ("types:LambdaType", CodeObject),
+    ("types:MethodType", CodeObject),
+    ("types:*", Introspection),
+    ("cloudpickle.cloudpickle:_make_function", CodeObject),
+    ("cloudpickle.cloudpickle:_builtin_type", CodeObject),
+    ("cloudpickle.cloudpickle:_make_skeleton_class", CodeObject),
+    ("cloudpickle.cloudpickle:_make_skeleton_enum", CodeObject),
+    ("cloudpickle.cloudpickle:_function_setstate", CodeObject),
+    ("cloudpickle.cloudpickle:_class_setstate", CodeObject),
+    ("cloudpickle.cloudpickle:subimport", ImportMachinery),
+    ("cloudpickle.cloudpickle:dynamic_subimport", ImportMachinery),
+    ("cloudpickle.cloudpickle:_import_module", ImportMachinery),
+    ("cloudpickle.cloudpickle_fast:*", CodeObject),
+    ("cloudpickle:*", CodeObject),
+    ("dill._dill:_create_code", CodeObject),
+    ("dill._dill:_create_function", CodeObject),
+    ("dill._dill:_create_type", CodeObject),
+    ("dill._dill:_create_lock", ProcessControl),
+    ("dill._dill:_import_module", ImportMachinery),
+    ("dill._dill:_get_attr", Introspection),
+    ("dill._dill:_load_type", Introspection),
+    ("dill._dill:_eval_repr", DynamicCode),
+    ("dill._dill:_create_filehandle", FileWrite),
+    ("dill:*", Deserialize),
+    // --- import machinery and universal resolvers ---
+    ("builtins:__import__", ImportMachinery),
+    ("importlib:*", ImportMachinery),
+    ("imp:*", ImportMachinery),
+    ("pkgutil:*", ImportMachinery),
+    ("pydoc:locate", ImportMachinery),
+    ("pydoc:safeimport", ImportMachinery),
+    ("pydoc:*", ImportMachinery),
+    ("zipimport:*", ImportMachinery),
+    ("operator:attrgetter", ImportMachinery),
+    ("operator:methodcaller", ImportMachinery),
+    ("_operator:attrgetter", ImportMachinery),
+    ("_operator:methodcaller", ImportMachinery),
+    ("functools:partial", ImportMachinery),
+    ("functools:reduce", ImportMachinery),
+    ("_functools:*", ImportMachinery),
+    ("builtins:getattr", Introspection),
+    ("builtins:setattr", Introspection),
+    ("builtins:delattr", Introspection),
+    ("builtins:globals", Introspection),
+    ("builtins:locals", Introspection),
+    ("builtins:vars", Introspection),
+    ("builtins:dir", Introspection),
+    ("builtins:apply", DynamicCode),
+    ("builtins:object.__subclasses__", Introspection),
+    ("builtins:type.__subclasses__", Introspection),
+    ("sys:*", Introspection),
+    ("inspect:*", Introspection),
+    ("gc:*", Introspection),
+    ("ast:literal_eval", Introspection),
+    ("ast:*", DynamicCode),
+    // --- nested deserialisers ---
+    ("pickle:*", Deserialize),
+    ("_pickle:*", Deserialize),
+    ("cPickle:*", Deserialize),
+    ("pickletools:*", Deserialize),
+    ("marshal:*", Deserialize),
+    ("shelve:*", Deserialize),
+    ("copyreg:_reconstructor", Introspection),
+    ("joblib:load", Deserialize),
+    ("joblib.numpy_pickle:load", Deserialize),
+    ("torch:load", Deserialize),
+    ("torch.serialization:load", Deserialize),
+    ("torch.serialization:_load", Deserialize),
+    ("torch.serialization:_legacy_load", Deserialize),
+    ("torch.jit:load", Deserialize),
+    ("torch.utils.data.datapipes:*", Deserialize),
+    ("torch._inductor.config:*", Deserialize),
+    ("torch.utils._config_module:*", Deserialize),
+    ("numpy:load", Deserialize),
+    ("numpy.lib.npyio:load", Deserialize),
+    ("numpy.lib._npyio_impl:load", Deserialize),
+    ("pandas:read_pickle", Deserialize),
+    ("pandas.io.pickle:*", Deserialize),
+    ("jsonpickle:*", Deserialize),
+    ("yaml:load", Deserialize),
+    ("yaml:unsafe_load", Deserialize),
+    ("yaml:full_load", Deserialize),
+    ("keras.models:load_model", Deserialize),
+    ("keras.saving:*", Deserialize),
+    ("tensorflow.keras.models:load_model", Deserialize),
+    // --- filesystem ---
+    ("builtins:open", FileWrite),
+    ("builtins:file", FileWrite),
+    ("io:open", FileWrite),
+    ("io:FileIO", FileWrite),
+    ("io:open_code", FileRead),
+    ("_io:*", FileWrite),
+    ("codecs:open", FileWrite),
+    ("os:remove", FileWrite),
+    ("os:unlink", FileWrite),
+    ("os:rmdir", FileWrite),
+    ("os:removedirs", FileWrite),
+    ("os:rename*", FileWrite),
+    ("os:replace", FileWrite),
+    ("os:mkdir", FileWrite),
+    ("os:makedirs", FileWrite),
+    ("os:chmod", FileWrite),
+    ("os:chown", FileWrite),
+    ("os:lchown", FileWrite),
+    ("os:symlink", FileWrite),
+    ("os:link", FileWrite),
+    ("os:truncate", FileWrite),
+    ("os:write", FileWrite),
+    ("os:open", FileWrite),
+    ("os:fdopen", FileWrite),
+    ("os:listdir", FileRead),
+    ("os:scandir", FileRead),
+    ("os:walk", FileRead),
+    ("os:read", FileRead),
+    ("os:getenv", FileRead),
+    ("shutil:*", FileWrite),
+    ("tempfile:*", FileWrite),
+    ("fileinput:*", FileWrite),
+    ("logging:FileHandler", FileWrite),
+    ("logging.handlers:*", FileWrite),
+    ("logging.config:*", DynamicCode),
+    ("distutils.file_util:*", FileWrite),
+    ("distutils.dir_util:*", FileWrite),
+    ("distutils:*", ProcessExec),
+    ("pathlib:*.write_text", FileWrite),
+    ("pathlib:*.write_bytes", FileWrite),
+    ("pathlib:*.unlink", FileWrite),
+    ("pathlib:*.rmdir", FileWrite),
+    ("pathlib:*.rename", FileWrite),
+    ("pathlib:*.replace", FileWrite),
+    ("pathlib:*.touch", FileWrite),
+    ("pathlib:*.mkdir", FileWrite),
+    ("pathlib:*.chmod", FileWrite),
+    ("pathlib:*.symlink_to", FileWrite),
+    ("pathlib:*.open", FileWrite),
+    ("pathlib:*.read_text", FileRead),
+    ("pathlib:*.read_bytes", FileRead),
+    ("zipfile:*", FileWrite),
+    ("tarfile:*", FileWrite),
+    ("glob:*", FileRead),
+    ("linecache:*", FileRead),
+    ("mmap:*", FileRead),
+    ("numpy:save*", FileWrite),
+    ("numpy:fromfile", FileRead),
+    ("numpy:loadtxt", FileRead),
+    ("numpy:genfromtxt", FileRead),
+    ("numpy:memmap", FileWrite),
+    ("numpy:*.tofile", FileWrite),
+    ("torch:save", FileWrite),
+    ("torch.serialization:save", FileWrite),
+    ("torch:from_file", FileRead),
+    ("pandas:read_*", FileRead),
+    ("pandas:*.to_*", FileWrite),
+    // --- network ---
+    ("socket:*", Network),
+    ("_socket:*", Network),
+    ("ssl:*", Network),
+    ("_ssl:*", Network),
+    ("http:*", Network),
+    ("httplib:*", Network),
+    ("urllib:*", Network),
+    ("urllib2:*", Network),
+    ("urllib3:*", Network),
+    ("requests:*", Network),
+    ("httpx:*", Network),
+    ("aiohttp:*", Network),
+    ("ftplib:*", Network),
+    ("smtplib:*", Network),
+    ("telnetlib:*", Network),
+    ("imaplib:*", Network),
+    ("poplib:*", Network),
+    ("nntplib:*", Network),
+    ("xmlrpc:*", Network),
+    ("xmlrpclib:*", Network),
+    ("socketserver:*", Network),
+    ("SocketServer:*", Network),
+    ("asyncore:*", Network),
+    ("asynchat:*", Network),
+    ("wsgiref:*", Network),
+    ("huggingface_hub:*", Network),
+    ("transformers.utils.hub:*", Network),
+    // --- native code ---
+    ("ctypes:*", NativeCode),
+    ("_ctypes:*", NativeCode),
+    ("cffi:*", NativeCode),
+    ("_cffi_backend:*", NativeCode),
+    ("torch.ops:load_library", NativeCode),
+    ("torch.classes:load_library", NativeCode),
+    ("torch._ops:*.load_library", NativeCode),
+    ("torch._C:*", NativeCode),
+];
+
+/// Classify `module` + `qualname` (as `find_class` receives them, after Python 2 mapping).
+///
+/// Returns the first catalog entry that matches any way Python could resolve the name (see
+/// the module docs), or `None` when the catalog knows nothing dangerous about it — which does
+/// not make it safe: the caller's allowlist decides that.
+pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
+    // The joined dotted path, e.g. "logging.os.system", split at every dot into a module and an
+    // attribute path, longest module first. The name as written comes first.
+    if let Some(e) = lookup(module, qualname) {
+        return Some(e);
+    }
+    let joined = format!("{module}.{qualname}");
+    // find_class may reach a module through attributes (logging.os → os): try every suffix
+    // of the joined path as a fresh module path too (os.system from logging.os.system).
+    let parts: Vec<&str> = joined.split('.').collect();
+    for start in 0..parts.len() {
+        let rest = parts.get(start..).unwrap_or_default();
+        for split in (1..rest.len()).rev() {
+            let (m, q) = rest.split_at(split);
+            let (m, q) = (m.join("."), q.join("."));
+            if m == module && q == qualname {
+                continue;
+            }
+            if let Some(e) = lookup(&m, &q) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// Match one exact (module, qualname) pair against the table.
+fn lookup(module: &str, qualname: &str) -> Option<Entry> {
+    CATALOG.iter().find_map(|&(pattern, capability)| {
+        let (pm, pq) = pattern.split_once(':')?;
+        let module_ok = module == pm || module.strip_prefix(pm).is_some_and(|r| r.starts_with('.'));
+        // A submodule only matches `module:*` patterns (a pattern naming one function of `os`
+        // says nothing about `os.path`).
+        let sub = module != pm;
+        if !module_ok || (sub && pq != "*") {
+            return None;
+        }
+        glob(pq, qualname).then_some(Entry {
+            capability,
+            pattern,
+        })
+    })
+}
+
+/// Minimal glob: `*` matches any run of characters (including dots).
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
+            if tail.is_empty() {
+                return true;
+            }
+            // Try every position for the remainder (patterns have at most a couple of stars).
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| glob(tail, rest.get(i..).unwrap_or_default()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(m: &str, q: &str) -> Option<Capability> {
+        classify(m, q).map(|e| e.capability)
+    }
+
+    #[test]
+    fn exact_and_prefix() {
+        assert_eq!(cap("os", "system"), Some(ProcessExec));
+        assert_eq!(cap("posix", "system"), Some(ProcessExec));
+        assert_eq!(cap("subprocess", "Popen"), Some(ProcessExec));
+        assert_eq!(cap("builtins", "eval"), Some(DynamicCode));
+        assert_eq!(cap("os", "listdir"), Some(FileRead));
+    }
+
+    #[test]
+    fn submodules_are_covered() {
+        assert_eq!(
+            cap("asyncio.unix_events", "_UnixSubprocessTransport._start"),
+            Some(ProcessExec)
+        );
+        assert_eq!(cap("numpy.f2py.crackfortran", "x"), Some(ProcessExec));
+        // A pattern naming one function does not cover submodules.
+        assert_eq!(cap("os.path", "join"), None);
+    }
+
+    #[test]
+    fn dotted_names_are_walked() {
+        assert_eq!(cap("logging", "os.system"), Some(ProcessExec));
+        assert_eq!(cap("pathlib", "os.system"), Some(ProcessExec));
+    }
+
+    #[test]
+    fn benign_names_are_unknown() {
+        assert_eq!(cap("collections", "OrderedDict"), None);
+        assert_eq!(cap("torch._utils", "_rebuild_tensor_v2"), None);
+        assert_eq!(cap("numpy.core.multiarray", "_reconstruct"), None);
+        assert_eq!(cap("builtins", "set"), None);
+    }
+
+    #[test]
+    fn globbing() {
+        assert!(glob("a*", "abc"));
+        assert!(glob("*.write_text", "Path.write_text"));
+        assert!(!glob("*.write_text", "Path.read_text"));
+        assert!(glob("exec*", "execvp"));
+    }
+}
