@@ -1,2 +1,34 @@
-//! modelguard core.
+//! modelguard core: everything between the bytes of a model file and its report.
+//!
+//! - [`source`]: random access to bytes (files, buffers); read only what matters;
+//! - [`formats`]: content sniffing and per-format readers (zip as loaders read it, npy…);
+//! - [`judge`]: turns extracted facts (pickle calls, imports) into findings;
+//! - [`rules`]: the rule registry, each rule's doc comment is its documentation;
+//! - [`policy`]: the allowlist of what frameworks emit, plus the user's policy;
+//! - [`limits`]: every limit on input-driven work, in one place;
+//! - [`report`]: the stable report model;
+//! - [`scan`]: the driver, [`Scanner`].
+//!
+//! This crate does no printing, no network and no database access: the CLI and the service
+//! are thin shells over [`Scanner`].
+//!
+//! ```
+//! use modelguard::{Scanner, report::Verdict};
+//! let r = Scanner::default().scan_bytes("x.pkl", b"cos\nsystem\n(S'echo hi'\ntR.");
+//! assert_eq!(r.verdict, Verdict::Malicious);
+//! assert_eq!(r.findings[0].rule, "MG-PKL-PROC");
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod formats;
+pub mod judge;
+pub mod limits;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+
+pub use limits::Limits;
+pub use policy::Policy;
+pub use scan::{HashMode, Scanner};

@@ -1,0 +1,3 @@
+//! Judges: extracted facts in, findings out.
+
+pub mod pickle;

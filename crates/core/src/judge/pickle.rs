@@ -1,0 +1,804 @@
+//! Judge what a pickle does: turn the VM's calls, imports and builds into findings.
+//!
+//! The VM says *what would be called with what*; this module follows values through the
+//! resolvers an attacker uses to hide names (`getattr`, `__import__`, `importlib`,
+//! `operator.attrgetter`/`methodcaller`, `functools.partial`, `pkgutil.resolve_name`,
+//! `pydoc.locate`) and judges the callable that is actually reached, with its arguments,
+//! against the capability catalog and the allowlist.
+
+use std::collections::{HashMap, HashSet};
+
+use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
+use modelguard_pycode::catalog::{self, Capability};
+
+use crate::policy::{Allowed, Policy};
+use crate::report::{Finding, Location, Severity};
+use crate::rules::{self, Rule};
+
+/// What a value is, as far as static analysis can tell.
+#[derive(Debug, Clone, PartialEq)]
+enum Sym {
+    /// An importable object: `module` + dotted `qualname`.
+    Name { module: String, qualname: String },
+    /// A module object (result of `__import__('os')`).
+    Module(String),
+    /// A constant string.
+    Str(String),
+    /// A constant bytes value.
+    Bytes(Vec<u8>),
+    /// `operator.attrgetter(path)`.
+    AttrGetter(String),
+    /// `operator.methodcaller(name, *args)`.
+    MethodCaller(String, Vec<ValueId>),
+    /// `functools.partial(func, *args)`.
+    Partial(Box<Sym>, Vec<ValueId>),
+    /// Anything else (an object built by a call, a container, a number).
+    Opaque,
+    /// A computed STACK_GLOBAL or another resolver whose arguments are not constant.
+    Unresolved(String),
+}
+
+/// Context for judging one pickle stream.
+pub struct Context<'a> {
+    /// Member path for finding locations.
+    pub member: Option<String>,
+    /// Policy in force.
+    pub policy: &'a Policy,
+    /// Whether persistent ids are expected (PyTorch formats).
+    pub expects_persistent_ids: bool,
+    /// Recursion bound for value evaluation.
+    pub max_depth: usize,
+}
+
+/// A constant blob handed to a nested deserialiser, to be analysed by the caller.
+#[derive(Debug, Clone)]
+pub struct NestedPayload {
+    /// The data.
+    pub data: Vec<u8>,
+    /// What loads it (`pickle.loads`), for the member label.
+    pub loader: String,
+}
+
+/// Output of judging one stream.
+#[derive(Debug, Default)]
+pub struct Judgement {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Nested payloads to analyse.
+    pub nested: Vec<NestedPayload>,
+}
+
+struct Judge<'a> {
+    a: &'a Analysis,
+    ctx: &'a Context<'a>,
+    cache: HashMap<ValueId, Sym>,
+    out: Judgement,
+    /// Value ids of resolver calls whose result was consumed as a callee.
+    called_values: HashSet<ValueId>,
+}
+
+/// Judge one analysed pickle stream.
+pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
+    let mut j = Judge {
+        a,
+        ctx,
+        cache: HashMap::new(),
+        out: Judgement::default(),
+        called_values: HashSet::new(),
+    };
+    j.run();
+    j.out
+}
+
+fn split_resolve_name(s: &str) -> Option<(String, String)> {
+    // pkgutil.resolve_name accepts `pkg.mod:qual.name` and `pkg.mod.name`.
+    if let Some((m, q)) = s.split_once(':') {
+        return Some((m.to_string(), q.to_string()));
+    }
+    let (m, q) = s.rsplit_once('.')?;
+    Some((m.to_string(), q.to_string()))
+}
+
+fn is_dunder(name: &str) -> bool {
+    name.split('.')
+        .any(|p| p.len() > 4 && p.starts_with("__") && p.ends_with("__"))
+}
+
+impl<'a> Judge<'a> {
+    fn loc(&self, at: modelguard_pickle::Location) -> Location {
+        Location {
+            member: self.ctx.member.clone(),
+            offset: Some(at.offset),
+            opcode: Some(at.opcode),
+        }
+    }
+
+    fn push(
+        &mut self,
+        rule: &Rule,
+        sev: Severity,
+        message: String,
+        evidence: String,
+        loc: Location,
+    ) {
+        self.out.findings.push(Finding {
+            rule: rule.id.to_string(),
+            severity: sev,
+            message,
+            evidence: Some(evidence),
+            location: loc,
+            suppressed: None,
+        });
+    }
+
+    fn eval(&mut self, id: ValueId, depth: usize) -> Sym {
+        if let Some(s) = self.cache.get(&id) {
+            return s.clone();
+        }
+        if depth > self.ctx.max_depth {
+            return Sym::Unresolved("value graph too deep".into());
+        }
+        let s = match self.a.value(id) {
+            Some(Value::Global { module, name }) => Sym::Name {
+                module: module.clone(),
+                qualname: name.clone(),
+            },
+            Some(Value::DynamicGlobal { .. }) => {
+                Sym::Unresolved("STACK_GLOBAL with computed operands".into())
+            }
+            Some(Value::Str { value, .. }) => Sym::Str(value.clone()),
+            Some(Value::Bytes { value, .. }) | Some(Value::ByteArray { value, .. }) => {
+                Sym::Bytes(value.clone())
+            }
+            Some(Value::Call(ci)) => self.eval_call(*ci as usize, depth + 1),
+            _ => Sym::Opaque,
+        };
+        self.cache.insert(id, s.clone());
+        s
+    }
+
+    fn str_arg(&mut self, args: &[ValueId], i: usize, depth: usize) -> Option<String> {
+        let id = *args.get(i)?;
+        match self.eval(id, depth) {
+            Sym::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What calling `callee` leads to: the effective callable (after partial/methodcaller).
+    fn effective_callee(&mut self, callee: Sym, args: &[ValueId], depth: usize) -> Sym {
+        match callee {
+            Sym::Partial(f, _) => *f,
+            Sym::MethodCaller(name, _) => match args.first() {
+                Some(&obj) => {
+                    let o = self.eval(obj, depth);
+                    attr(o, &name)
+                }
+                None => Sym::Unresolved("methodcaller without object".into()),
+            },
+            other => other,
+        }
+    }
+
+    /// Symbolic result of call `ci`.
+    fn eval_call(&mut self, ci: usize, depth: usize) -> Sym {
+        let Some(call) = self.a.calls.get(ci) else {
+            return Sym::Opaque;
+        };
+        if !matches!(
+            call.kind,
+            CallKind::Reduce
+                | CallKind::NewObj
+                | CallKind::NewObjEx
+                | CallKind::Obj
+                | CallKind::Inst
+        ) {
+            return Sym::Opaque;
+        }
+        let args = call.args.clone();
+        let callee = self.eval(call.func, depth);
+        let callee = self.effective_callee(callee, &args, depth);
+        let Sym::Name { module, qualname } = &callee else {
+            return match callee {
+                Sym::AttrGetter(path) => match args.first() {
+                    Some(&obj) => {
+                        let o = self.eval(obj, depth);
+                        attr(o, &path)
+                    }
+                    None => Sym::Unresolved("attrgetter without object".into()),
+                },
+                _ => Sym::Opaque,
+            };
+        };
+        match (module.as_str(), qualname.as_str()) {
+            ("builtins", "__import__")
+            | ("importlib", "import_module")
+            | ("importlib", "__import__") => match self.str_arg(&args, 0, depth) {
+                Some(m) => Sym::Module(m),
+                None => Sym::Unresolved(format!("{module}.{qualname} of a computed name")),
+            },
+            ("builtins", "getattr") => {
+                let Some(&obj) = args.first() else {
+                    return Sym::Unresolved("getattr without arguments".into());
+                };
+                let o = self.eval(obj, depth);
+                match self.str_arg(&args, 1, depth) {
+                    Some(name) => attr(o, &name),
+                    None => Sym::Unresolved("getattr of a computed name".into()),
+                }
+            }
+            ("operator" | "_operator", "attrgetter") => match self.str_arg(&args, 0, depth) {
+                Some(p) => Sym::AttrGetter(p),
+                None => Sym::Unresolved("attrgetter of a computed name".into()),
+            },
+            ("operator" | "_operator", "methodcaller") => match self.str_arg(&args, 0, depth) {
+                Some(p) => Sym::MethodCaller(p, args.get(1..).unwrap_or_default().to_vec()),
+                None => Sym::Unresolved("methodcaller of a computed name".into()),
+            },
+            ("functools" | "_functools", "partial") => match args.first() {
+                Some(&f) => {
+                    let fs = self.eval(f, depth);
+                    Sym::Partial(Box::new(fs), args.get(1..).unwrap_or_default().to_vec())
+                }
+                None => Sym::Unresolved("partial without a function".into()),
+            },
+            ("pkgutil", "resolve_name") | ("pydoc", "locate") => {
+                match self
+                    .str_arg(&args, 0, depth)
+                    .as_deref()
+                    .and_then(split_resolve_name)
+                {
+                    Some((m, q)) => Sym::Name {
+                        module: m,
+                        qualname: q,
+                    },
+                    None => Sym::Unresolved(format!("{module}.{qualname} of a computed name")),
+                }
+            }
+            ("_codecs", "encode") | ("codecs", "encode") => {
+                // Protocol 2 writes bytes as _codecs.encode(text, 'latin1').
+                match self.str_arg(&args, 0, depth) {
+                    Some(s) => Sym::Bytes(s.chars().map(|c| c as u32 as u8).collect()),
+                    None => Sym::Opaque,
+                }
+            }
+            ("builtins", "bytes") | ("builtins", "bytearray") => match args.first() {
+                Some(&b) => match self.eval(b, depth) {
+                    Sym::Bytes(v) => Sym::Bytes(v),
+                    _ => Sym::Opaque,
+                },
+                None => Sym::Bytes(Vec::new()),
+            },
+            _ => Sym::Opaque,
+        }
+    }
+
+    fn render(&self, id: ValueId) -> String {
+        self.a.render(id)
+    }
+
+    fn run(&mut self) {
+        let a = self.a;
+        // 1. Calls.
+        for (ci, call) in a.calls.iter().enumerate() {
+            match call.kind {
+                CallKind::Append | CallKind::SetItem | CallKind::AddItems => {
+                    // Mutating a module-level object (os.environ, sys.modules) is a gadget;
+                    // on objects built by calls it is ordinary container restoring.
+                    let target = self.eval(call.func, 0);
+                    if let Sym::Name { module, qualname } = &target {
+                        let loc = self.loc(call.at);
+                        self.push(
+                            &rules::PKL_GLOBAL_MUTATION,
+                            Severity::High,
+                            format!("pickle mutates the module-level object {module}.{qualname}"),
+                            format!("{} <- items", self.render(call.func)),
+                            loc,
+                        );
+                    } else if let Sym::Module(m) = &target {
+                        let loc = self.loc(call.at);
+                        self.push(
+                            &rules::PKL_GLOBAL_MUTATION,
+                            Severity::High,
+                            format!("pickle mutates module {m}"),
+                            self.render(call.func),
+                            loc,
+                        );
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let raw_callee = self.eval(call.func, 0);
+            self.called_values.insert(call.func);
+            let callee = self.effective_callee(raw_callee.clone(), &call.args, 0);
+            let evidence = self.render(call.result);
+            let loc = self.loc(call.at);
+            let via = match &raw_callee {
+                Sym::Partial(..) => " via functools.partial",
+                Sym::MethodCaller(..) => " via operator.methodcaller",
+                _ => "",
+            };
+            match callee {
+                Sym::Name { module, qualname } => {
+                    self.judge_named_call(ci, &module, &qualname, via, evidence, loc);
+                }
+                Sym::Unresolved(why) => self.push(
+                    &rules::PKL_RESOLVER,
+                    Severity::High,
+                    format!("pickle calls a callable it computes at load time ({why})"),
+                    evidence,
+                    loc,
+                ),
+                Sym::Module(m) => self.push(
+                    &rules::PKL_RESOLVER,
+                    Severity::High,
+                    format!("pickle calls module object {m}"),
+                    evidence,
+                    loc,
+                ),
+                Sym::AttrGetter(_) | Sym::Str(_) | Sym::Bytes(_) => {}
+                Sym::Opaque | Sym::Partial(..) | Sym::MethodCaller(..) => {
+                    // Calling the result of another call: the inner call is judged on its
+                    // own; say that the result is invoked.
+                    if matches!(call.kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj) {
+                        self.push(
+                            &rules::PKL_RESOLVER,
+                            Severity::Medium,
+                            "pickle calls the result of another call".into(),
+                            evidence,
+                            loc,
+                        );
+                    }
+                }
+            }
+        }
+        // 2. Imports that are dangerous or unknown, judged by how they are used.
+        self.judge_imports();
+        // 3. Resolver results that reach something dangerous but are never called.
+        self.judge_uncalled_resolutions();
+        // 4. BUILDs on globals.
+        for b in &a.builds {
+            let target = self.eval(b.target, 0);
+            if let Sym::Name { module, qualname } = &target {
+                let state = self.render(b.state);
+                let dunder = state.contains("'__");
+                let loc = self.loc(b.at);
+                self.push(
+                    &rules::PKL_GLOBAL_MUTATION,
+                    if dunder {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    format!(
+                        "pickle overwrites attributes of the imported object {module}.{qualname}"
+                    ),
+                    format!("{module}.{qualname}.__setstate__({state})"),
+                    loc,
+                );
+            }
+        }
+        // 5. Opaque references.
+        for (pid, at) in &a.persistent_ids {
+            if !self.ctx.expects_persistent_ids {
+                let loc = self.loc(*at);
+                self.push(
+                    &rules::PKL_OPAQUE,
+                    Severity::Info,
+                    "pickle loads a persistent id (resolved by the loader's persistent_load)"
+                        .into(),
+                    format!("persistent_load({})", self.render(*pid)),
+                    loc,
+                );
+            }
+        }
+        for (id, v) in a.values.iter().enumerate() {
+            if let Value::Extension(code) = v {
+                let _ = id;
+                self.out.findings.push(Finding {
+                    rule: rules::PKL_OPAQUE.id.into(),
+                    severity: Severity::Medium,
+                    message: format!(
+                        "pickle uses copyreg extension code {code}, resolved by the loader's registry"
+                    ),
+                    evidence: Some(format!("EXT {code}")),
+                    location: Location {
+                        member: self.ctx.member.clone(),
+                        ..Location::default()
+                    },
+                    suppressed: None,
+                });
+            }
+        }
+    }
+
+    fn judge_named_call(
+        &mut self,
+        ci: usize,
+        module: &str,
+        qualname: &str,
+        via: &str,
+        evidence: String,
+        loc: Location,
+    ) {
+        let Some(call) = self.a.calls.get(ci) else {
+            return;
+        };
+        let args = call.args.clone();
+        let kind = call.kind;
+        let result = call.result;
+        // Resolvers whose result we could follow are judged where the result is used.
+        if is_resolver(module, qualname) {
+            if !matches!(self.eval(result, 0), Sym::Unresolved(_)) {
+                return;
+            }
+            let why = match self.eval(result, 0) {
+                Sym::Unresolved(w) => w,
+                _ => String::new(),
+            };
+            self.push(
+                &rules::PKL_RESOLVER,
+                Severity::High,
+                format!("pickle resolves a name it computes at load time ({why})"),
+                evidence,
+                loc,
+            );
+            return;
+        }
+        if is_dunder(qualname) {
+            self.push(
+                &rules::PKL_INTROSPECTION,
+                Severity::High,
+                format!("pickle calls a dunder attribute {module}.{qualname}"),
+                evidence.clone(),
+                loc.clone(),
+            );
+        }
+        let allowed = self.ctx.policy.allowed(module, qualname);
+        if matches!(allowed, Some(Allowed::Exact) | Some(Allowed::User(_))) {
+            self.judge_allowed_call(module, qualname, &args, evidence, loc, allowed);
+            return;
+        }
+        if let Some(entry) = catalog::classify(module, qualname) {
+            self.capability_finding(
+                entry.capability,
+                module,
+                qualname,
+                true,
+                via,
+                &args,
+                evidence,
+                loc,
+            );
+            return;
+        }
+        if allowed.is_some() {
+            return;
+        }
+        // Unknown callable: judged by how it is used.
+        let class_like = matches!(kind, CallKind::NewObj | CallKind::NewObjEx) || args.is_empty();
+        let sev = if self.ctx.policy.strict || !class_like {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let how = if class_like {
+            "restores an object of"
+        } else {
+            "calls, with arguments,"
+        };
+        self.push(
+            &rules::PKL_UNKNOWN_GLOBAL,
+            sev,
+            format!("pickle {how} {module}.{qualname}, which is not on the allowlist"),
+            evidence,
+            loc,
+        );
+    }
+
+    fn judge_allowed_call(
+        &mut self,
+        module: &str,
+        qualname: &str,
+        args: &[ValueId],
+        evidence: String,
+        loc: Location,
+        allowed: Option<Allowed>,
+    ) {
+        // copyreg._reconstructor(cls, base, state): the class is what gets built.
+        if (module, qualname) == ("copyreg", "_reconstructor") {
+            if let Some(&cls) = args.first() {
+                if let Sym::Name {
+                    module: m,
+                    qualname: q,
+                } = self.eval(cls, 0)
+                {
+                    if self.ctx.policy.allowed(&m, &q).is_none() {
+                        if let Some(e) = catalog::classify(&m, &q) {
+                            self.capability_finding(
+                                e.capability,
+                                &m,
+                                &q,
+                                true,
+                                "",
+                                &[],
+                                evidence.clone(),
+                                loc.clone(),
+                            );
+                        }
+                        // unknown classes are reported by the import pass
+                    }
+                }
+            }
+        }
+        if let Some(Allowed::User(pattern)) = allowed {
+            // Reported as suppressed so that allowlisting is never silent.
+            self.out.findings.push(Finding {
+                rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
+                severity: Severity::Low,
+                message: format!("pickle calls {module}.{qualname}"),
+                evidence: Some(evidence),
+                location: loc,
+                suppressed: Some(format!("allowlisted by policy: {pattern}")),
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn capability_finding(
+        &mut self,
+        cap: Capability,
+        module: &str,
+        qualname: &str,
+        called: bool,
+        via: &str,
+        args: &[ValueId],
+        evidence: String,
+        loc: Location,
+    ) {
+        let name = format!("{module}.{qualname}");
+        let (rule, sev) = match cap {
+            Capability::ProcessExec => (&rules::PKL_PROCESS, Severity::Critical),
+            Capability::DynamicCode => (&rules::PKL_DYNAMIC_CODE, Severity::Critical),
+            Capability::NativeCode => (&rules::PKL_NATIVE, Severity::Critical),
+            Capability::CodeObject => (&rules::PKL_CODE_OBJECT, Severity::High),
+            Capability::ImportMachinery => (&rules::PKL_RESOLVER, Severity::High),
+            Capability::Deserialize => (&rules::PKL_NESTED, Severity::High),
+            Capability::FileWrite => {
+                if called && opens_for_reading(self, module, qualname, args) {
+                    (&rules::PKL_FILE, Severity::Medium)
+                } else {
+                    (&rules::PKL_FILE, Severity::High)
+                }
+            }
+            Capability::FileRead => (&rules::PKL_FILE, Severity::Medium),
+            Capability::Network => (&rules::PKL_NETWORK, Severity::High),
+            Capability::Introspection => (&rules::PKL_INTROSPECTION, Severity::Medium),
+            Capability::ProcessControl => (&rules::PKL_INTROSPECTION, Severity::Medium),
+        };
+        let sev = if called {
+            sev
+        } else {
+            // A reference never called here may still be called by the application.
+            sev.min(Severity::High)
+        };
+        if called && cap == Capability::Deserialize {
+            for &arg in args {
+                if let Sym::Bytes(data) = self.eval(arg, 0) {
+                    self.out.nested.push(NestedPayload {
+                        data,
+                        loader: name.clone(),
+                    });
+                }
+            }
+        }
+        let verb = if called { "calls" } else { "references" };
+        self.push(
+            rule,
+            sev,
+            format!("pickle {verb} {name}{via}, which {}", cap.describe()),
+            evidence,
+            loc,
+        );
+    }
+
+    fn judge_imports(&mut self) {
+        let a = self.a;
+        let called: HashSet<ValueId> = self.called_values.clone();
+        // Effective callees through partial/methodcaller count as called, as do classes passed
+        // to copyreg._reconstructor.
+        let mut used_as_class: HashSet<ValueId> = HashSet::new();
+        let mut partial_funcs: HashSet<ValueId> = HashSet::new();
+        for call in &a.calls {
+            if let Some(Value::Global { module, name }) = a.value(call.func) {
+                if (module.as_str(), name.as_str()) == ("copyreg", "_reconstructor") {
+                    if let Some(&c) = call.args.first() {
+                        used_as_class.insert(c);
+                    }
+                }
+                if matches!(
+                    (module.as_str(), name.as_str()),
+                    ("functools" | "_functools", "partial")
+                ) {
+                    if let Some(&f) = call.args.first() {
+                        partial_funcs.insert(f);
+                    }
+                }
+            }
+        }
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for imp in &a.imports {
+            let (Some(module), Some(name)) = (&imp.module, &imp.name) else {
+                continue; // dynamic: judged where called / below
+            };
+            let is_called = called.contains(&imp.value) || matches!(imp.kind, ImportKind::Inst);
+            if is_dunder(name) && !is_called {
+                let loc = self.loc(imp.at);
+                self.push(
+                    &rules::PKL_INTROSPECTION,
+                    Severity::High,
+                    format!("pickle imports the dunder attribute {module}.{name}"),
+                    format!("{module}.{name}"),
+                    loc,
+                );
+            }
+            if is_called && !partial_funcs.contains(&imp.value) {
+                continue; // judged as a call
+            }
+            if partial_funcs.contains(&imp.value) && is_called {
+                continue;
+            }
+            let allowed = self.ctx.policy.allowed(module, name);
+            if matches!(allowed, Some(Allowed::Exact)) {
+                continue;
+            }
+            if let Some(Allowed::User(p)) = &allowed {
+                if seen.insert((module.clone(), name.clone())) {
+                    let loc = self.loc(imp.at);
+                    self.out.findings.push(Finding {
+                        rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
+                        severity: Severity::Low,
+                        message: format!("pickle imports {module}.{name}"),
+                        evidence: Some(format!("{module}.{name}")),
+                        location: loc,
+                        suppressed: Some(format!("allowlisted by policy: {p}")),
+                    });
+                }
+                continue;
+            }
+            if is_resolver(module, name) && !partial_funcs.contains(&imp.value) {
+                // A resolver imported but not called is inert.
+                continue;
+            }
+            if let Some(entry) = catalog::classify(module, name) {
+                let loc = self.loc(imp.at);
+                let called_later = partial_funcs.contains(&imp.value);
+                let evidence = format!("{module}.{name}");
+                self.capability_finding(
+                    entry.capability,
+                    module,
+                    name,
+                    called_later,
+                    if called_later {
+                        " via functools.partial"
+                    } else {
+                        ""
+                    },
+                    &[],
+                    evidence,
+                    loc,
+                );
+                continue;
+            }
+            if allowed.is_some() {
+                continue;
+            }
+            if !seen.insert((module.clone(), name.clone())) {
+                continue;
+            }
+            if used_as_class.contains(&imp.value) || !is_called {
+                let sev = if self.ctx.policy.strict {
+                    Severity::Medium
+                } else {
+                    Severity::Low
+                };
+                let loc = self.loc(imp.at);
+                self.push(
+                    &rules::PKL_UNKNOWN_GLOBAL,
+                    sev,
+                    format!(
+                        "pickle imports {module}.{name}, which is not on the allowlist (importing runs its module's top-level code)"
+                    ),
+                    format!("{module}.{name}"),
+                    loc,
+                );
+            }
+        }
+    }
+
+    fn judge_uncalled_resolutions(&mut self) {
+        let a = self.a;
+        for call in &a.calls {
+            if self.called_values.contains(&call.result) {
+                continue;
+            }
+            let Some(Value::Global { module, name }) = a.value(call.func) else {
+                continue;
+            };
+            if !is_resolver(module, name) {
+                continue;
+            }
+            let r = self.eval(call.result, 0);
+            let Sym::Name {
+                module: m,
+                qualname: q,
+            } = r
+            else {
+                continue;
+            };
+            if let Some(e) = catalog::classify(&m, &q) {
+                let loc = self.loc(call.at);
+                let ev = self.render(call.result);
+                self.capability_finding(e.capability, &m, &q, false, "", &[], ev, loc);
+            } else if is_dunder(&q) {
+                let loc = self.loc(call.at);
+                let ev = self.render(call.result);
+                self.push(
+                    &rules::PKL_INTROSPECTION,
+                    Severity::High,
+                    format!("pickle reaches the dunder attribute {m}.{q}"),
+                    ev,
+                    loc,
+                );
+            }
+        }
+    }
+}
+
+/// Attribute `name` (possibly dotted) of a symbolic value.
+fn attr(o: Sym, name: &str) -> Sym {
+    match o {
+        Sym::Module(m) => Sym::Name {
+            module: m,
+            qualname: name.to_string(),
+        },
+        Sym::Name { module, qualname } => Sym::Name {
+            module,
+            qualname: format!("{qualname}.{name}"),
+        },
+        Sym::Unresolved(w) => Sym::Unresolved(w),
+        _ => Sym::Unresolved(format!("attribute {name} of a computed object")),
+    }
+}
+
+fn is_resolver(module: &str, name: &str) -> bool {
+    matches!(
+        (module, name),
+        ("builtins", "__import__")
+            | ("builtins", "getattr")
+            | ("importlib", "import_module")
+            | ("importlib", "__import__")
+            | ("operator" | "_operator", "attrgetter" | "methodcaller")
+            | ("functools" | "_functools", "partial")
+            | ("pkgutil", "resolve_name")
+            | ("pydoc", "locate")
+    )
+}
+
+/// `open(path)` / `open(path, 'r')`: reading, not writing.
+fn opens_for_reading(j: &mut Judge<'_>, module: &str, qualname: &str, args: &[ValueId]) -> bool {
+    if !matches!(
+        (module, qualname),
+        ("builtins", "open") | ("io", "open") | ("_io", "open") | ("codecs", "open")
+    ) {
+        return false;
+    }
+    match args.get(1) {
+        None => true,
+        Some(&m) => match j.eval(m, 0) {
+            Sym::Str(mode) => !mode.contains(['w', 'a', 'x', '+']),
+            _ => false,
+        },
+    }
+}

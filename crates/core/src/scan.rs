@@ -1,0 +1,981 @@
+//! The scan driver: sniff a file, walk its containers, run the extractors and rules, and
+//! assemble a [`FileReport`].
+
+use std::io::Read;
+use std::path::Path;
+
+use modelguard_pickle::{Analysis, ErrorKind as PickleErrorKind, Options, Value};
+
+use crate::formats::{self, Kind, npy, zip};
+use crate::judge::pickle::{self as pjudge, Context};
+use crate::limits::Limits;
+use crate::policy::Policy;
+use crate::report::{
+    FileReport, Finding, Location, Member, ScanError, ScannerInfo, Severity, Status, Verdict,
+};
+use crate::rules;
+use crate::source::{Cursor, FileSource, ReadAt, read_range};
+
+/// When to compute a file's SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashMode {
+    /// Files up to `Limits::hash_auto_max_bytes`.
+    #[default]
+    Auto,
+    /// Every file (reads every byte).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A configured scanner. Cheap to share across threads.
+#[derive(Debug, Clone, Default)]
+pub struct Scanner {
+    /// Limits.
+    pub limits: Limits,
+    /// Policy.
+    pub policy: Policy,
+    /// Hashing.
+    pub hash: HashMode,
+}
+
+/// The legacy torch magic number, as the VM renders a LONG.
+const TORCH_MAGIC: &str = "119547037146038801333356";
+
+/// First read of a pickle stream; grown once if the stream needs more.
+const FIRST_WINDOW: u64 = 1 << 20;
+
+impl Scanner {
+    /// A scanner with the given limits and policy.
+    pub fn new(limits: Limits, policy: Policy) -> Self {
+        Scanner {
+            limits,
+            policy,
+            hash: HashMode::Auto,
+        }
+    }
+
+    /// Identity for reports, with the digest of rules + policy + limits.
+    pub fn info(&self) -> ScannerInfo {
+        let mut extra = self.policy.digest_bytes();
+        extra.extend(serde_json::to_vec(&self.limits).unwrap_or_default());
+        ScannerInfo {
+            name: "modelguard".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            ruleset: rules::ruleset_digest(&extra),
+        }
+    }
+
+    /// Scan a file on disk.
+    pub fn scan_path(&self, path: &Path) -> FileReport {
+        let display = path.display().to_string();
+        match FileSource::open(path) {
+            Ok(src) => {
+                let mut r = self.scan_source(&display, &src);
+                r.path = display;
+                r
+            }
+            Err(e) => {
+                let mut r = FileReport {
+                    path: display,
+                    sha256: None,
+                    size: 0,
+                    format: "unknown".into(),
+                    status: Status::Error,
+                    verdict: Verdict::Unknown,
+                    findings: vec![],
+                    errors: vec![ScanError {
+                        kind: "io".into(),
+                        message: e.to_string(),
+                        location: Location::default(),
+                    }],
+                    members: vec![],
+                };
+                r.finalize();
+                r
+            }
+        }
+    }
+
+    /// Scan bytes in memory, with `name` used for the report and extension checks.
+    pub fn scan_bytes(&self, name: &str, data: &[u8]) -> FileReport {
+        let data = crate::source::Bytes(data);
+        self.scan_source(name, &data)
+    }
+
+    /// Scan any random-access source.
+    pub fn scan_source(&self, name: &str, src: &dyn ReadAt) -> FileReport {
+        let size = src.size();
+        let mut w = Walk {
+            s: self,
+            findings: vec![],
+            errors: vec![],
+            members: vec![],
+            decompressed: 0,
+            incomplete: false,
+            failed: false,
+        };
+        let format = w.walk(src, None, name, 0);
+        let format = format.unwrap_or("data");
+        w.check_extension(name, format);
+        let sha256 = match self.hash {
+            HashMode::Never => None,
+            HashMode::Auto if size > self.limits.hash_auto_max_bytes => None,
+            _ => match sha256(src) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    w.error("io", e.to_string(), Location::default(), true);
+                    None
+                }
+            },
+        };
+        let status = if w.failed {
+            Status::Error
+        } else if w.incomplete {
+            Status::Incomplete
+        } else {
+            Status::Complete
+        };
+        let mut r = FileReport {
+            path: name.to_string(),
+            sha256,
+            size,
+            format: format.to_string(),
+            status,
+            verdict: Verdict::Unknown,
+            findings: w.findings,
+            errors: w.errors,
+            members: w.members,
+        };
+        dedup_findings(&mut r.findings);
+        r.finalize();
+        r
+    }
+}
+
+fn sha256(src: &dyn ReadAt) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = 0u64;
+    loop {
+        let n = src.read_at(off, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or_default());
+        off += n as u64;
+    }
+    Ok(crate::report::hex(&h.finalize()))
+}
+
+/// Remove exact duplicates (the same fact seen through two views of one archive).
+fn dedup_findings(f: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    f.retain(|x| {
+        seen.insert((
+            x.rule.clone(),
+            x.message.clone(),
+            x.evidence.clone(),
+            x.location.member.clone(),
+            x.location.offset,
+        ))
+    });
+}
+
+fn join(member: Option<&str>, name: &str) -> String {
+    match member {
+        Some(m) => format!("{m}!{name}"),
+        None => name.to_string(),
+    }
+}
+
+struct Walk<'a> {
+    s: &'a Scanner,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    members: Vec<Member>,
+    decompressed: u64,
+    incomplete: bool,
+    failed: bool,
+}
+
+impl Walk<'_> {
+    fn limits(&self) -> &Limits {
+        &self.s.limits
+    }
+
+    fn error(&mut self, kind: &str, message: String, location: Location, fatal: bool) {
+        if fatal {
+            self.failed = true;
+        } else {
+            self.incomplete = true;
+        }
+        self.errors.push(ScanError {
+            kind: kind.into(),
+            message,
+            location,
+        });
+    }
+
+    fn finding(
+        &mut self,
+        rule: &rules::Rule,
+        sev: Severity,
+        message: String,
+        evidence: Option<String>,
+        member: Option<&str>,
+    ) {
+        self.findings.push(Finding {
+            rule: rule.id.into(),
+            severity: sev,
+            message,
+            evidence,
+            location: Location {
+                member: member.map(str::to_string),
+                ..Location::default()
+            },
+            suppressed: None,
+        });
+    }
+
+    fn malformed(&mut self, what: String, member: Option<&str>, offset: Option<u64>, fatal: bool) {
+        self.findings.push(Finding {
+            rule: rules::MALFORMED.id.into(),
+            severity: Severity::Medium,
+            message: what.clone(),
+            evidence: None,
+            location: Location {
+                member: member.map(str::to_string),
+                offset,
+                opcode: None,
+            },
+            suppressed: None,
+        });
+        let loc = Location {
+            member: member.map(str::to_string),
+            offset,
+            opcode: None,
+        };
+        self.error(if fatal { "parse" } else { "limit" }, what, loc, fatal);
+    }
+
+    /// Analyse `src`; returns the detected format name, or `None` for opaque data.
+    fn walk(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<&'static str> {
+        if depth > self.limits().max_depth {
+            self.malformed(
+                format!(
+                    "nesting deeper than max_depth ({})",
+                    self.limits().max_depth
+                ),
+                member,
+                None,
+                false,
+            );
+            return Some("nested");
+        }
+        let head = match read_range(src, 0, 512) {
+            Ok(h) => h,
+            Err(e) => {
+                self.error("io", e.to_string(), Location::default(), true);
+                return None;
+            }
+        };
+        match formats::sniff(&head) {
+            Kind::Empty => Some("empty"),
+            Kind::Zip => Some(self.zip(src, member, depth)),
+            Kind::TorchLegacy => {
+                self.pickle(src, member, PickleMode::TorchLegacy, depth);
+                Some("pytorch-legacy")
+            }
+            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
+            Kind::MaybePickle => self.pickle(src, member, PickleMode::Maybe, depth),
+            Kind::Npy => Some(self.npy(src, member, depth)),
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone | Kind::Zlib => {
+                self.decompress(src, member, name, depth, formats::sniff(&head))
+            }
+            Kind::Tar => Some(self.tar(src, member, depth)),
+            Kind::Safetensors => Some(self.safetensors(src, member)),
+            Kind::Zstd => self.unsupported("zstd", member),
+            Kind::SevenZip => self.unsupported("7z", member),
+            Kind::Gguf => self.unsupported("gguf", member),
+            Kind::Hdf5 => self.unsupported("hdf5", member),
+            Kind::Data => None,
+        }
+    }
+
+    fn unsupported(&mut self, format: &'static str, member: Option<&str>) -> Option<&'static str> {
+        self.error(
+            "unsupported",
+            format!("{format} content is recognised but not analysed by this version"),
+            Location {
+                member: member.map(str::to_string),
+                ..Location::default()
+            },
+            false,
+        );
+        Some(format)
+    }
+
+    fn check_extension(&mut self, name: &str, format: &str) {
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let code_bearing = matches!(
+            format,
+            "pickle"
+                | "pytorch-zip"
+                | "pytorch-legacy"
+                | "pytorch-tar"
+                | "torchscript"
+                | "joblib"
+                | "zip"
+                | "npz"
+        );
+        let data_ext = matches!(
+            ext.as_str(),
+            "safetensors"
+                | "json"
+                | "txt"
+                | "md"
+                | "gguf"
+                | "onnx"
+                | "tflite"
+                | "csv"
+                | "yaml"
+                | "yml"
+                | "png"
+                | "jpg"
+        );
+        let torch_ext = matches!(ext.as_str(), "pt" | "pth" | "bin" | "ckpt");
+        let sev = if code_bearing && data_ext {
+            Some(Severity::Medium)
+        } else if (format == "pickle" && torch_ext) || (ext == "npy" && format != "numpy") {
+            Some(Severity::Low)
+        } else {
+            None
+        };
+        if let Some(sev) = sev {
+            self.finding(
+                &rules::EXTENSION_MISMATCH,
+                sev,
+                format!("file named .{ext} contains {format} data"),
+                Some(format!("{name}: {format}")),
+                None,
+            );
+        }
+    }
+
+    fn read_window(&mut self, src: &dyn ReadAt, len: u64, member: Option<&str>) -> Option<Vec<u8>> {
+        match read_range(src, 0, len) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(
+                    "io",
+                    e.to_string(),
+                    Location {
+                        member: member.map(str::to_string),
+                        ..Location::default()
+                    },
+                    true,
+                );
+                None
+            }
+        }
+    }
+
+    /// Analyse a pickle stream. Returns the format, or `None` when a weakly sniffed stream
+    /// turned out not to be a pickle.
+    fn pickle(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        mode: PickleMode,
+        depth: usize,
+    ) -> Option<&'static str> {
+        let size = src.size();
+        let opts = Options {
+            max_pickles: match mode {
+                PickleMode::TorchLegacy => Some(5),
+                _ => None,
+            },
+            joblib: true,
+        };
+        let limits = self.limits().clone();
+        let mut window = size.min(FIRST_WINDOW);
+        let mut data = self.read_window(src, window, member)?;
+        let mut a = modelguard_pickle::analyze_with(&data, &limits.pickle, &opts);
+        if truncated(&a) && size > window {
+            window = size.min(limits.max_pickle_bytes);
+            data = self.read_window(src, window, member)?;
+            a = modelguard_pickle::analyze_with(&data, &limits.pickle, &opts);
+        }
+        if mode == PickleMode::Maybe && !looks_like_pickle(&a) {
+            return None;
+        }
+        let mut format = match mode {
+            PickleMode::TorchLegacy => "pytorch-legacy",
+            _ => "pickle",
+        };
+        // A stream whose first pickle is the torch magic number is a legacy torch file
+        // (possibly with the magic computed at load time: then the VM sees the calls).
+        if mode != PickleMode::TorchLegacy
+            && a.pickles
+                .first()
+                .and_then(|p| p.result)
+                .and_then(|r| a.value(r))
+                == Some(&Value::BigInt(TORCH_MAGIC.into()))
+        {
+            format = "pytorch-legacy";
+        }
+        let joblib = a.imports.iter().any(|i| {
+            i.module.as_deref() == Some("joblib.numpy_pickle")
+                && i.name.as_deref() == Some("NumpyArrayWrapper")
+        });
+        if joblib {
+            format = "joblib";
+            // The same bytes read by plain pickle.load (no inline arrays): another view.
+            let plain = modelguard_pickle::analyze_with(
+                &data,
+                &limits.pickle,
+                &Options {
+                    joblib: false,
+                    ..opts.clone()
+                },
+            );
+            self.judge(&plain, member, false, depth, true);
+        }
+        if let Some(err) = &a.error {
+            let hit_limit = matches!(err.kind, PickleErrorKind::Limit(_));
+            if truncated(&a) && size > limits.max_pickle_bytes {
+                self.malformed(
+                    format!(
+                        "pickle stream larger than max_pickle_bytes ({})",
+                        limits.max_pickle_bytes
+                    ),
+                    member,
+                    Some(err.offset),
+                    false,
+                );
+            } else {
+                self.malformed(
+                    format!("pickle: {err}"),
+                    member,
+                    Some(err.offset),
+                    !hit_limit,
+                );
+            }
+        }
+        if a.trailing_bytes > 0 && format == "pickle" {
+            let at = size.saturating_sub(a.trailing_bytes);
+            self.findings.push(Finding {
+                rule: rules::PKL_TRAILING.id.into(),
+                severity: Severity::Info,
+                message: format!("{} bytes after the last pickle", a.trailing_bytes),
+                evidence: None,
+                location: Location {
+                    member: member.map(str::to_string),
+                    offset: Some(at),
+                    opcode: None,
+                },
+                suppressed: None,
+            });
+        }
+        let expects_pid = format == "pytorch-legacy" || member.is_some_and(|m| m.ends_with(".pkl"));
+        self.judge(&a, member, expects_pid, depth, false);
+        Some(format)
+    }
+
+    fn judge(
+        &mut self,
+        a: &Analysis,
+        member: Option<&str>,
+        expects_pid: bool,
+        depth: usize,
+        extra_view: bool,
+    ) {
+        let ctx = Context {
+            member: member.map(str::to_string),
+            policy: &self.s.policy,
+            expects_persistent_ids: expects_pid,
+            max_depth: self.s.limits.pickle.max_depth,
+        };
+        let j = pjudge::judge(a, &ctx);
+        self.findings.extend(j.findings);
+        if extra_view {
+            return;
+        }
+        for (i, n) in j.nested.into_iter().enumerate() {
+            let sub = join(member, &format!("nested[{i}]:{}", n.loader));
+            let fmt = self.walk(&n.data, Some(&sub), &sub, depth + 1);
+            self.members.push(Member {
+                path: sub,
+                format: fmt.unwrap_or("data").into(),
+                size: n.data.len() as u64,
+            });
+        }
+    }
+
+    fn npy(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+        let Some(head) = self.read_window(src, 65_536 + 12, member) else {
+            return "numpy";
+        };
+        match npy::parse(&head) {
+            Ok(h) if h.object => {
+                self.finding(
+                    &rules::NPY_OBJECT,
+                    Severity::Info,
+                    format!(
+                        "NumPy array of object dtype {}: its data is a pickle",
+                        h.descr
+                    ),
+                    Some(format!("dtype {}", h.descr)),
+                    member,
+                );
+                let sub = Slice {
+                    src,
+                    start: h.data_offset,
+                };
+                if self.pickle(&sub, member, PickleMode::Raw, depth).is_none() {
+                    self.malformed(
+                        "object array data is not a pickle".into(),
+                        member,
+                        Some(h.data_offset),
+                        true,
+                    );
+                }
+                "numpy"
+            }
+            Ok(_) => "numpy",
+            Err(e) => {
+                self.malformed(format!("npy header: {e}"), member, Some(0), true);
+                "numpy"
+            }
+        }
+    }
+
+    fn safetensors(&mut self, src: &dyn ReadAt, member: Option<&str>) -> &'static str {
+        // Minimal check until the full safetensors validator lands: the header must be JSON.
+        let Some(head) = self.read_window(src, 8, member) else {
+            return "safetensors";
+        };
+        let n = head
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0);
+        match read_range(src, 8, n) {
+            Ok(h)
+                if h.len() as u64 == n
+                    && serde_json::from_slice::<serde_json::Value>(&h).is_ok() => {}
+            _ => self.malformed(
+                "safetensors header is not valid JSON".into(),
+                member,
+                Some(8),
+                true,
+            ),
+        }
+        "safetensors"
+    }
+
+    fn decompress(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+        kind: Kind,
+    ) -> Option<&'static str> {
+        let budget = self
+            .limits()
+            .max_decompressed_bytes
+            .saturating_sub(self.decompressed)
+            .min(self.limits().max_member_bytes);
+        let size = src.size();
+        let cap = budget.min(size.max(1).saturating_mul(self.limits().max_ratio));
+        let mut out = Vec::new();
+        let cursor = Cursor::new(src);
+        let res = match kind {
+            Kind::Gzip => flate2::read::MultiGzDecoder::new(cursor)
+                .take(cap + 1)
+                .read_to_end(&mut out),
+            Kind::Zlib => flate2::read::ZlibDecoder::new(cursor)
+                .take(cap + 1)
+                .read_to_end(&mut out),
+            Kind::Bzip2 => bzip2::read::MultiBzDecoder::new(cursor)
+                .take(cap + 1)
+                .read_to_end(&mut out),
+            Kind::Xz => lzma_rust2::XzReader::new(cursor, true)
+                .take(cap + 1)
+                .read_to_end(&mut out),
+            Kind::LzmaAlone => {
+                match lzma_rust2::LzmaReader::new_mem_limit(cursor, u32::MAX, None) {
+                    Ok(r) => r.take(cap + 1).read_to_end(&mut out),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => return None,
+        };
+        let label = match kind {
+            Kind::Gzip => "gzip",
+            Kind::Zlib => "zlib",
+            Kind::Bzip2 => "bzip2",
+            Kind::Xz => "xz",
+            _ => "lzma",
+        };
+        if let Err(e) = res {
+            if kind == Kind::Zlib && out.is_empty() {
+                return None; // two bytes that happened to look like a zlib header
+            }
+            self.malformed(format!("{label} stream: {e}"), member, None, true);
+        }
+        if out.len() as u64 > cap {
+            out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+            let which = if cap == budget {
+                "max_decompressed_bytes"
+            } else {
+                "max_ratio"
+            };
+            self.malformed(
+                format!("{label} output exceeds {which}; analysed the first {cap} bytes"),
+                member,
+                None,
+                false,
+            );
+        }
+        self.decompressed += out.len() as u64;
+        let inner_name = name
+            .rsplit_once('.')
+            .map(|(stem, _)| stem.to_string())
+            .unwrap_or_else(|| name.to_string());
+        let inner = self.walk(&out, member, &inner_name, depth + 1);
+        Some(match (label, inner) {
+            (_, Some("joblib")) | ("zlib" | "lzma", Some("pickle")) => "joblib",
+            ("gzip", Some("tar")) => "tar.gz",
+            _ => label,
+        })
+    }
+
+    fn zip(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+        let limits = self.limits().clone();
+        let view = match zip::read(src, &limits) {
+            Ok(v) => v,
+            Err(e) => {
+                let fatal = !matches!(e, zip::ZipError::Limit(_));
+                self.malformed(format!("zip: {e}"), member, None, fatal);
+                return "zip";
+            }
+        };
+        for an in &view.anomalies {
+            let (sev, msg) = match an {
+                zip::Anomaly::DuplicateName(n) => (
+                    Severity::High,
+                    format!(
+                        "member name {n} appears more than once (zipfile reads the last, torch the first)"
+                    ),
+                ),
+                zip::Anomaly::NameMismatch { central, local } => (
+                    Severity::High,
+                    format!(
+                        "local header names {local} where the central directory says {central}"
+                    ),
+                ),
+                zip::Anomaly::Flags { name, flags } => (
+                    Severity::Medium,
+                    format!(
+                        "member {name} has general-purpose flags 0x{flags:04x} (encrypted/patched) that zipfile refuses and torch ignores"
+                    ),
+                ),
+                zip::Anomaly::Prefix(n) => {
+                    (Severity::Low, format!("{n} bytes before the first member"))
+                }
+                zip::Anomaly::Hidden(n) => (
+                    Severity::High,
+                    format!(
+                        "member {n} is present in a local header but not in the central directory"
+                    ),
+                ),
+                zip::Anomaly::NoDirectory => (
+                    Severity::Medium,
+                    "no central directory; members recovered from local headers".into(),
+                ),
+                zip::Anomaly::Crc(n) => (Severity::Medium, format!("member {n} CRC-32 mismatch")),
+            };
+            self.finding(&rules::ZIP_TAMPER, sev, msg, None, member);
+        }
+        let names: Vec<&str> = view.entries.iter().map(|e| e.name.as_str()).collect();
+        let has = |suffix: &str| {
+            names
+                .iter()
+                .any(|n| *n == suffix.trim_start_matches('/') || n.ends_with(suffix))
+        };
+        let format = if has("/constants.pkl")
+            || names.iter().any(|n| n.contains("/code/")) && has("/data.pkl")
+        {
+            "torchscript"
+        } else if has("/data.pkl") {
+            "pytorch-zip"
+        } else if !names.is_empty()
+            && names
+                .iter()
+                .all(|n| n.ends_with(".npy") || n.ends_with('/'))
+        {
+            "npz"
+        } else {
+            "zip"
+        };
+        let torch = matches!(format, "pytorch-zip" | "torchscript");
+        for (i, e) in view.entries.iter().enumerate() {
+            if e.name.ends_with('/') {
+                continue;
+            }
+            // Several views of one name: label each so evidence says which was read.
+            let label = if view.entries.iter().filter(|x| x.name == e.name).count() > 1 {
+                format!("{}#{}", e.name, i)
+            } else {
+                e.name.clone()
+            };
+            let sub = join(member, &label);
+            let head = match zip::read_member(src, e, 512, &limits) {
+                Ok((h, _)) => h,
+                Err(err) => {
+                    let fatal = !matches!(err, zip::ZipError::Limit(_));
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        fatal,
+                    );
+                    continue;
+                }
+            };
+            let kind = formats::sniff(&head);
+            let named_pickle = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
+            let interesting = named_pickle
+                || !matches!(kind, Kind::Data | Kind::Empty | Kind::MaybePickle)
+                || (kind == Kind::MaybePickle && self.last_byte_is_stop(src, e, &limits));
+            // Tensor storages of a torch archive are raw numbers: only strong signatures count.
+            let storage = torch && e.name.contains("/data/") && !named_pickle;
+            if !interesting
+                || (storage
+                    && matches!(
+                        kind,
+                        Kind::MaybePickle | Kind::Zlib | Kind::LzmaAlone | Kind::Safetensors
+                    ))
+            {
+                continue;
+            }
+            let data = match zip::read_member(src, e, limits.max_member_bytes, &limits) {
+                Ok((d, over)) => {
+                    if over {
+                        self.malformed(
+                            format!(
+                                "member larger than max_member_bytes ({})",
+                                limits.max_member_bytes
+                            ),
+                            Some(&sub),
+                            None,
+                            false,
+                        );
+                    }
+                    d
+                }
+                Err(err) => {
+                    let fatal = !matches!(err, zip::ZipError::Limit(_));
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        fatal,
+                    );
+                    continue;
+                }
+            };
+            if e.crc != 0 && zip::crc32(&data) != e.crc && data.len() as u64 == e.uncompressed {
+                self.finding(
+                    &rules::ZIP_TAMPER,
+                    Severity::Medium,
+                    format!(
+                        "member {} CRC-32 does not match its data (torch ignores CRCs)",
+                        e.name
+                    ),
+                    None,
+                    member,
+                );
+            } else if e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
+                self.finding(
+                    &rules::ZIP_TAMPER,
+                    Severity::Medium,
+                    format!(
+                        "member {} has a zeroed CRC-32 (zipfile refuses it, torch ignores CRCs)",
+                        e.name
+                    ),
+                    None,
+                    member,
+                );
+            }
+            let before = self.findings.len();
+            let fmt = if named_pickle && !matches!(kind, Kind::Zip | Kind::Gzip | Kind::Npy) {
+                let mode = if kind == Kind::TorchLegacy {
+                    PickleMode::TorchLegacy
+                } else {
+                    PickleMode::Raw
+                };
+                self.pickle(&data, Some(&sub), mode, depth + 1)
+            } else {
+                self.walk(&data, Some(&sub), &e.name, depth + 1)
+            };
+            let _ = before;
+            if let Some(f) = fmt {
+                self.members.push(Member {
+                    path: sub,
+                    format: f.into(),
+                    size: e.uncompressed,
+                });
+            }
+        }
+        format
+    }
+
+    fn last_byte_is_stop(&self, src: &dyn ReadAt, e: &zip::Entry, limits: &Limits) -> bool {
+        match e.method {
+            0 if e.compressed > 0 => read_range(src, e.data_offset + e.compressed - 1, 1)
+                .map(|b| b == b".")
+                .unwrap_or(false),
+            0 => false,
+            _ => zip::read_member(src, e, limits.max_member_bytes.min(16 << 20), limits)
+                .map(|(d, _)| d.last() == Some(&b'.'))
+                .unwrap_or(false),
+        }
+    }
+
+    fn tar(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+        let limits = self.limits().clone();
+        let mut archive = tar::Archive::new(Cursor::new(src));
+        let entries = match archive.entries_with_seek() {
+            Ok(e) => e,
+            Err(e) => {
+                self.malformed(format!("tar: {e}"), member, None, true);
+                return "tar";
+            }
+        };
+        let mut format = "tar";
+        let mut count = 0usize;
+        for entry in entries {
+            count += 1;
+            if count > limits.max_members {
+                self.malformed(
+                    format!("tar has more than max_members ({})", limits.max_members),
+                    member,
+                    None,
+                    false,
+                );
+                break;
+            }
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.malformed(format!("tar: {e}"), member, None, true);
+                    break;
+                }
+            };
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = entry
+                .path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let size = entry.size();
+            let sub = join(member, &name);
+            let legacy_member = matches!(
+                name.as_str(),
+                "pickle" | "storages" | "tensors" | "sys_info"
+            );
+            if name == "pickle" {
+                format = "pytorch-tar";
+            }
+            let mut data = Vec::new();
+            let take = size.min(limits.max_member_bytes);
+            if let Err(e) = (&mut entry).take(take).read_to_end(&mut data) {
+                self.malformed(format!("tar member: {e}"), Some(&sub), None, true);
+                continue;
+            }
+            if size > take {
+                self.malformed(
+                    format!(
+                        "member larger than max_member_bytes ({})",
+                        limits.max_member_bytes
+                    ),
+                    Some(&sub),
+                    None,
+                    false,
+                );
+            }
+            let fmt = if legacy_member {
+                self.pickle(&data, Some(&sub), PickleMode::Raw, depth + 1)
+            } else {
+                self.walk(&data, Some(&sub), &name, depth + 1)
+            };
+            if let Some(f) = fmt {
+                self.members.push(Member {
+                    path: sub,
+                    format: f.into(),
+                    size,
+                });
+            }
+        }
+        format
+    }
+}
+
+/// How a pickle stream was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PickleMode {
+    /// A PROTO opcode or a name says pickle.
+    Raw,
+    /// Only the first byte suggests a protocol 0/1 pickle.
+    Maybe,
+    /// Legacy torch.save: five stacked pickles, then raw storages.
+    TorchLegacy,
+}
+
+fn truncated(a: &Analysis) -> bool {
+    matches!(
+        a.error.as_ref().map(|e| &e.kind),
+        Some(PickleErrorKind::Truncated)
+    )
+}
+
+/// A weakly sniffed stream is a pickle when it completed one pickle, or reached an import or
+/// call before failing (code that runs before the error still runs).
+fn looks_like_pickle(a: &Analysis) -> bool {
+    a.pickles.first().is_some_and(|p| p.result.is_some())
+        && a.pickles.first().is_some_and(|p| p.opcodes >= 2)
+        || !a.imports.is_empty()
+        || !a.calls.is_empty()
+}
+
+/// A view of `src` from `start` to its end.
+struct Slice<'a> {
+    src: &'a dyn ReadAt,
+    start: u64,
+}
+
+impl ReadAt for Slice<'_> {
+    fn size(&self) -> u64 {
+        self.src.size().saturating_sub(self.start)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.src.read_at(self.start.saturating_add(offset), buf)
+    }
+}

@@ -1,0 +1,144 @@
+//! Random access to bytes: a file on disk or a buffer in memory. Formats read only the ranges
+//! they need (a zip directory, a pickle member), never the whole file.
+
+use std::io;
+
+/// Bytes that can be read at any offset without moving a shared cursor, so several threads
+/// can read one file.
+pub trait ReadAt: Send + Sync {
+    /// Total size in bytes.
+    fn size(&self) -> u64;
+    /// Read up to `buf.len()` bytes at `offset`; returns how many were read (0 at the end).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl ReadAt for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
+        let Some(rest) = self.get(start..) else {
+            return Ok(0);
+        };
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Ok(n)
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn size(&self) -> u64 {
+        self.as_slice().size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.as_slice().read_at(offset, buf)
+    }
+}
+
+/// A borrowed buffer as a sized [`ReadAt`] (a `&[u8]` cannot be a trait object).
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl ReadAt for Bytes<'_> {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_at(offset, buf)
+    }
+}
+
+/// A file opened for reading, with its size taken once.
+pub struct FileSource {
+    file: std::fs::File,
+    size: u64,
+}
+
+impl FileSource {
+    /// Open `path`.
+    pub fn open(path: &std::path::Path) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        Ok(FileSource { file, size })
+    }
+}
+
+impl ReadAt for FileSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    #[cfg(unix)]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.file, buf, offset)
+    }
+    #[cfg(windows)]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        std::os::windows::fs::FileExt::seek_read(&self.file, buf, offset)
+    }
+}
+
+/// Read exactly `len` bytes at `offset` (fewer only at end of data).
+pub fn read_range(src: &dyn ReadAt, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let avail = src.size().saturating_sub(offset);
+    let len = usize::try_from(len.min(avail))
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too large"))?;
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        let Some(dst) = buf.get_mut(done..) else {
+            break;
+        };
+        let n = src.read_at(offset + done as u64, dst)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    buf.truncate(done);
+    Ok(buf)
+}
+
+/// A `Read + Seek` cursor over a [`ReadAt`], for crates that want one (tar).
+pub struct Cursor<'a> {
+    src: &'a dyn ReadAt,
+    pos: u64,
+}
+
+impl<'a> Cursor<'a> {
+    /// Cursor at offset 0.
+    pub fn new(src: &'a dyn ReadAt) -> Self {
+        Cursor { src, pos: 0 }
+    }
+}
+
+impl io::Read for Cursor<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.src.read_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl io::Seek for Cursor<'_> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            io::SeekFrom::Start(p) => Some(p),
+            io::SeekFrom::End(d) => self.src.size().checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match new {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek out of range",
+            )),
+        }
+    }
+}
