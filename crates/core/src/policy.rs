@@ -30,6 +30,10 @@ const BUILTIN_EXACT: &[&str] = &[
     "builtins:Ellipsis",
     "builtins:NotImplemented",
     "_codecs:encode",
+    "_io:BytesIO",
+    "io:BytesIO",
+    "_io:StringIO",
+    "io:StringIO",
     "copyreg:_reconstructor",
     "copyreg:__newobj__",
     "copyreg:__newobj_ex__",
@@ -81,6 +85,12 @@ const BUILTIN_EXACT: &[&str] = &[
     "torch:channels_last",
     "torch:preserve_format",
     "torch.storage:TypedStorage",
+    "torch.jit._pickle:build_intlist",
+    "torch.jit._pickle:build_doublelist",
+    "torch.jit._pickle:build_boollist",
+    "torch.jit._pickle:build_tensorlist",
+    "torch.jit._pickle:build_tensor_from_id",
+    "torch.jit._pickle:restore_type_tag",
     "torch.storage:UntypedStorage",
     "torch.nn.parameter:Parameter",
     "torch.nn.parameter:Buffer",
@@ -107,6 +117,9 @@ const BUILTIN_EXACT: &[&str] = &[
 /// Module prefixes whose classes frameworks pickle as objects. The catalog of dangerous
 /// callables overrides these (a prefix says "this package's classes", not "every function").
 const BUILTIN_PREFIXES: &[&str] = &[
+    // TorchScript class names, resolved by the archive's own compilation unit (its code/
+    // member), not imported from Python.
+    "__torch__",
     "torch.nn.modules",
     "torch.optim",
     "torch.ao.quantization",

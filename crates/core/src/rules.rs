@@ -428,6 +428,65 @@ rule! {
     NPY_OBJECT { id: "MG-NPY-OBJECT", name: "numpy-object-array", severity: Info, formats: ["numpy", "npz"], fires: Load }
 }
 
+rule! {
+    /// ## What it detects
+    /// Archive members whose path is absolute or climbs out of the extraction directory with
+    /// `..` (ZipSlip / TarSlip).
+    ///
+    /// ## Why is this dangerous?
+    /// Tools that extract the archive write outside the target directory, e.g. over
+    /// `~/.ssh/authorized_keys` or a Python package (CVE-2023-5245, MLeap).
+    ///
+    /// ## How the verdict is decided
+    /// `high` for any member path that is absolute, has a drive letter, or normalises above
+    /// the archive root.
+    ///
+    /// ## False positives
+    /// None: no model archive needs such paths.
+    ///
+    /// ## How to fix
+    /// Re-create the archive with relative paths.
+    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: ["zip", "tar", "pytorch-zip", "npz"], fires: Load }
+}
+
+rule! {
+    /// ## What it detects
+    /// Symbolic or hard links inside an archive.
+    ///
+    /// ## Why is this dangerous?
+    /// Extracting a link and then a file through it writes anywhere the link points; a link to
+    /// `/etc/passwd` or `~/.aws/credentials` exposes it to whatever reads the extracted model.
+    ///
+    /// ## How the verdict is decided
+    /// `high` when the target is absolute or leaves the archive root, `medium` otherwise.
+    ///
+    /// ## False positives
+    /// Archives of model folders that use relative links between their own files.
+    ///
+    /// ## How to fix
+    /// Replace links with copies.
+    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: ["zip", "tar"], fires: Load }
+}
+
+rule! {
+    /// ## What it detects
+    /// Members whose declared or actual expansion exceeds the compression-ratio or size limits
+    /// (decompression bombs).
+    ///
+    /// ## Why is this dangerous?
+    /// Loading or scanning exhausts memory or disk.
+    ///
+    /// ## How the verdict is decided
+    /// `medium`; modelguard never inflates past its limits, and reports what it did not read.
+    ///
+    /// ## False positives
+    /// Highly compressible data (all-zero tensors) in small archives; raise `max_ratio`.
+    ///
+    /// ## How to fix
+    /// Store tensors uncompressed, or check the archive's origin.
+    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: ["zip", "gzip", "bzip2", "xz", "tar"], fires: Load }
+}
+
 /// Every rule, in documentation order.
 pub static RULES: &[&Rule] = &[
     &PKL_PROCESS,
@@ -446,6 +505,9 @@ pub static RULES: &[&Rule] = &[
     &ZIP_TAMPER,
     &EXTENSION_MISMATCH,
     &NPY_OBJECT,
+    &ARCHIVE_SLIP,
+    &ARCHIVE_LINK,
+    &ARCHIVE_BOMB,
     &MALFORMED,
 ];
 

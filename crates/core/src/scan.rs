@@ -296,7 +296,10 @@ impl Walk<'_> {
                 Some("pytorch-legacy")
             }
             Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
-            Kind::MaybePickle => self.pickle(src, member, PickleMode::Maybe, depth),
+            Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
+                None if zip::has_directory(src) => Some(self.zip(src, member, depth)),
+                other => other,
+            },
             Kind::Npy => Some(self.npy(src, member, depth)),
             Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone | Kind::Zlib => {
                 self.decompress(src, member, name, depth, formats::sniff(&head))
@@ -307,6 +310,7 @@ impl Walk<'_> {
             Kind::SevenZip => self.unsupported("7z", member),
             Kind::Gguf => self.unsupported("gguf", member),
             Kind::Hdf5 => self.unsupported("hdf5", member),
+            Kind::Data if zip::has_directory(src) => Some(self.zip(src, member, depth)),
             Kind::Data => None,
         }
     }
@@ -734,8 +738,29 @@ impl Walk<'_> {
             "zip"
         };
         let torch = matches!(format, "pytorch-zip" | "torchscript");
+        for e in &view.entries {
+            self.check_member_path(&e.name, member);
+            if e.is_symlink() {
+                let target = zip::read_member(src, e, 4096, &limits)
+                    .map(|(d, _)| String::from_utf8_lossy(&d).into_owned())
+                    .unwrap_or_default();
+                self.check_link(&e.name, &target, "symbolic", member);
+            }
+            if e.compressed > 0 && e.uncompressed / e.compressed.max(1) > limits.max_ratio {
+                self.finding(
+                    &rules::ARCHIVE_BOMB,
+                    Severity::Medium,
+                    format!(
+                        "member {} declares {} bytes from {} compressed (ratio above max_ratio {})",
+                        e.name, e.uncompressed, e.compressed, limits.max_ratio
+                    ),
+                    None,
+                    member,
+                );
+            }
+        }
         for (i, e) in view.entries.iter().enumerate() {
-            if e.name.ends_with('/') {
+            if e.name.ends_with('/') || e.is_symlink() {
                 continue;
             }
             // Several views of one name: label each so evidence says which was read.
@@ -846,6 +871,33 @@ impl Walk<'_> {
         format
     }
 
+    /// ZipSlip/TarSlip: absolute paths, drive letters, `..` above the root.
+    fn check_member_path(&mut self, name: &str, member: Option<&str>) {
+        if escapes(name, "") {
+            self.finding(
+                &rules::ARCHIVE_SLIP,
+                Severity::High,
+                format!("archive member path {name:?} leaves the extraction directory"),
+                Some(name.to_string()),
+                member,
+            );
+        }
+    }
+
+    fn check_link(&mut self, name: &str, target: &str, kind: &str, member: Option<&str>) {
+        let out = escapes(target, name);
+        self.finding(
+            &rules::ARCHIVE_LINK,
+            if out { Severity::High } else { Severity::Medium },
+            format!(
+                "archive member {name} is a {kind} link to {target:?}{}",
+                if out { ", outside the archive" } else { "" }
+            ),
+            Some(format!("{name} -> {target}")),
+            member,
+        );
+    }
+
     fn last_byte_is_stop(&self, src: &dyn ReadAt, e: &zip::Entry, limits: &Limits) -> bool {
         match e.method {
             0 if e.compressed > 0 => read_range(src, e.data_offset + e.compressed - 1, 1)
@@ -888,13 +940,26 @@ impl Walk<'_> {
                     break;
                 }
             };
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
             let name = entry
                 .path()
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            self.check_member_path(&name, member);
+            let etype = entry.header().entry_type();
+            if etype.is_symlink() || etype.is_hard_link() {
+                let target = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let kind = if etype.is_symlink() { "symbolic" } else { "hard" };
+                self.check_link(&name, &target, kind, member);
+                continue;
+            }
+            if !etype.is_file() {
+                continue;
+            }
             let size = entry.size();
             let sub = join(member, &name);
             let legacy_member = matches!(
@@ -977,5 +1042,45 @@ impl ReadAt for Slice<'_> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         self.src.read_at(self.start.saturating_add(offset), buf)
+    }
+}
+
+/// Whether `path` (relative to the directory of `base`, a member path) is absolute or climbs
+/// above the archive root.
+fn escapes(path: &str, base: &str) -> bool {
+    let p = path.replace('\\', "/");
+    if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
+        return true;
+    }
+    let mut depth: i64 = base.replace('\\', "/").matches('/').count() as i64;
+    for part in p.split('/') {
+        match part {
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            "" | "." => {}
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes;
+
+    #[test]
+    fn path_escapes() {
+        assert!(escapes("../../.ssh/authorized_keys", ""));
+        assert!(escapes("/etc/passwd", ""));
+        assert!(escapes("C:\\x", ""));
+        assert!(escapes("a/../../b", ""));
+        assert!(!escapes("a/../b", ""));
+        assert!(!escapes("archive/data.pkl", ""));
+        assert!(!escapes("../x", "dir/link"));
+        assert!(escapes("../../x", "dir/link"));
     }
 }

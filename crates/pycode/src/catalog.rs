@@ -411,7 +411,10 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     // find_class may reach a module through attributes (logging.os → os): try every suffix
     // of the joined path as a fresh module path too (os.system from logging.os.system).
     let parts: Vec<&str> = joined.split('.').collect();
-    for start in 0..parts.len() {
+    // Only attribute paths can lead elsewhere: start inside the qualname, never inside the
+    // module path (`torch.jit._pickle` is not `_pickle`).
+    let first_attr = module.split('.').count();
+    for start in first_attr..parts.len() {
         let rest = parts.get(start..).unwrap_or_default();
         for split in (1..rest.len()).rev() {
             let (m, q) = rest.split_at(split);
@@ -504,6 +507,7 @@ mod tests {
         assert_eq!(cap("torch._utils", "_rebuild_tensor_v2"), None);
         assert_eq!(cap("numpy.core.multiarray", "_reconstruct"), None);
         assert_eq!(cap("builtins", "set"), None);
+        assert_eq!(cap("torch.jit._pickle", "build_intlist"), None);
     }
 
     #[test]

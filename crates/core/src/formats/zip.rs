@@ -37,6 +37,15 @@ pub struct Entry {
     pub data_offset: u64,
     /// Whether the entry came from the central directory (false: carved local header).
     pub in_directory: bool,
+    /// Unix mode from the external attributes (0 when not recorded).
+    pub unix_mode: u32,
+}
+
+impl Entry {
+    /// Whether the member is a symbolic link (unix mode S_IFLNK).
+    pub fn is_symlink(&self) -> bool {
+        self.unix_mode & 0o170000 == 0o120000
+    }
 }
 
 /// An anomaly in the archive's structure, with its severity decided by the caller.
@@ -122,6 +131,12 @@ pub fn sniff(head: &[u8]) -> bool {
     head.starts_with(LOCAL_SIG) || head.starts_with(EOCD_SIG)
 }
 
+/// Whether the data ends with a zip end-of-central-directory record (how Python's
+/// `zipfile.is_zipfile` decides: self-extracting archives and junk prefixes are zips too).
+pub fn has_directory(src: &dyn ReadAt) -> bool {
+    matches!(find_eocd(src), Ok(Some(_)))
+}
+
 /// Read the directory and local headers of the zip in `src`.
 pub fn read(src: &dyn ReadAt, limits: &Limits) -> Result<ZipView, ZipError> {
     let size = src.size();
@@ -180,7 +195,15 @@ fn read_directory(
     if eocd_pos >= 20 {
         let loc = read_range(src, eocd_pos - 20, 20)?;
         if loc.starts_with(EOCD64_LOC_SIG) {
-            let rec_off = u64_at(&loc, 8).ok_or_else(|| bad("short zip64 locator"))?;
+            let recorded = u64_at(&loc, 8).ok_or_else(|| bad("short zip64 locator"))?;
+            // The record normally sits right before the locator; the recorded offset is wrong
+            // by the prefix length when bytes were prepended.
+            let adjacent = eocd_pos.saturating_sub(20 + 56);
+            let rec_off = if read_range(src, adjacent, 4)?.starts_with(EOCD64_SIG) {
+                adjacent
+            } else {
+                recorded
+            };
             let rec = read_range(src, rec_off, 56)?;
             if rec.starts_with(EOCD64_SIG) {
                 count = u64_at(&rec, 32).ok_or_else(|| bad("short zip64 EOCD"))?;
@@ -221,6 +244,7 @@ fn read_directory(
         let extra_len = usize::from(g16(30)?);
         let comment_len = usize::from(g16(32)?);
         let mut local_off = u64::from(g32(42)?);
+        let unix_mode = g32(38)? >> 16;
         let name_bytes = rec
             .get(46..46 + name_len)
             .ok_or_else(|| bad("central name out of bounds"))?;
@@ -261,6 +285,7 @@ fn read_directory(
             uncompressed,
             data_offset: 0,
             in_directory: true,
+            unix_mode,
         };
         let lh = read_range(src, local_at, 30)?;
         if lh.len() == 30 && lh.starts_with(LOCAL_SIG) {
@@ -355,6 +380,7 @@ fn carve(src: &dyn ReadAt, limits: &Limits, view: &mut ZipView) -> Result<(), Zi
             uncompressed,
             data_offset,
             in_directory: false,
+            unix_mode: 0,
         });
     }
     Ok(())

@@ -75,6 +75,8 @@ struct Judge<'a> {
     out: Judgement,
     /// Value ids of resolver calls whose result was consumed as a callee.
     called_values: HashSet<ValueId>,
+    /// Attributes planted on imported objects by BUILD: (module, qualname, attr) → value.
+    planted: HashMap<(String, String, String), ValueId>,
 }
 
 /// Judge one analysed pickle stream.
@@ -85,7 +87,9 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
         cache: HashMap::new(),
         out: Judgement::default(),
         called_values: HashSet::new(),
+        planted: HashMap::new(),
     };
+    j.collect_planted();
     j.run();
     j.out
 }
@@ -138,13 +142,34 @@ impl<'a> Judge<'a> {
         if depth > self.ctx.max_depth {
             return Sym::Unresolved("value graph too deep".into());
         }
+        // Placeholder against cycles through the planted-attribute map.
+        self.cache
+            .insert(id, Sym::Unresolved("cyclic value".into()));
         let s = match self.a.value(id) {
-            Some(Value::Global { module, name }) => Sym::Name {
-                module: module.clone(),
-                qualname: name.clone(),
-            },
-            Some(Value::DynamicGlobal { .. }) => {
-                Sym::Unresolved("STACK_GLOBAL with computed operands".into())
+            Some(Value::Global { module, name }) => {
+                // `find_class('numpy', 'prod.x')` after a BUILD planted `x` on numpy.prod.
+                let planted = name.rsplit_once('.').and_then(|(q, attr)| {
+                    self.planted
+                        .get(&(module.clone(), q.to_string(), attr.to_string()))
+                        .copied()
+                });
+                match planted {
+                    Some(v) => self.eval(v, depth + 1),
+                    None => Sym::Name {
+                        module: module.clone(),
+                        qualname: name.clone(),
+                    },
+                }
+            }
+            Some(Value::DynamicGlobal { module, name }) => {
+                let (m, n) = (*module, *name);
+                match (self.eval(m, depth + 1), self.eval(n, depth + 1)) {
+                    (Sym::Str(m), Sym::Str(n)) => Sym::Name {
+                        module: m,
+                        qualname: n,
+                    },
+                    _ => Sym::Unresolved("STACK_GLOBAL with computed operands".into()),
+                }
             }
             Some(Value::Str { value, .. }) => Sym::Str(value.clone()),
             Some(Value::Bytes { value, .. }) | Some(Value::ByteArray { value, .. }) => {
@@ -196,6 +221,7 @@ impl<'a> Judge<'a> {
             return Sym::Opaque;
         }
         let args = call.args.clone();
+        let call = call.clone();
         let callee = self.eval(call.func, depth);
         let callee = self.effective_callee(callee, &args, depth);
         let Sym::Name { module, qualname } = &callee else {
@@ -236,6 +262,12 @@ impl<'a> Judge<'a> {
                 None => Sym::Unresolved("methodcaller of a computed name".into()),
             },
             ("functools" | "_functools", "partial") => match args.first() {
+                // partial.__setstate__((func, args, kwds, dict)) replaces what REDUCE gave.
+                _ if self.partial_state(call.result).is_some() => {
+                    let (f, pargs) = self.partial_state(call.result).unwrap_or_default();
+                    let fs = self.eval(f, depth);
+                    Sym::Partial(Box::new(fs), pargs)
+                }
                 Some(&f) => {
                     let fs = self.eval(f, depth);
                     Sym::Partial(Box::new(fs), args.get(1..).unwrap_or_default().to_vec())
@@ -262,6 +294,13 @@ impl<'a> Judge<'a> {
                     None => Sym::Opaque,
                 }
             }
+            ("_io" | "io", "BytesIO") => match args.first() {
+                Some(&b) => match self.eval(b, depth) {
+                    Sym::Bytes(v) => Sym::Bytes(v),
+                    _ => Sym::Opaque,
+                },
+                None => Sym::Opaque,
+            },
             ("builtins", "bytes") | ("builtins", "bytearray") => match args.first() {
                 Some(&b) => match self.eval(b, depth) {
                     Sym::Bytes(v) => Sym::Bytes(v),
@@ -269,7 +308,96 @@ impl<'a> Judge<'a> {
                 },
                 None => Sym::Bytes(Vec::new()),
             },
+            _ => self.builtins_gadget(module, qualname, &args, depth),
+        }
+    }
+
+    /// Calls that look a builtin up by name in a `__builtins__` mapping reached through an
+    /// allowlisted object (`numpy.__builtins__.get('eval')`, `_wrapfunc(numpy.__builtins__,
+    /// 'get', 'eval')`, `numpy.size(obj, 'eval')` after BUILD planted `shape =
+    /// numpy.__builtins__` on obj): the result is that builtin.
+    fn builtins_gadget(&mut self, module: &str, qualname: &str, args: &[ValueId], depth: usize) -> Sym {
+        let is_builtins = |s: &Sym| match s {
+            Sym::Name { qualname, .. } => qualname.split('.').any(|p| p == "__builtins__"),
+            Sym::Module(m) => m == "builtins",
+            _ => false,
+        };
+        let mut reaches = qualname.split('.').any(|p| p == "__builtins__");
+        let mut names = Vec::new();
+        for &a in args {
+            let s = self.eval(a, depth);
+            if is_builtins(&s) {
+                reaches = true;
+            }
+            if let Sym::Name { module: m, qualname: q } = &s {
+                let planted: Vec<ValueId> = self
+                    .planted
+                    .iter()
+                    .filter(|((pm, pq, _), _)| pm == m && pq == q)
+                    .map(|(_, v)| *v)
+                    .collect();
+                for v in planted {
+                    if is_builtins(&self.eval(v, depth)) {
+                        reaches = true;
+                    }
+                }
+            }
+            if let Sym::Str(n) = s {
+                names.push(n);
+            }
+        }
+        let _ = module;
+        match names.into_iter().rev().find(|n| catalog::classify("builtins", n).is_some()) {
+            Some(n) if reaches => Sym::Name {
+                module: "builtins".into(),
+                qualname: n,
+            },
             _ => Sym::Opaque,
+        }
+    }
+
+    /// The `(func, args)` a BUILD gives a `functools.partial` object, if any.
+    fn partial_state(&self, target: ValueId) -> Option<(ValueId, Vec<ValueId>)> {
+        let b = self.a.builds.iter().rev().find(|b| b.target == target)?;
+        let Some(Value::Tuple(parts)) = self.a.value(b.state) else {
+            return None;
+        };
+        let f = *parts.first()?;
+        let args = match parts.get(1).and_then(|&a| self.a.value(a)) {
+            Some(Value::Tuple(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        Some((f, args))
+    }
+
+    /// Record attributes BUILD sets on imported objects (the state dict, or both halves of a
+    /// `(dict, slotstate)` tuple).
+    fn collect_planted(&mut self) {
+        let a = self.a;
+        for b in &a.builds {
+            let Some(Value::Global { module, name }) = a.value(b.target) else {
+                continue;
+            };
+            let mut dicts = Vec::new();
+            match a.value(b.state) {
+                Some(Value::Dict(items)) => dicts.push(items.clone()),
+                Some(Value::Tuple(parts)) => {
+                    for p in parts {
+                        if let Some(Value::Dict(items)) = a.value(*p) {
+                            dicts.push(items.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for items in dicts {
+                for (k, v) in items {
+                    if let Some(key) = a.str_value(k) {
+                        self.planted
+                            .insert((module.clone(), name.clone(), key.to_string()), v);
+                    }
+                }
+            }
         }
     }
 
@@ -312,6 +440,11 @@ impl<'a> Judge<'a> {
             let raw_callee = self.eval(call.func, 0);
             self.called_values.insert(call.func);
             let callee = self.effective_callee(raw_callee.clone(), &call.args, 0);
+            // A partial's stored arguments come first.
+            let full_args: Vec<ValueId> = match &raw_callee {
+                Sym::Partial(_, pargs) => pargs.iter().chain(call.args.iter()).copied().collect(),
+                _ => call.args.clone(),
+            };
             let evidence = self.render(call.result);
             let loc = self.loc(call.at);
             let via = match &raw_callee {
@@ -321,7 +454,7 @@ impl<'a> Judge<'a> {
             };
             match callee {
                 Sym::Name { module, qualname } => {
-                    self.judge_named_call(ci, &module, &qualname, via, evidence, loc);
+                    self.judge_named_call(ci, &module, &qualname, via, &full_args, evidence, loc);
                 }
                 Sym::Unresolved(why) => self.push(
                     &rules::PKL_RESOLVER,
@@ -419,13 +552,14 @@ impl<'a> Judge<'a> {
         module: &str,
         qualname: &str,
         via: &str,
+        args: &[ValueId],
         evidence: String,
         loc: Location,
     ) {
         let Some(call) = self.a.calls.get(ci) else {
             return;
         };
-        let args = call.args.clone();
+        let args = args.to_vec();
         let kind = call.kind;
         let result = call.result;
         // Resolvers whose result we could follow are judged where the result is used.

@@ -1,0 +1,76 @@
+//! Every fixture in `tests/fixtures/manifest.json` (made by the real libraries, see
+//! `tests/fixtures/generate.py`) is scanned and checked against its expectation:
+//! - `malicious`: verdict malicious, and a finding at or above `min_severity`;
+//! - `safe`: verdict safe, complete, and no finding at or above `low`;
+//! - `suspicious`: a finding at or above `min_severity` (and not `safe` unless that is `low`);
+//! - `error`: status not complete (fail-closed), never `safe`.
+
+use std::path::PathBuf;
+
+use modelguard::Scanner;
+use modelguard::report::{Severity, Status, Verdict};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn manifest() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join("manifest.json")).unwrap_or_default();
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    v.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn manifest_is_present() {
+    assert!(manifest().len() >= 100, "fixture manifest missing or small");
+}
+
+#[test]
+fn every_fixture_meets_its_expectation() {
+    let scanner = Scanner::default();
+    let mut failures = Vec::new();
+    let entries = manifest();
+    for e in &entries {
+        let path = e["path"].as_str().unwrap_or_default();
+        let expect = e["expect"].as_str().unwrap_or_default();
+        let min = e["min_severity"]
+            .as_str()
+            .and_then(Severity::parse)
+            .unwrap_or(Severity::Low);
+        let r = scanner.scan_path(&root().join(path));
+        let max = r.max_severity();
+        let ok = match expect {
+            "malicious" => r.verdict == Verdict::Malicious && max >= Some(min),
+            "safe" => {
+                r.verdict == Verdict::Safe
+                    && r.status == Status::Complete
+                    && max.is_none_or(|s| s < Severity::Low)
+            }
+            "suspicious" => max >= Some(min) && (r.verdict != Verdict::Safe || min == Severity::Low),
+            "error" => r.status != Status::Complete && r.verdict != Verdict::Safe,
+            other => {
+                failures.push(format!("{path}: unknown expectation {other}"));
+                continue;
+            }
+        };
+        if !ok {
+            let f: Vec<String> = r
+                .findings
+                .iter()
+                .map(|f| format!("{} {} {}", f.rule, f.severity, f.message))
+                .collect();
+            failures.push(format!(
+                "{path}: expected {expect} (>= {min}), got {:?}/{:?} max {:?}: {f:?} errors {:?}",
+                r.verdict, r.status, max, r.errors
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n{}",
+        failures.len(),
+        entries.len(),
+        failures.join("\n")
+    );
+}
