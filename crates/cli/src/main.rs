@@ -1,38 +1,68 @@
-//! The `modelguard` binary: arguments, walking paths, parallelism, output formats and exit
-//! codes. No analysis happens here; everything is [`modelguard::Scanner`].
+//! The `modelguard` binary: arguments, walking paths, policy files, parallelism, output
+//! formats, baselines and exit codes. No analysis happens here; everything is
+//! [`modelguard::Scanner`].
+//!
+//! Exit codes of `scan`: 0 nothing at or above `--fail-on`; 1 an unsuppressed finding at or
+//! above `--fail-on`; 2 usage, policy-file or I/O error, or a file that could not be fully
+//! analysed (unless 1 applies: an error never hides a finding).
 
+mod baseline;
+mod hf;
 mod output;
+mod rules_doc;
+mod sarif;
 
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use modelguard::report::{Report, Severity};
+use modelguard::config::Config;
+use modelguard::policy::{GlobalPattern, PathGlob};
+use modelguard::report::{Report, ScannerInfo, Severity};
 use modelguard::{HashMode, Limits, Policy, Scanner, rules};
 use rayon::prelude::*;
+use serde_json::Value;
 
 /// Security scanner for machine-learning model files: finds code that runs when a model is
 /// loaded (pickle, PyTorch, NumPy, joblib…) and tells harmless from harmful.
 #[derive(Parser, Debug)]
-#[command(name = "modelguard", version, about, long_about = None)]
+#[command(name = "modelguard", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+const SCAN_AFTER_HELP: &str = "\
+Policy files:
+  Unless --config or --no-config is given, each file is scanned with the nearest
+  modelguard.toml found in its directory or a parent directory (first found wins).
+  See docs/policy.md. --strict and --allow add to the policy file; --limits overrides
+  the fields it names.
+
+Exit codes:
+  0  no unsuppressed finding at or above --fail-on
+  1  an unsuppressed finding at or above --fail-on (wins over 2: errors never hide findings)
+  2  usage, policy-file or I/O error, or a file that could not be fully analysed
+
+Examples:
+  modelguard scan model.pt
+  modelguard scan models/ --exclude 'tests/**' --format sarif -o modelguard.sarif
+  modelguard scan . --write-baseline .modelguard-baseline.json
+  modelguard scan . --baseline .modelguard-baseline.json --fail-on medium";
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Scan files and directories (recursively; every file is identified by content).
-    ///
-    /// Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;
-    /// 2 usage or I/O error, or a file that could not be fully analysed (unless 1 applies:
-    /// an error never hides a finding).
-    Scan(ScanArgs),
+    #[command(after_help = SCAN_AFTER_HELP)]
+    Scan(Box<ScanArgs>),
     /// List every rule: ID, default severity, when it fires, name.
     Rules {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        /// Output format (markdown is docs/rules.md).
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
     /// Print the documentation of a rule.
@@ -44,45 +74,84 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct ScanArgs {
-    /// Files or directories to scan.
-    #[arg(required = true)]
+    /// Files or directories to scan. Directories are walked recursively, without following
+    /// symbolic links and skipping .git, .hg and .svn.
+    #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, default_value = "high", value_parser = parse_severity)]
-    fail_on: Severity,
+    /// Skip files and directories whose path matches GLOB; repeatable. `*` stays within a
+    /// path segment, `**` crosses segments, a pattern without `/` matches a name at any depth.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     /// Worker threads (default: one per core).
-    #[arg(long, short = 'j')]
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        help_heading = "Performance and limits"
+    )]
     jobs: Option<usize>,
-    /// When to hash files (auto: files up to 256 MiB; hashing reads every byte).
-    #[arg(long, value_enum, default_value_t = HashArg::Auto)]
-    hash: HashArg,
-    /// Treat unknown globals as suspicious however they are used.
-    #[arg(long)]
-    strict: bool,
-    /// Allow an extra global (`module:qualname`, `package.*`); repeatable.
-    #[arg(long = "allow", value_name = "PATTERN")]
-    allow: Vec<String>,
-    /// Limits as JSON (fields of modelguard::Limits), e.g. '{"max_depth": 4}'.
-    #[arg(long, value_name = "JSON")]
-    limits: Option<String>,
+
+    /// Output format: text for people, json for the full report (docs/report.md), sarif for
+    /// code-scanning tools, hf for Hugging Face Hub-style per-file status.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    output: Option<PathBuf>,
     /// Text output: do not list clean files.
-    #[arg(long, short = 'q')]
+    #[arg(long, short = 'q', help_heading = "Output")]
     quiet: bool,
+
+    /// Lowest severity that makes the exit code 1: info, low, medium, high or critical.
+    #[arg(long, default_value = "high", value_parser = parse_severity, value_name = "SEVERITY", help_heading = "Policy")]
+    fail_on: Severity,
+    /// Policy file for every scanned path, instead of the nearest modelguard.toml.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "no_config",
+        help_heading = "Policy"
+    )]
+    config: Option<PathBuf>,
+    /// Ignore modelguard.toml files.
+    #[arg(long, help_heading = "Policy")]
+    no_config: bool,
+    /// Treat unknown globals as suspicious (medium) however they are used.
+    #[arg(long, help_heading = "Policy")]
+    strict: bool,
+    /// Allow an extra global (`module:qualname`, `module:*`, `package.*`); repeatable.
+    #[arg(long = "allow", value_name = "PATTERN", help_heading = "Policy")]
+    allow: Vec<String>,
+
+    /// Suppress findings recorded in FILE (reason "baseline"): only new findings count.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    baseline: Option<PathBuf>,
+    /// Record the current unsuppressed findings in FILE, then report them as baselined.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    write_baseline: Option<PathBuf>,
+
+    /// When to hash files (auto: files up to 256 MiB; hashing reads every byte).
+    #[arg(long, value_enum, default_value_t = HashArg::Auto, help_heading = "Performance and limits")]
+    hash: HashArg,
+    /// Limits as JSON (fields of modelguard::Limits), e.g. '{"max_depth": 4}'; overrides
+    /// the policy file's [limits].
+    #[arg(long, value_name = "JSON", help_heading = "Performance and limits")]
+    limits: Option<String>,
 }
 
-#[derive(Copy, Clone, Debug, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
+    Sarif,
+    Hf,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
 enum ListFormat {
     Text,
     Json,
+    Markdown,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -110,10 +179,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Rules { format } => {
             match format {
                 ListFormat::Json => println!("{}", serde_json::to_string_pretty(rules::RULES)?),
+                ListFormat::Markdown => print!("{}", rules_doc::markdown()),
                 ListFormat::Text => {
                     for r in rules::RULES {
                         println!(
@@ -148,16 +218,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Expand directories into their files (sorted, symlinks not followed).
-fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+/// `path` as a `/`-separated string without leading `./` or `/`, for glob matching.
+fn glob_path(p: &Path) -> String {
+    baseline::normalize_path(&p.to_string_lossy())
+        .trim_start_matches('/')
+        .to_string()
+}
+
+fn excluded(path: &Path, root: Option<&Path>, excludes: &[PathGlob]) -> bool {
+    if excludes.is_empty() {
+        return false;
+    }
+    let mut candidates = vec![glob_path(path)];
+    if let Some(rel) = root.and_then(|r| path.strip_prefix(r).ok()) {
+        candidates.push(glob_path(rel));
+    }
+    excludes
+        .iter()
+        .any(|g| candidates.iter().any(|c| !c.is_empty() && g.is_match(c)))
+}
+
+/// Version-control directories, skipped when walking (their objects duplicate the working
+/// tree in compressed form); a path naming one explicitly is still scanned.
+const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn"];
+
+fn is_vcs_dir(e: &walkdir::DirEntry) -> bool {
+    e.file_type().is_dir()
+        && e.file_name()
+            .to_str()
+            .is_some_and(|n| VCS_DIRS.contains(&n))
+}
+
+/// Expand directories into their files (sorted, symlinks not followed, version-control
+/// directories skipped), minus exclusions.
+fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
+        if excluded(p, None, excludes) {
+            continue;
+        }
         if p.is_dir() {
-            for entry in walkdir::WalkDir::new(p)
+            let walk = walkdir::WalkDir::new(p)
                 .follow_links(false)
                 .sort_by_file_name()
-            {
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !(is_vcs_dir(e) || excluded(e.path(), Some(p), excludes))
+                });
+            for entry in walk {
                 match entry {
                     Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
                     Ok(_) => {}
@@ -173,50 +282,195 @@ fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     (files, errors)
 }
 
+/// Merge JSON objects: fields of `patch` replace those of `base`, recursively.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+/// Builds one scanner per policy file, from the policy file plus the command line.
+struct Scanners<'a> {
+    args: &'a ScanArgs,
+    hash: HashMode,
+    built: Vec<Arc<Scanner>>,
+    by_config: HashMap<Option<PathBuf>, usize>,
+    by_dir: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl<'a> Scanners<'a> {
+    fn new(args: &'a ScanArgs) -> Self {
+        Scanners {
+            args,
+            hash: match args.hash {
+                HashArg::Auto => HashMode::Auto,
+                HashArg::Always => HashMode::Always,
+                HashArg::Never => HashMode::Never,
+            },
+            built: Vec::new(),
+            by_config: HashMap::new(),
+            by_dir: HashMap::new(),
+        }
+    }
+
+    /// The policy file that applies to `file`.
+    fn config_for(&mut self, file: &Path) -> Option<PathBuf> {
+        if let Some(c) = &self.args.config {
+            return Some(c.clone());
+        }
+        if self.args.no_config {
+            return None;
+        }
+        let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let dir = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+        self.by_dir
+            .entry(dir)
+            .or_insert_with_key(|d| Config::discover(d))
+            .clone()
+    }
+
+    /// The scanner for `file`, building it on first use.
+    fn for_file(&mut self, file: &Path) -> Result<Arc<Scanner>> {
+        let config = self.config_for(file);
+        self.get(config)
+    }
+
+    fn get(&mut self, config: Option<PathBuf>) -> Result<Arc<Scanner>> {
+        if let Some(s) = self.by_config.get(&config).and_then(|&i| self.built.get(i)) {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(self.build(config.as_deref())?);
+        self.by_config.insert(config, self.built.len());
+        self.built.push(s.clone());
+        Ok(s)
+    }
+
+    fn build(&self, config: Option<&Path>) -> Result<Scanner> {
+        let (mut policy, mut limits) = match config {
+            Some(path) => {
+                let c = Config::load(path)?;
+                let root = std::path::absolute(path)
+                    .ok()
+                    .and_then(|p| p.parent().map(Path::to_path_buf));
+                (c.policy(root.as_deref()), c.limits)
+            }
+            None => (Policy::default(), Limits::default()),
+        };
+        if let Some(j) = &self.args.limits {
+            let patch: Value = serde_json::from_str(j).context("--limits: not JSON")?;
+            let mut v = serde_json::to_value(&limits)?;
+            merge(&mut v, patch);
+            limits = serde_json::from_value(v).context("--limits")?;
+        }
+        policy
+            .allow_globals
+            .extend(self.args.allow.iter().cloned().map(GlobalPattern));
+        policy.strict |= self.args.strict;
+        let mut s = Scanner::new(limits, policy);
+        s.hash = self.hash;
+        Ok(s)
+    }
+
+    /// Identity for the report: the scanner's, or a digest over every policy in force.
+    fn info(&mut self) -> Result<ScannerInfo> {
+        if self.built.is_empty() {
+            let config = self.args.config.clone();
+            self.get(config)?;
+        }
+        if let [one] = self.built.as_slice() {
+            return Ok(one.info());
+        }
+        let mut extra = Vec::new();
+        for s in &self.built {
+            extra.extend(s.policy.digest_bytes());
+            extra.extend(serde_json::to_vec(&s.limits).unwrap_or_default());
+        }
+        Ok(ScannerInfo {
+            name: "modelguard".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            ruleset: rules::ruleset_digest(&extra),
+        })
+    }
+}
+
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    let limits: Limits = match &args.limits {
-        Some(j) => serde_json::from_str(j).context("--limits")?,
-        None => Limits::default(),
+    let excludes = args
+        .exclude
+        .iter()
+        .map(|g| PathGlob::new(g).with_context(|| format!("--exclude {g:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    // Read the baseline first: a wrong path should fail before a long scan.
+    let mut known = match &args.baseline {
+        Some(p) => baseline::read(p)?,
+        None => BTreeSet::new(),
     };
-    let policy = Policy {
-        allow_globals: args
-            .allow
-            .iter()
-            .cloned()
-            .map(modelguard::policy::GlobalPattern)
-            .collect(),
-        strict: args.strict,
-    };
-    let mut scanner = Scanner::new(limits, policy);
-    scanner.hash = match args.hash {
-        HashArg::Auto => HashMode::Auto,
-        HashArg::Always => HashMode::Always,
-        HashArg::Never => HashMode::Never,
-    };
-    let (files, walk_errors) = collect(&args.paths);
+    let (files, walk_errors) = collect(&args.paths, &excludes);
+    let mut scanners = Scanners::new(&args);
+    let jobs = files
+        .into_iter()
+        .map(|f| Ok((scanners.for_file(&f)?, f)))
+        .collect::<Result<Vec<_>>>()?;
+    let info = scanners.info()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("thread pool")?;
-    let reports = pool.install(|| {
-        files
-            .par_iter()
-            .map(|f| scanner.scan_path(Path::new(f)))
+    let mut reports = pool.install(|| {
+        jobs.par_iter()
+            .map(|(s, f)| s.scan_path(f))
             .collect::<Vec<_>>()
     });
-    let report = Report::new(scanner.info(), reports);
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => output::text(&report, args.quiet, &mut std::io::stdout().lock())?,
+    if let Some(p) = &args.write_baseline {
+        let doc = baseline::build(&reports);
+        baseline::write(p, &doc)?;
+        if let Some(items) = doc.get("findings").and_then(Value::as_array) {
+            known.extend(
+                items
+                    .iter()
+                    .filter_map(|i| i.get("fingerprint").and_then(Value::as_str))
+                    .map(str::to_string),
+            );
+        }
     }
+    if !known.is_empty() {
+        baseline::apply(&mut reports, &known);
+    }
+    let report = Report::new(info, reports);
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let color = args.output.is_none() && output::color_stdout();
+    match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Sarif => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&sarif::log(&report, &walk_errors))?
+        )?,
+        Format::Hf => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&hf::document(&report))?
+        )?,
+        Format::Text => output::text(&report, args.quiet, color, &mut out)?,
+    }
+    out.flush()?;
     for e in &walk_errors {
         eprintln!("modelguard: {e}");
     }
     Ok(exit_code(&report, args.fail_on, !walk_errors.is_empty()))
 }
 
-/// 1 when a finding reaches the threshold (wins over errors), else 2 on any error or
-/// incomplete file, else 0.
+/// 1 when an unsuppressed finding reaches the threshold (wins over errors), else 2 on any
+/// error or incomplete file, else 0.
 fn exit_code(report: &Report, fail_on: Severity, walk_error: bool) -> ExitCode {
     let hit = report
         .files

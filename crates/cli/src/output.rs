@@ -27,18 +27,32 @@ impl Style {
     }
 }
 
+/// Whether text written to standard output should be coloured.
+pub fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// Write the text report.
-pub fn text(report: &Report, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    let style = Style {
-        on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+pub fn text(report: &Report, quiet: bool, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let style = Style { on: color };
     for f in &report.files {
         file(f, quiet, &style, out)?;
     }
     let s = &report.summary;
+    let suppressed = report
+        .files
+        .iter()
+        .flat_map(|f| &f.findings)
+        .filter(|x| x.suppressed.is_some())
+        .count();
+    let suppressed = if suppressed > 0 {
+        format!("; {suppressed} findings suppressed")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} files: {} malicious, {} suspicious, {} safe, {} unknown ({} incomplete, {} with errors)",
+        "{} files: {} malicious, {} suspicious, {} safe, {} unknown ({} incomplete, {} with errors){suppressed}",
         s.files, s.malicious, s.suspicious, s.safe, s.unknown, s.incomplete, s.errors
     )
 }

@@ -5,6 +5,7 @@
 //! - [`judge`]: turns extracted facts (pickle calls, imports) into findings;
 //! - [`rules`]: the rule registry, each rule's doc comment is its documentation;
 //! - [`policy`]: the allowlist of what frameworks emit, plus the user's policy;
+//! - [`config`]: the policy file, `modelguard.toml`;
 //! - [`limits`]: every limit on input-driven work, in one place;
 //! - [`report`]: the stable report model;
 //! - [`scan`]: the driver, [`Scanner`].
@@ -20,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod formats;
 pub mod judge;
 pub mod limits;

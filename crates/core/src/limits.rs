@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct Limits {
     /// Limits of the symbolic pickle VM (opcodes, stack, memo, strings, pickles per stream).
     pub pickle: modelguard_pickle::Limits,
+    /// Limits of code analysis and payload decoding (source size, AST nodes, decoded bytes…).
+    pub code: modelguard_pycode::Limits,
     /// Largest pickle stream read into memory (a raw file, a zip member, a decompressed blob).
     pub max_pickle_bytes: u64,
     /// Nesting depth of containers (zip in tar in gzip …) and of nested pickles.
@@ -31,6 +33,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             pickle: modelguard_pickle::Limits::default(),
+            code: modelguard_pycode::Limits::default(),
             max_pickle_bytes: 256 << 20,
             max_depth: 8,
             max_members: 100_000,

@@ -142,6 +142,32 @@ pub struct Member {
     pub size: u64,
 }
 
+/// How an imported global is judged, in the vocabulary of the Hugging Face Hub's pickle
+/// import scan (`innocuous`, `suspicious`, `dangerous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportSafety {
+    /// On the allowlist of what frameworks emit (built-in or the user's policy).
+    Innocuous,
+    /// Neither allowlisted nor in the catalog of dangerous callables (`MG-PKL-UNKNOWN`), or a
+    /// resolver/introspection capability.
+    Suspicious,
+    /// In the catalog of dangerous callables (process, code, native, file, network…).
+    Dangerous,
+}
+
+/// A global imported by a pickle in the file (`GLOBAL`/`STACK_GLOBAL`, or a name resolved
+/// through `getattr`/`__import__` data flow).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportInfo {
+    /// Module, e.g. `torch._utils`.
+    pub module: String,
+    /// Qualified name inside the module, e.g. `_rebuild_tensor_v2`.
+    pub name: String,
+    /// Judgement.
+    pub safety: ImportSafety,
+}
+
 /// Result for one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileReport {
@@ -166,6 +192,13 @@ pub struct FileReport {
     /// Members analysed inside containers (empty for plain files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Member>,
+    /// Distinct globals imported by the file's pickles (all members, nested pickles
+    /// included), sorted by module then name; empty for files without pickles.
+    // TODO(lead): fill from the pickle judge in scan.rs (one entry per distinct module+name,
+    // safety = innocuous when `Policy::allowed` is Some, dangerous when the catalog matches,
+    // suspicious otherwise); `--format hf` prints it as `pickleImports`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<ImportInfo>,
 }
 
 impl FileReport {

@@ -91,6 +91,7 @@ impl Scanner {
                         location: Location::default(),
                     }],
                     members: vec![],
+                    imports: vec![],
                 };
                 r.finalize();
                 r
@@ -147,8 +148,10 @@ impl Scanner {
             findings: w.findings,
             errors: w.errors,
             members: w.members,
+            imports: vec![],
         };
         dedup_findings(&mut r.findings);
+        self.policy.apply(&mut r);
         r.finalize();
         r
     }
@@ -512,6 +515,7 @@ impl Walk<'_> {
             policy: &self.s.policy,
             expects_persistent_ids: expects_pid,
             max_depth: self.s.limits.pickle.max_depth,
+            code_limits: self.s.limits.code.clone(),
         };
         let j = pjudge::judge(a, &ctx);
         self.findings.extend(j.findings);

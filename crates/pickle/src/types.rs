@@ -66,8 +66,11 @@ pub struct Location {
 }
 
 /// A symbolic value: what the unpickler would have on its stack.
+///
+/// Serialised adjacently tagged (`{"kind": "int", "value": 1}`): an internally tagged enum
+/// cannot serialise newtype variants such as `Int(i64)` or `List(Vec<_>)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Value {
     /// `None`.
     None,
@@ -296,4 +299,7 @@ pub struct Analysis {
     /// Why analysis stopped early, if it did. Everything before the error is kept: code that
     /// runs before a parse error still runs when the file is loaded.
     pub error: Option<Error>,
+    /// `Limits::max_depth` / `max_render_chars` of the run, for [`Analysis::render`].
+    #[serde(skip)]
+    pub(crate) render_limits: crate::render::RenderLimits,
 }

@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
 use modelguard_pycode::catalog::{self, Capability};
+use modelguard_pycode::decode::Encoding;
+use modelguard_pycode::marshal::{self, Object};
 
 use crate::policy::{Allowed, Policy};
 use crate::report::{Finding, Location, Severity};
@@ -48,6 +50,8 @@ pub struct Context<'a> {
     pub expects_persistent_ids: bool,
     /// Recursion bound for value evaluation.
     pub max_depth: usize,
+    /// Limits for decoding constant payloads and analysing code.
+    pub code_limits: modelguard_pycode::Limits,
 }
 
 /// A constant blob handed to a nested deserialiser, to be analysed by the caller.
@@ -77,6 +81,9 @@ struct Judge<'a> {
     called_values: HashSet<ValueId>,
     /// Attributes planted on imported objects by BUILD: (module, qualname, attr) → value.
     planted: HashMap<(String, String, String), ValueId>,
+    /// Severity that code objects in this pickle earned from their bytecode analysis
+    /// (`None`: no code object could be analysed).
+    code_severity: Option<Severity>,
 }
 
 /// Judge one analysed pickle stream.
@@ -88,8 +95,10 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
         out: Judgement::default(),
         called_values: HashSet::new(),
         planted: HashMap::new(),
+        code_severity: None,
     };
     j.collect_planted();
+    j.judge_code_objects();
     j.run();
     j.out
 }
@@ -294,6 +303,42 @@ impl<'a> Judge<'a> {
                     None => Sym::Opaque,
                 }
             }
+            ("_codecs" | "codecs", "decode") => {
+                let enc = self
+                    .str_arg(&args, 1, depth)
+                    .unwrap_or_else(|| "utf-8".into());
+                match modelguard_pycode::decode::encoding_from_codec_name(&enc) {
+                    Some(e) => self.decode_arg(&args, e, depth),
+                    // A text codec: the text passes through.
+                    None => match args.first().map(|&a| self.eval(a, depth)) {
+                        Some(Sym::Bytes(b)) => Sym::Str(String::from_utf8_lossy(&b).into_owned()),
+                        Some(other) => other,
+                        None => Sym::Opaque,
+                    },
+                }
+            }
+            ("base64", "b64decode" | "standard_b64decode" | "decodebytes" | "decodestring")
+            | ("binascii", "a2b_base64") => self.decode_arg(&args, Encoding::Base64, depth),
+            ("base64", "urlsafe_b64decode") => self.decode_arg(&args, Encoding::Base64Url, depth),
+            ("base64", "b32decode") => self.decode_arg(&args, Encoding::Base32, depth),
+            ("base64", "b16decode") => self.decode_arg(&args, Encoding::Base16, depth),
+            ("base64", "b85decode") => self.decode_arg(&args, Encoding::Base85, depth),
+            ("base64", "a85decode") => self.decode_arg(&args, Encoding::Ascii85, depth),
+            ("binascii", "unhexlify" | "a2b_hex") | ("builtins", "bytes.fromhex") => {
+                self.decode_arg(&args, Encoding::Hex, depth)
+            }
+            ("zlib", "decompress") => self.decode_arg(&args, Encoding::Zlib, depth),
+            ("gzip", "decompress") => self.decode_arg(&args, Encoding::Gzip, depth),
+            ("bz2", "decompress") => self.decode_arg(&args, Encoding::Bz2, depth),
+            ("lzma", "decompress") => self.decode_arg(&args, Encoding::Lzma, depth),
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type")
+            | ("dill._dill", "_load_type") => match self.str_arg(&args, 0, depth) {
+                Some(t) => Sym::Name {
+                    module: "types".into(),
+                    qualname: t,
+                },
+                None => Sym::Unresolved("_builtin_type of a computed name".into()),
+            },
             ("_io" | "io", "BytesIO") => match args.first() {
                 Some(&b) => match self.eval(b, depth) {
                     Sym::Bytes(v) => Sym::Bytes(v),
@@ -353,6 +398,180 @@ impl<'a> Judge<'a> {
                 qualname: n,
             },
             _ => Sym::Opaque,
+        }
+    }
+
+    /// Convert a value to a marshal object for the bytecode analyser (constants only).
+    fn to_object(&self, id: ValueId, depth: usize) -> Object {
+        if depth > self.ctx.max_depth {
+            return Object::None;
+        }
+        match self.a.value(id) {
+            Some(Value::Str { value, .. }) => Object::Str(value.clone()),
+            Some(Value::Bytes { value, .. }) => Object::Bytes(value.clone()),
+            Some(Value::Int(i)) => Object::Int(*i),
+            Some(Value::Bool(b)) => Object::Bool(*b),
+            Some(Value::Float(f)) => Object::Float(*f),
+            Some(Value::Tuple(items)) | Some(Value::List(items)) => {
+                Object::Tuple(items.iter().map(|&i| self.to_object(i, depth + 1)).collect())
+            }
+            Some(Value::Call(ci)) => {
+                // A nested code object built by another CodeType call.
+                match self.a.calls.get(*ci as usize).map(|c| self.code_from_args(&c.args)) {
+                    Some(Some(code)) => Object::Code(Box::new(code)),
+                    _ => Object::None,
+                }
+            }
+            _ => Object::None,
+        }
+    }
+
+    fn strings(&self, id: ValueId) -> Option<Vec<String>> {
+        match self.a.value(id) {
+            Some(Value::Tuple(items)) => items
+                .iter()
+                .map(|&i| self.a.str_value(i).map(str::to_string))
+                .collect(),
+            _ => None,
+        }
+    }
+
+    /// Rebuild a code object from `CodeType(...)`-style arguments: the bytecode is the first
+    /// bytes argument, then come the constants tuple, the names and the local names.
+    fn code_from_args(&self, args: &[ValueId]) -> Option<marshal::Code> {
+        // The bytecode is the last bytes argument before the constants tuple (dill puts a
+        // line table first; CodeType puts the bytecode right before the constants).
+        let first_tuple = args
+            .iter()
+            .position(|&a| matches!(self.a.value(a), Some(Value::Tuple(_))))
+            .unwrap_or(args.len());
+        let code_pos = args
+            .get(..first_tuple)
+            .unwrap_or_default()
+            .iter()
+            .rposition(|&a| matches!(self.a.value(a), Some(Value::Bytes { .. })))?;
+        let code = match self.a.value(*args.get(code_pos)?) {
+            Some(Value::Bytes { value, .. }) => value.clone(),
+            _ => return None,
+        };
+        let rest = args.get(code_pos + 1..).unwrap_or_default();
+        let consts_id = rest
+            .iter()
+            .copied()
+            .find(|&a| matches!(self.a.value(a), Some(Value::Tuple(_))))?;
+        let consts = match self.to_object(consts_id, 0) {
+            Object::Tuple(v) => v,
+            _ => Vec::new(),
+        };
+        let after: Vec<ValueId> = rest
+            .iter()
+            .copied()
+            .skip_while(|&a| a != consts_id)
+            .skip(1)
+            .collect();
+        let mut tuples = after.iter().filter_map(|&a| self.strings(a));
+        let names = tuples.next().unwrap_or_default();
+        let varnames = tuples.next().unwrap_or_default();
+        let strs: Vec<String> = after.iter().filter_map(|&a| self.a.str_value(a).map(str::to_string)).collect();
+        Some(marshal::Code {
+            layout: marshal::Layout::Py311,
+            version: None,
+            argcount: 0,
+            posonlyargcount: 0,
+            kwonlyargcount: 0,
+            nlocals: None,
+            stacksize: 0,
+            flags: 0,
+            code,
+            consts,
+            names,
+            varnames,
+            localspluskinds: Vec::new(),
+            freevars: Vec::new(),
+            cellvars: Vec::new(),
+            filename: strs.first().cloned().unwrap_or_default(),
+            name: strs.get(1).cloned().unwrap_or_default(),
+            qualname: strs.get(2).cloned().unwrap_or_default(),
+            firstlineno: 0,
+            linetable: Vec::new(),
+            exceptiontable: Vec::new(),
+        })
+    }
+
+    /// Analyse every code object the pickle builds (`types.CodeType`, cloudpickle's
+    /// `_builtin_type('CodeType')`, dill's `_create_code`) with the bytecode analyser, and let
+    /// what the code reaches decide the severity of the function-building calls.
+    fn judge_code_objects(&mut self) {
+        let a = self.a;
+        for call in &a.calls {
+            let callee = self.eval(call.func, 0);
+            let Sym::Name { module, qualname } = callee else {
+                continue;
+            };
+            let is_code = matches!(
+                (module.as_str(), qualname.as_str()),
+                ("types", "CodeType") | ("dill._dill", "_create_code") | ("code", "__new__")
+            );
+            if !is_code {
+                continue;
+            }
+            let Some(code) = self.code_from_args(&call.args) else {
+                continue;
+            };
+            let facts = modelguard_pycode::analyze_code(&code, &self.ctx.code_limits);
+            let loc = self.loc(call.at);
+            let label = if code.qualname.is_empty() { code.name.clone() } else { code.qualname.clone() };
+            let mut worst = if facts.hits.is_empty() && facts.inert && facts.complete {
+                Severity::Info
+            } else if facts.hits.is_empty() {
+                Severity::Medium
+            } else {
+                Severity::Info
+            };
+            for h in &facts.hits {
+                let (rule, sev) = capability_rule(h.capability);
+                worst = worst.max(sev);
+                let chain = if h.chain.is_empty() { String::new() } else { format!(" (via {})", h.chain.join(" → ")) };
+                self.push(
+                    rule,
+                    sev,
+                    format!(
+                        "pickled code object {label} reaches {} , which {}{chain}",
+                        h.target,
+                        h.capability.describe()
+                    ),
+                    h.evidence.clone(),
+                    loc.clone(),
+                );
+            }
+            if facts.hits.is_empty() {
+                let what = if worst == Severity::Info {
+                    "only computes on its inputs".to_string()
+                } else {
+                    format!("calls names modelguard cannot judge: {}", facts.unknown_calls.join(", "))
+                };
+                self.push(
+                    &rules::PKL_CODE_OBJECT,
+                    worst,
+                    format!("pickled code object {label} {what}"),
+                    format!("names {:?}", code.names),
+                    loc,
+                );
+            }
+            self.code_severity = Some(self.code_severity.map_or(worst, |s| s.max(worst)));
+        }
+    }
+
+    /// Decode a constant first argument (bounded by the code-analysis limits).
+    fn decode_arg(&mut self, args: &[ValueId], enc: Encoding, depth: usize) -> Sym {
+        let data = match args.first().map(|&a| self.eval(a, depth)) {
+            Some(Sym::Bytes(b)) => b,
+            Some(Sym::Str(s)) => s.into_bytes(),
+            _ => return Sym::Opaque,
+        };
+        match modelguard_pycode::decode::decode(enc, &data, &self.ctx.code_limits) {
+            Ok(out) => Sym::Bytes(out),
+            Err(_) => Sym::Opaque,
         }
     }
 
@@ -696,6 +915,11 @@ impl<'a> Judge<'a> {
             Capability::ProcessExec => (&rules::PKL_PROCESS, Severity::Critical),
             Capability::DynamicCode => (&rules::PKL_DYNAMIC_CODE, Severity::Critical),
             Capability::NativeCode => (&rules::PKL_NATIVE, Severity::Critical),
+            // Building a function from analysed code: the code's verdict is reported on
+            // its own; the building step is information.
+            Capability::CodeObject if self.code_severity.is_some() => {
+                (&rules::PKL_CODE_OBJECT, Severity::Info)
+            }
             Capability::CodeObject => (&rules::PKL_CODE_OBJECT, Severity::High),
             Capability::ImportMachinery => (&rules::PKL_RESOLVER, Severity::High),
             Capability::Deserialize => (&rules::PKL_NESTED, Severity::High),
@@ -934,5 +1158,22 @@ fn opens_for_reading(j: &mut Judge<'_>, module: &str, qualname: &str, args: &[Va
             Sym::Str(mode) => !mode.contains(['w', 'a', 'x', '+']),
             _ => false,
         },
+    }
+}
+
+/// Rule and severity for a capability reached by analysed code.
+fn capability_rule(cap: Capability) -> (&'static Rule, Severity) {
+    match cap {
+        Capability::ProcessExec => (&rules::PKL_PROCESS, Severity::Critical),
+        Capability::DynamicCode => (&rules::PKL_DYNAMIC_CODE, Severity::Critical),
+        Capability::NativeCode => (&rules::PKL_NATIVE, Severity::Critical),
+        Capability::CodeObject => (&rules::PKL_CODE_OBJECT, Severity::High),
+        Capability::ImportMachinery => (&rules::PKL_RESOLVER, Severity::High),
+        Capability::Deserialize => (&rules::PKL_NESTED, Severity::High),
+        Capability::FileWrite => (&rules::PKL_FILE, Severity::High),
+        Capability::FileRead => (&rules::PKL_FILE, Severity::Medium),
+        Capability::Network => (&rules::PKL_NETWORK, Severity::High),
+        Capability::Introspection => (&rules::PKL_INTROSPECTION, Severity::High),
+        Capability::ProcessControl => (&rules::PKL_INTROSPECTION, Severity::Medium),
     }
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Whole-process benchmark: modelguard vs picklescan on the same files, in one run.
+
+  (a) 5,000 small pickles (90 % benign state-dict-like objects, 10 % os.system payloads);
+  (b) a 2 GiB checkpoint in torch's zip format (torch.save of one large tensor).
+
+Prints wall time, peak RSS and the ratio for each. Needs the fixture venv (torch, picklescan):
+  python3 -m venv .venv && .venv/bin/pip install -r tests/fixtures/requirements.txt
+  cargo build --release -p modelguard-cli
+  .venv/bin/python bench/compare.py
+Generated files go to bench/out/ (git-ignored) and are reused across runs.
+"""
+import collections
+import os
+import pickle
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+MG = os.environ.get("MODELGUARD", os.path.join(ROOT, "target", "release", "modelguard"))
+PICKLESCAN = os.path.join(os.path.dirname(sys.executable), "picklescan")
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("echo modelguard-bench",))
+
+
+def make_small(n=5000):
+    d = os.path.join(OUT, "small")
+    if os.path.isdir(d) and len(os.listdir(d)) == n:
+        return d
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        if i % 10 == 0:
+            obj = {"layer": [Payload()]}
+        else:
+            obj = collections.OrderedDict(
+                (f"layer{j}.weight", [float(j)] * 8) for j in range(4)
+            )
+        with open(os.path.join(d, f"f{i:05}.pkl"), "wb") as f:
+            pickle.dump(obj, f, protocol=2 + i % 4)
+    return d
+
+
+def make_big(gib=2):
+    path = os.path.join(OUT, f"big_{gib}g.pt")
+    if os.path.exists(path) and os.path.getsize(path) >= gib << 30:
+        return path
+    import torch  # only needed to create the file
+
+    os.makedirs(OUT, exist_ok=True)
+    n = (gib << 30) // 4
+    torch.save({"weight": torch.zeros(n, dtype=torch.float32)}, path)
+    return path
+
+
+def timed(cmd):
+    """Run cmd under /usr/bin/time; return (seconds, peak RSS MiB, exit code)."""
+    t = time.perf_counter()
+    p = subprocess.run(
+        ["/usr/bin/time", "-f", "%M"] + cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    dt = time.perf_counter() - t
+    rss_kb = int(p.stderr.strip().splitlines()[-1])
+    return dt, rss_kb / 1024, p.returncode
+
+
+def best_of(cmd, runs):
+    results = [timed(cmd) for _ in range(runs)]
+    return min(results, key=lambda r: r[0])
+
+
+def main():
+    if not os.path.exists(MG):
+        sys.exit("build first: cargo build --release -p modelguard-cli")
+    small = make_small()
+    big = make_big()
+    rows = []
+    for label, target, runs in (("5,000 small pickles", small, 3), ("2 GiB torch zip", big, 5)):
+        mg = best_of([MG, "scan", "--format", "json", "--hash", "never", target], runs)
+        ps = best_of([PICKLESCAN, "-p", target], 1 if label.startswith("5") else 3)
+        rows.append((label, mg, ps))
+    print(f"{'case':<22} {'modelguard':>16} {'picklescan':>16} {'speed-up':>9}")
+    for label, mg, ps in rows:
+        print(
+            f"{label:<22} {mg[0]*1000:9.0f} ms {mg[1]:4.0f}M {ps[0]*1000:9.0f} ms {ps[1]:4.0f}M"
+            f" {ps[0]/mg[0]:8.1f}x   (exit codes {mg[2]}, {ps[2]})"
+        )
+
+
+if __name__ == "__main__":
+    main()
