@@ -892,7 +892,11 @@ impl Walk<'_> {
         let out = escapes(target, name);
         self.finding(
             &rules::ARCHIVE_LINK,
-            if out { Severity::High } else { Severity::Medium },
+            if out {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
             format!(
                 "archive member {name} is a {kind} link to {target:?}{}",
                 if out { ", outside the archive" } else { "" }
@@ -957,7 +961,11 @@ impl Walk<'_> {
                     .flatten()
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let kind = if etype.is_symlink() { "symbolic" } else { "hard" };
+                let kind = if etype.is_symlink() {
+                    "symbolic"
+                } else {
+                    "hard"
+                };
                 self.check_link(&name, &target, kind, member);
                 continue;
             }

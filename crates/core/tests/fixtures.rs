@@ -47,7 +47,9 @@ fn every_fixture_meets_its_expectation() {
                     && r.status == Status::Complete
                     && max.is_none_or(|s| s < Severity::Low)
             }
-            "suspicious" => max >= Some(min) && (r.verdict != Verdict::Safe || min == Severity::Low),
+            "suspicious" => {
+                max >= Some(min) && (r.verdict != Verdict::Safe || min == Severity::Low)
+            }
             "error" => r.status != Status::Complete && r.verdict != Verdict::Safe,
             other => {
                 failures.push(format!("{path}: unknown expectation {other}"));

@@ -92,10 +92,10 @@ pub fn sniff(head: &[u8]) -> Kind {
     if head.get(257..262) == Some(b"ustar") {
         return Kind::Tar;
     }
-    if let [0x80, p, ..] = head {
-        if (2..=5).contains(p) {
-            return Kind::PickleProto;
-        }
+    if let [0x80, p, ..] = head
+        && (2..=5).contains(p)
+    {
+        return Kind::PickleProto;
     }
     if let Some(len) = head.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
         let n = u64::from_le_bytes(len);
@@ -107,11 +107,12 @@ pub fn sniff(head: &[u8]) -> Kind {
     if head.starts_with(&[0x5D, 0x00, 0x00]) {
         return Kind::LzmaAlone;
     }
-    if let [cmf, flg, ..] = head {
-        if cmf & 0x0F == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0 && *cmf >> 4 <= 7
-        {
-            return Kind::Zlib;
-        }
+    if let [cmf, flg, ..] = head
+        && cmf & 0x0F == 8
+        && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+        && *cmf >> 4 <= 7
+    {
+        return Kind::Zlib;
     }
     if head.first().is_some_and(|b| P0_START.contains(b)) {
         return Kind::MaybePickle;

@@ -24,9 +24,12 @@ pub fn parse(head: &[u8]) -> Result<Header, String> {
     let (_minor, rest) = rest.split_first().ok_or("truncated header")?;
     let (len, start, rest) = match major {
         1 => {
-            let b = rest.get(..2).ok_or("truncated header")?;
+            let b: [u8; 2] = rest
+                .get(..2)
+                .and_then(|b| b.try_into().ok())
+                .ok_or("truncated header")?;
             (
-                u64::from(u16::from_le_bytes([b[0], b[1]])),
+                u64::from(u16::from_le_bytes(b)),
                 10u64,
                 rest.get(2..).unwrap_or_default(),
             )
@@ -69,6 +72,7 @@ pub fn parse(head: &[u8]) -> Result<Header, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

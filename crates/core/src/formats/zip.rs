@@ -309,13 +309,13 @@ fn read_directory(
         view.anomalies.push(Anomaly::Prefix(prefix));
     }
     for e in &view.entries {
-        if let Some(l) = &e.local_name {
-            if *l != e.name {
-                view.anomalies.push(Anomaly::NameMismatch {
-                    central: e.name.clone(),
-                    local: l.clone(),
-                });
-            }
+        if let Some(l) = &e.local_name
+            && *l != e.name
+        {
+            view.anomalies.push(Anomaly::NameMismatch {
+                central: e.name.clone(),
+                local: l.clone(),
+            });
         }
         let f = e.flags | e.local_flags;
         if f & (0x1 | 0x20 | 0x40) != 0 {
@@ -429,6 +429,7 @@ pub fn crc32(data: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -361,7 +361,13 @@ impl<'a> Judge<'a> {
     /// allowlisted object (`numpy.__builtins__.get('eval')`, `_wrapfunc(numpy.__builtins__,
     /// 'get', 'eval')`, `numpy.size(obj, 'eval')` after BUILD planted `shape =
     /// numpy.__builtins__` on obj): the result is that builtin.
-    fn builtins_gadget(&mut self, module: &str, qualname: &str, args: &[ValueId], depth: usize) -> Sym {
+    fn builtins_gadget(
+        &mut self,
+        module: &str,
+        qualname: &str,
+        args: &[ValueId],
+        depth: usize,
+    ) -> Sym {
         let is_builtins = |s: &Sym| match s {
             Sym::Name { qualname, .. } => qualname.split('.').any(|p| p == "__builtins__"),
             Sym::Module(m) => m == "builtins",
@@ -374,7 +380,11 @@ impl<'a> Judge<'a> {
             if is_builtins(&s) {
                 reaches = true;
             }
-            if let Sym::Name { module: m, qualname: q } = &s {
+            if let Sym::Name {
+                module: m,
+                qualname: q,
+            } = &s
+            {
                 let planted: Vec<ValueId> = self
                     .planted
                     .iter()
@@ -392,7 +402,11 @@ impl<'a> Judge<'a> {
             }
         }
         let _ = module;
-        match names.into_iter().rev().find(|n| catalog::classify("builtins", n).is_some()) {
+        match names
+            .into_iter()
+            .rev()
+            .find(|n| catalog::classify("builtins", n).is_some())
+        {
             Some(n) if reaches => Sym::Name {
                 module: "builtins".into(),
                 qualname: n,
@@ -412,12 +426,20 @@ impl<'a> Judge<'a> {
             Some(Value::Int(i)) => Object::Int(*i),
             Some(Value::Bool(b)) => Object::Bool(*b),
             Some(Value::Float(f)) => Object::Float(*f),
-            Some(Value::Tuple(items)) | Some(Value::List(items)) => {
-                Object::Tuple(items.iter().map(|&i| self.to_object(i, depth + 1)).collect())
-            }
+            Some(Value::Tuple(items)) | Some(Value::List(items)) => Object::Tuple(
+                items
+                    .iter()
+                    .map(|&i| self.to_object(i, depth + 1))
+                    .collect(),
+            ),
             Some(Value::Call(ci)) => {
                 // A nested code object built by another CodeType call.
-                match self.a.calls.get(*ci as usize).map(|c| self.code_from_args(&c.args)) {
+                match self
+                    .a
+                    .calls
+                    .get(*ci as usize)
+                    .map(|c| self.code_from_args(&c.args))
+                {
                     Some(Some(code)) => Object::Code(Box::new(code)),
                     _ => Object::None,
                 }
@@ -472,7 +494,10 @@ impl<'a> Judge<'a> {
         let mut tuples = after.iter().filter_map(|&a| self.strings(a));
         let names = tuples.next().unwrap_or_default();
         let varnames = tuples.next().unwrap_or_default();
-        let strs: Vec<String> = after.iter().filter_map(|&a| self.a.str_value(a).map(str::to_string)).collect();
+        let strs: Vec<String> = after
+            .iter()
+            .filter_map(|&a| self.a.str_value(a).map(str::to_string))
+            .collect();
         Some(marshal::Code {
             layout: marshal::Layout::Py311,
             version: None,
@@ -520,7 +545,11 @@ impl<'a> Judge<'a> {
             };
             let facts = modelguard_pycode::analyze_code(&code, &self.ctx.code_limits);
             let loc = self.loc(call.at);
-            let label = if code.qualname.is_empty() { code.name.clone() } else { code.qualname.clone() };
+            let label = if code.qualname.is_empty() {
+                code.name.clone()
+            } else {
+                code.qualname.clone()
+            };
             let mut worst = if facts.hits.is_empty() && facts.inert && facts.complete {
                 Severity::Info
             } else if facts.hits.is_empty() {
@@ -531,7 +560,11 @@ impl<'a> Judge<'a> {
             for h in &facts.hits {
                 let (rule, sev) = capability_rule(h.capability);
                 worst = worst.max(sev);
-                let chain = if h.chain.is_empty() { String::new() } else { format!(" (via {})", h.chain.join(" → ")) };
+                let chain = if h.chain.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (via {})", h.chain.join(" → "))
+                };
                 self.push(
                     rule,
                     sev,
@@ -548,7 +581,10 @@ impl<'a> Judge<'a> {
                 let what = if worst == Severity::Info {
                     "only computes on its inputs".to_string()
                 } else {
-                    format!("calls names modelguard cannot judge: {}", facts.unknown_calls.join(", "))
+                    format!(
+                        "calls names modelguard cannot judge: {}",
+                        facts.unknown_calls.join(", ")
+                    )
                 };
                 self.push(
                     &rules::PKL_CODE_OBJECT,
@@ -765,6 +801,7 @@ impl<'a> Judge<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn judge_named_call(
         &mut self,
         ci: usize,
@@ -860,31 +897,27 @@ impl<'a> Judge<'a> {
         allowed: Option<Allowed>,
     ) {
         // copyreg._reconstructor(cls, base, state): the class is what gets built.
-        if (module, qualname) == ("copyreg", "_reconstructor") {
-            if let Some(&cls) = args.first() {
-                if let Sym::Name {
-                    module: m,
-                    qualname: q,
-                } = self.eval(cls, 0)
-                {
-                    if self.ctx.policy.allowed(&m, &q).is_none() {
-                        if let Some(e) = catalog::classify(&m, &q) {
-                            self.capability_finding(
-                                e.capability,
-                                &m,
-                                &q,
-                                true,
-                                "",
-                                &[],
-                                evidence.clone(),
-                                loc.clone(),
-                            );
-                        }
-                        // unknown classes are reported by the import pass
-                    }
-                }
-            }
+        if (module, qualname) == ("copyreg", "_reconstructor")
+            && let Some(&cls) = args.first()
+            && let Sym::Name {
+                module: m,
+                qualname: q,
+            } = self.eval(cls, 0)
+            && self.ctx.policy.allowed(&m, &q).is_none()
+            && let Some(e) = catalog::classify(&m, &q)
+        {
+            self.capability_finding(
+                e.capability,
+                &m,
+                &q,
+                true,
+                "",
+                &[],
+                evidence.clone(),
+                loc.clone(),
+            );
         }
+        // unknown classes are reported by the import pass
         if let Some(Allowed::User(pattern)) = allowed {
             // Reported as suppressed so that allowlisting is never silent.
             self.out.findings.push(Finding {
@@ -970,18 +1003,17 @@ impl<'a> Judge<'a> {
         let mut partial_funcs: HashSet<ValueId> = HashSet::new();
         for call in &a.calls {
             if let Some(Value::Global { module, name }) = a.value(call.func) {
-                if (module.as_str(), name.as_str()) == ("copyreg", "_reconstructor") {
-                    if let Some(&c) = call.args.first() {
-                        used_as_class.insert(c);
-                    }
+                if (module.as_str(), name.as_str()) == ("copyreg", "_reconstructor")
+                    && let Some(&c) = call.args.first()
+                {
+                    used_as_class.insert(c);
                 }
                 if matches!(
                     (module.as_str(), name.as_str()),
                     ("functools" | "_functools", "partial")
-                ) {
-                    if let Some(&f) = call.args.first() {
-                        partial_funcs.insert(f);
-                    }
+                ) && let Some(&f) = call.args.first()
+                {
+                    partial_funcs.insert(f);
                 }
             }
         }
