@@ -98,6 +98,32 @@ pub(crate) fn parse_int(text: &[u8], base0: bool) -> Option<PyInt> {
     Some(PyInt::Big(magnitude_text(neg, &mag)))
 }
 
+/// The part of a text operand before its first NUL byte: `_pickle.c` hands numeric lines to
+/// C string parsers (`strtol`, `PyLong_FromString`, `PyOS_string_to_double`), which stop
+/// there, so `I12\0junk` loads as 12.
+pub(crate) fn c_str(line: &[u8]) -> &[u8] {
+    line.split(|&b| b == 0).next().unwrap_or(line)
+}
+
+/// `strtol(s, &end, 0)` for what Python's `int(s, 0)` refuses: C-style octal such as `012`
+/// (the C unpickler's INT accepts it; the pure-Python one does not).
+pub(crate) fn parse_c_octal(text: &[u8]) -> Option<PyInt> {
+    let t = text.trim_ascii_start();
+    let (neg, t) = match t.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, t),
+    };
+    if t.first() != Some(&b'0') || !t.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &b in t {
+        v = v.checked_mul(8)?.checked_add(i64::from(b - b'0'))?;
+    }
+    Some(PyInt::Small(if neg { -v } else { v }))
+}
+
 /// Decodes a LONG1/LONG4 payload: little-endian two's complement (`pickle.decode_long`).
 pub(crate) fn decode_long(data: &[u8]) -> PyInt {
     let Some(&last) = data.last() else {
@@ -298,6 +324,11 @@ mod tests {
         assert_eq!(parse_int(b"1_0", true), Some(PyInt::Small(10)));
         assert_eq!(parse_int(b"-0b101", true), Some(PyInt::Small(-5)));
         assert_eq!(parse_int(b"012", true), None);
+        assert_eq!(parse_c_octal(b"012"), Some(PyInt::Small(10)));
+        assert_eq!(parse_c_octal(b"-0777"), Some(PyInt::Small(-511)));
+        assert_eq!(parse_c_octal(b"018"), None);
+        assert_eq!(c_str(b"12\0junk"), b"12");
+        assert_eq!(c_str(b"12"), b"12");
         assert_eq!(parse_int(b"012", false), Some(PyInt::Small(12)));
         assert_eq!(parse_int(b"000", true), Some(PyInt::Small(0)));
         assert_eq!(parse_int(b"0x10", false), None);

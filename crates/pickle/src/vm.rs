@@ -595,18 +595,20 @@ impl<'a> Vm<'a> {
             op::NEWTRUE => self.singleton(Value::Bool(true))?,
             op::NEWFALSE => self.singleton(Value::Bool(false))?,
             op::INT => {
-                let line = r.line()?;
+                let line = text::c_str(r.line()?);
                 match line {
                     b"00" => self.singleton(Value::Bool(false))?,
                     b"01" => self.singleton(Value::Bool(true))?,
                     _ => {
-                        let v = text::parse_int(line, true).ok_or_else(|| bad("INT"))?;
+                        let v = text::parse_int(line, true)
+                            .or_else(|| text::parse_c_octal(line))
+                            .ok_or_else(|| bad("INT"))?;
                         self.int_value(v)?
                     }
                 }
             }
             op::LONG => {
-                let line = r.line()?;
+                let line = text::c_str(r.line()?);
                 let line = line.strip_suffix(b"L").unwrap_or(line);
                 let v = text::parse_int(line, true).ok_or_else(|| bad("LONG"))?;
                 self.int_value(v)?
@@ -639,7 +641,7 @@ impl<'a> Vm<'a> {
                 }
             }
             op::FLOAT => {
-                let v = text::parse_float(r.line()?).ok_or_else(|| bad("FLOAT"))?;
+                let v = text::parse_float(text::c_str(r.line()?)).ok_or_else(|| bad("FLOAT"))?;
                 self.new_value(Value::Float(v))?
             }
             op::BINFLOAT => {
@@ -781,7 +783,7 @@ impl<'a> Vm<'a> {
 
             // --- memo
             op::GET => {
-                let idx = match text::parse_int(r.line()?, false) {
+                let idx = match text::parse_int(text::c_str(r.line()?), false) {
                     Some(PyInt::Small(i)) => u64::try_from(i).map_err(|_| bad("GET index"))?,
                     _ => return Err(bad("GET index")),
                 };
@@ -799,7 +801,7 @@ impl<'a> Vm<'a> {
                 return Ok(Step::Continue);
             }
             op::PUT => {
-                let idx = match text::parse_int(r.line()?, false) {
+                let idx = match text::parse_int(text::c_str(r.line()?), false) {
                     Some(PyInt::Small(i)) => {
                         u64::try_from(i).map_err(|_| bad("negative PUT argument"))?
                     }

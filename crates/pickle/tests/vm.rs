@@ -472,6 +472,11 @@ fn numbers() {
         a.render(a.pickles[0].result.unwrap()),
         "(True, False, -12, 31, 123456789012345678901234567890, 5, -7, -1, 255, 65535, 0, -32768, 18446744073709551616, 1.5, -inf, 1.5)"
     );
+    // The C unpickler parses numeric lines as C strings (stopping at NUL) and INT with
+    // strtol (C octal).
+    let a = run(b"(I12\x00junk\nL-5\x00L\nF2.5\x00x\nI012\ntp0\x00\ng0\x00x\n.");
+    assert_eq!(a.error, None);
+    assert_eq!(a.render(a.pickles[0].result.unwrap()), "(12, -5, 2.5, 10)");
     assert!(matches!(
         error_kind(&run(b"I1x\n.")),
         Some(ErrorKind::BadOperand(_))
