@@ -183,23 +183,40 @@ fn section(doc: &str, title: &str) -> String {
     out.join("\n").trim().to_string()
 }
 
-/// First sentence (or clause before a list) of the "What it detects" section, when short.
+/// The first sentence (or the clause before a list) of the "What it detects" section, without
+/// parenthesised asides; the rule's name when that is empty or long.
 fn short_description(r: &Rule, detects: &str) -> String {
     let text = plain(detects).replace('\n', " ");
-    let end = [": ", ". "]
-        .iter()
-        .filter_map(|p| text.find(p))
-        .min()
-        .unwrap_or(text.len());
-    let first = text
-        .get(..end)
-        .unwrap_or(&text)
-        .trim()
-        .trim_end_matches([':', '.']);
-    if first.is_empty() || first.len() > 120 {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut prev = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ':' | '.' if depth == 0 && chars.peek().is_none_or(|n| *n == ' ') => {
+                let abbreviation =
+                    c == '.' && (prev == '.' || out.ends_with("e.g") || out.ends_with("i.e"));
+                if !abbreviation {
+                    break;
+                }
+                out.push(c);
+            }
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+        prev = c;
+    }
+    let short = out
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ,", ",");
+    if short.is_empty() || short.len() > 120 {
         r.name.replace('-', " ")
     } else {
-        first.to_string()
+        short
     }
 }
 
@@ -334,9 +351,11 @@ mod tests {
             &rules::PKL_PROCESS,
             &section(&rules::PKL_PROCESS.doc_text(), "What it detects"),
         );
-        assert_eq!(
-            d,
-            "A pickle that calls (or references) a callable that starts a process"
+        assert_eq!(d, "A pickle that calls a callable that starts a process");
+        let d = short_description(
+            &rules::PKL_UNKNOWN_GLOBAL,
+            &section(&rules::PKL_UNKNOWN_GLOBAL.doc_text(), "What it detects"),
         );
+        assert!(!d.contains("e.g"), "asides are dropped: {d}");
     }
 }

@@ -194,9 +194,8 @@ pub struct FileReport {
     pub members: Vec<Member>,
     /// Distinct globals imported by the file's pickles (all members, nested pickles
     /// included), sorted by module then name; empty for files without pickles.
-    // TODO(lead): fill from the pickle judge in scan.rs (one entry per distinct module+name,
-    // safety = innocuous when `Policy::allowed` is Some, dangerous when the catalog matches,
-    // suspicious otherwise); `--format hf` prints it as `pickleImports`.
+    // Safety: dangerous when the catalog matches, innocuous when allowlisted, suspicious
+    // otherwise; `--format hf` prints it as `pickleImports`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imports: Vec<ImportInfo>,
 }

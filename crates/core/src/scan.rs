@@ -116,6 +116,7 @@ impl Scanner {
             decompressed: 0,
             incomplete: false,
             failed: false,
+            imports: Default::default(),
         };
         let format = w.walk(src, None, name, 0);
         let format = format.unwrap_or("data");
@@ -148,7 +149,21 @@ impl Scanner {
             findings: w.findings,
             errors: w.errors,
             members: w.members,
-            imports: vec![],
+            imports: w
+                .imports
+                .iter()
+                .map(|(m, n)| crate::report::ImportInfo {
+                    module: m.clone(),
+                    name: n.clone(),
+                    safety: if modelguard_pycode::catalog::classify(m, n).is_some() {
+                        crate::report::ImportSafety::Dangerous
+                    } else if self.policy.allowed(m, n).is_some() {
+                        crate::report::ImportSafety::Innocuous
+                    } else {
+                        crate::report::ImportSafety::Suspicious
+                    },
+                })
+                .collect(),
         };
         dedup_findings(&mut r.findings);
         self.policy.apply(&mut r);
@@ -202,6 +217,7 @@ struct Walk<'a> {
     decompressed: u64,
     incomplete: bool,
     failed: bool,
+    imports: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Walk<'_> {
@@ -517,6 +533,11 @@ impl Walk<'_> {
             max_depth: self.s.limits.pickle.max_depth,
             code_limits: self.s.limits.code.clone(),
         };
+        for i in &a.imports {
+            if let (Some(m), Some(n)) = (&i.module, &i.name) {
+                self.imports.insert((m.clone(), n.clone()));
+            }
+        }
         let j = pjudge::judge(a, &ctx);
         self.findings.extend(j.findings);
         if extra_view {

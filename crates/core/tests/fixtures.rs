@@ -76,3 +76,19 @@ fn every_fixture_meets_its_expectation() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn user_allowlist_cannot_silence_a_catalogued_capability() {
+    let policy = modelguard::Policy {
+        allow_globals: vec![modelguard::policy::GlobalPattern("os.*".into())],
+        ..modelguard::Policy::default()
+    };
+    let s = Scanner::new(modelguard::Limits::default(), policy);
+    let r = s.scan_bytes("x.pkl", b"cos\nsystem\n(S'echo hi'\ntR.");
+    assert_eq!(r.verdict, Verdict::Malicious);
+    assert_eq!(r.imports.len(), 1);
+    assert_eq!(
+        r.imports[0].safety,
+        modelguard::report::ImportSafety::Dangerous
+    );
+}

@@ -846,7 +846,12 @@ impl<'a> Judge<'a> {
             );
         }
         let allowed = self.ctx.policy.allowed(module, qualname);
-        if matches!(allowed, Some(Allowed::Exact) | Some(Allowed::User(_))) {
+        // A user pattern never silences a catalogued capability (`--allow 'os.*'` must not
+        // make os.system safe); only curated exact entries outrank the catalog.
+        let catalogued = catalog::classify(module, qualname).is_some();
+        if matches!(allowed, Some(Allowed::Exact))
+            || (matches!(allowed, Some(Allowed::User(_))) && !catalogued)
+        {
             self.judge_allowed_call(module, qualname, &args, evidence, loc, allowed);
             return;
         }
@@ -1043,7 +1048,9 @@ impl<'a> Judge<'a> {
             if matches!(allowed, Some(Allowed::Exact)) {
                 continue;
             }
-            if let Some(Allowed::User(p)) = &allowed {
+            if let Some(Allowed::User(p)) = &allowed
+                && catalog::classify(module, name).is_none()
+            {
                 if seen.insert((module.clone(), name.clone())) {
                     let loc = self.loc(imp.at);
                     self.out.findings.push(Finding {
