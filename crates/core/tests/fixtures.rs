@@ -5,6 +5,8 @@
 //! - `suspicious`: a finding at or above `min_severity` (and not `safe` unless that is `low`);
 //! - `error`: status not complete (fail-closed), never `safe`.
 
+#![allow(clippy::indexing_slicing)]
+
 use std::path::PathBuf;
 
 use modelguard::Scanner;

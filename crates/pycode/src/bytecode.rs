@@ -25,7 +25,12 @@ const MAX_CHECKPOINTS: usize = 32;
 const MAX_STACK: usize = 4096;
 
 /// Decode marshal data (after an optional `.pyc` header) and analyse its code objects.
-pub(crate) fn run_marshal(eng: &mut Engine<'_>, data: &[u8], version: Option<(u8, u8)>, site: &Site) {
+pub(crate) fn run_marshal(
+    eng: &mut Engine<'_>,
+    data: &[u8],
+    version: Option<(u8, u8)>,
+    site: &Site,
+) {
     let (version, body) = match version {
         Some(v) => (Some(v), data),
         None => match marshal::strip_pyc_header(data) {
@@ -103,13 +108,23 @@ fn names_facts(eng: &mut Engine<'_>, code: &Code, site: &Site) {
     for n in &code.names {
         if engine::INTROSPECTION_ATTRS.contains(&n.as_str()) {
             let ev = format!("{} uses {n}", code_label(code));
-            eng.hit(site, Capability::Introspection, n, &ev, Some(code.firstlineno));
+            eng.hit(
+                site,
+                Capability::Introspection,
+                n,
+                &ev,
+                Some(code.firstlineno),
+            );
         }
     }
 }
 
 fn code_label(code: &Code) -> String {
-    let name = if code.qualname.is_empty() { &code.name } else { &code.qualname };
+    let name = if code.qualname.is_empty() {
+        &code.name
+    } else {
+        &code.qualname
+    };
     format!("code object {name}")
 }
 
@@ -133,37 +148,82 @@ fn detect_minor(code: &Code) -> u8 {
     }
     let mut best = (usize::MAX, candidates.first().copied().unwrap_or(11));
     for &m in candidates {
-        let Some(t) = opcodes::table(m) else { continue };
-        let resume = opcodes::resume_opcode(m);
-        let mut score = 0usize;
-        for c in &codes {
-            let mut first_real = true;
-            for pair in c.code.chunks_exact(2) {
-                let op = pair.first().copied().unwrap_or(0);
-                let kind = t.get(usize::from(op)).copied().unwrap_or(Op::Invalid);
-                if kind == Op::Invalid {
-                    score += 10;
-                }
-                if first_real && m >= 11 {
-                    // MAKE_CELL / COPY_FREE_VARS / RETURN_GENERATOR may precede RESUME.
-                    if kind == Op::Nop && Some(op) != resume {
-                        continue;
-                    }
-                    if kind == Op::PushData {
-                        continue;
-                    }
-                    if Some(op) != resume {
-                        score += 5;
-                    }
-                    first_real = false;
-                }
-            }
-        }
+        let score: usize = codes.iter().map(|c| version_misfit(c, m)).sum();
         if score < best.0 {
             best = (score, m);
         }
     }
     best.1
+}
+
+/// How badly the instruction stream of `code` fits CPython 3.`minor`: invalid opcodes,
+/// operands out of range for `co_names`/`co_consts`/locals, a missing `RESUME` (3.11+) and,
+/// for 3.11, `CALL` without `PRECALL`.
+fn version_misfit(code: &Code, minor: u8) -> usize {
+    let Some(t) = opcodes::table(minor) else {
+        return usize::MAX / 4;
+    };
+    let resume = opcodes::resume_opcode(minor);
+    let (nnames, nconsts, nlocals) = (code.names.len(), code.consts.len(), code.varnames.len());
+    let mut score = 0usize;
+    let mut first_real = minor >= 11;
+    let mut prev = Op::Nop;
+    let mut ext = 0u32;
+    for pair in code.code.chunks_exact(2) {
+        let (op, raw) = match pair {
+            [a, b] => (*a, *b),
+            _ => continue,
+        };
+        let kind = t.get(usize::from(op)).copied().unwrap_or(Op::Invalid);
+        let arg = ext | u32::from(raw);
+        if kind == Op::ExtendedArg {
+            ext = arg.checked_shl(8).unwrap_or(0);
+            continue;
+        }
+        ext = 0;
+        let idx = |a: u32| usize::try_from(a).unwrap_or(usize::MAX);
+        let out_of_range = match kind {
+            Op::Invalid => true,
+            Op::LoadName
+            | Op::StoreName
+            | Op::StoreGlobal
+            | Op::ImportName
+            | Op::ImportFrom
+            | Op::StoreAttr
+            | Op::DeleteAttr
+            | Op::LoadMethod
+            | Op::LoadFromDictOrGlobals => idx(arg) >= nnames,
+            Op::LoadGlobal => idx(if minor >= 11 { arg >> 1 } else { arg }) >= nnames,
+            Op::LoadAttr => idx(if minor >= 12 { arg >> 1 } else { arg }) >= nnames,
+            Op::LoadSuperAttr => idx(arg >> 2) >= nnames,
+            Op::LoadConst | Op::ReturnConst | Op::KwNames => idx(arg) >= nconsts,
+            Op::LoadFast | Op::StoreFast => idx(arg) >= nlocals,
+            Op::LoadFastPair | Op::StoreFastLoadFast | Op::StoreFastStoreFast => {
+                idx(arg >> 4) >= nlocals || idx(arg & 15) >= nlocals
+            }
+            _ => false,
+        };
+        if out_of_range {
+            score += 10;
+        }
+        if first_real && kind != Op::Cache {
+            // MAKE_CELL / COPY_FREE_VARS / RETURN_GENERATOR may precede RESUME.
+            let prefix = (kind == Op::Nop || kind == Op::PushData) && Some(op) != resume;
+            if !prefix {
+                if Some(op) != resume {
+                    score += 5;
+                }
+                first_real = false;
+            }
+        }
+        if minor == 11 && kind == Op::Call && prev != Op::Nop {
+            score += 5;
+        }
+        if kind != Op::Cache {
+            prev = kind;
+        }
+    }
+    score
 }
 
 #[derive(Default)]
@@ -298,10 +358,10 @@ impl Interp<'_, '_> {
     }
 
     fn load_name(&mut self, name: &str) -> Val {
-        if !self.is_module() {
-            if let Some(v) = self.locals.get(name) {
-                return v.clone();
-            }
+        if !self.is_module()
+            && let Some(v) = self.locals.get(name)
+        {
+            return v.clone();
         }
         self.load_global(name)
     }
@@ -330,7 +390,12 @@ impl Interp<'_, '_> {
 
     fn evidence(func: &Val, args: &[Val], kwargs: &[(String, Val)]) -> String {
         let mut parts: Vec<String> = args.iter().take(6).map(Val::render).collect();
-        parts.extend(kwargs.iter().take(4).map(|(k, v)| format!("{k}={}", v.render())));
+        parts.extend(
+            kwargs
+                .iter()
+                .take(4)
+                .map(|(k, v)| format!("{k}={}", v.render())),
+        );
         format!("{}({})", func.render(), parts.join(", "))
     }
 
@@ -364,7 +429,11 @@ impl Interp<'_, '_> {
                 [a, b] => (*a, *b),
                 _ => continue,
             };
-            let op = self.ops.get(usize::from(op_byte)).copied().unwrap_or(Op::Invalid);
+            let op = self
+                .ops
+                .get(usize::from(op_byte))
+                .copied()
+                .unwrap_or(Op::Invalid);
             let arg = ext | u32::from(arg_byte);
             if op == Op::ExtendedArg {
                 ext = arg.checked_shl(8).unwrap_or(0);
@@ -417,7 +486,11 @@ impl Interp<'_, '_> {
                 self.push(v);
             }
             Op::LoadGlobal => {
-                let (idx, null) = if minor >= 11 { (arg >> 1, arg & 1 == 1) } else { (arg, false) };
+                let (idx, null) = if minor >= 11 {
+                    (arg >> 1, arg & 1 == 1)
+                } else {
+                    (arg, false)
+                };
                 if null {
                     self.push(Val::Null);
                 }
@@ -590,14 +663,21 @@ impl Interp<'_, '_> {
             }
             Op::CallFunctionKw | Op::CallKw => {
                 let names = match self.pop() {
-                    Val::Seq(v) => v.iter().map(|x| match x {
-                        Val::Str(s, _) => s.clone(),
-                        _ => String::new(),
-                    }).collect(),
+                    Val::Seq(v) => v
+                        .iter()
+                        .map(|x| match x {
+                            Val::Str(s, _) => s.clone(),
+                            _ => String::new(),
+                        })
+                        .collect(),
                     _ => Vec::new(),
                 };
                 let args = self.popn(arg_count(arg));
-                let func = if op == Op::CallKw { self.pop_callable() } else { self.pop() };
+                let func = if op == Op::CallKw {
+                    self.pop_callable()
+                } else {
+                    self.pop()
+                };
                 self.do_call(func, args, names);
             }
             Op::CallMethod => {
@@ -612,7 +692,11 @@ impl Interp<'_, '_> {
                 self.do_call(func, args, names);
             }
             Op::KwNames => {
-                let names = match self.code.consts.get(usize::try_from(arg).unwrap_or(usize::MAX)) {
+                let names = match self
+                    .code
+                    .consts
+                    .get(usize::try_from(arg).unwrap_or(usize::MAX))
+                {
                     Some(Object::Tuple(v)) => v
                         .iter()
                         .map(|o| o.as_str().unwrap_or_default().to_string())
@@ -622,9 +706,17 @@ impl Interp<'_, '_> {
                 self.kwnames = Some(names);
             }
             Op::CallFunctionEx => {
-                let kwargs = if minor >= 14 || arg & 1 == 1 { Some(self.pop()) } else { None };
+                let kwargs = if minor >= 14 || arg & 1 == 1 {
+                    Some(self.pop())
+                } else {
+                    None
+                };
                 let args = self.pop();
-                let func = if minor >= 11 { self.pop_callable() } else { self.pop() };
+                let func = if minor >= 11 {
+                    self.pop_callable()
+                } else {
+                    self.pop()
+                };
                 let mut kw: Vec<(String, Val)> = Vec::new();
                 if let Some(Val::Dict(items)) = &kwargs {
                     for (k, v) in items {
@@ -664,7 +756,7 @@ impl Interp<'_, '_> {
                 let v = self.eng.binop(b, &l, &r);
                 self.push(v);
             }
-            Op::BinaryOp => {
+            Op::BinOpArg => {
                 let r = self.pop();
                 let l = self.pop();
                 let v = match binary_op_arg(arg) {
@@ -728,7 +820,11 @@ impl Interp<'_, '_> {
                     self.push(Val::Unknown);
                 } else {
                     let v = self.pop();
-                    let r = if arg & 0x03 <= 1 { format_val(&v) } else { Val::Unknown };
+                    let r = if arg & 0x03 <= 1 {
+                        format_val(&v)
+                    } else {
+                        Val::Unknown
+                    };
                     self.push(r);
                 }
             }
@@ -738,7 +834,11 @@ impl Interp<'_, '_> {
             }
             Op::ConvertValue => {
                 let v = self.pop();
-                self.push(if arg == 1 { format_val(&v) } else { Val::Unknown });
+                self.push(if arg == 1 {
+                    format_val(&v)
+                } else {
+                    Val::Unknown
+                });
             }
             Op::BuildTuple | Op::BuildList | Op::BuildSet => {
                 let items = self.popn(arg_count(arg));
@@ -764,7 +864,9 @@ impl Interp<'_, '_> {
                 let keys = self.pop();
                 let vals = self.popn(arg_count(arg));
                 let v = match keys.elements() {
-                    Some(ks) if ks.len() == vals.len() => Val::Dict(ks.into_iter().zip(vals).collect()),
+                    Some(ks) if ks.len() == vals.len() => {
+                        Val::Dict(ks.into_iter().zip(vals).collect())
+                    }
                     _ => Val::Unknown,
                 };
                 self.push(v);
@@ -790,7 +892,8 @@ impl Interp<'_, '_> {
             }
             Op::ListAppend => {
                 let v = self.pop();
-                self.eng.escape(self.site, &v, "stored in a container", line);
+                self.eng
+                    .escape(self.site, &v, "stored in a container", line);
             }
             Op::ListExtend => {
                 let v = self.pop();
@@ -836,7 +939,11 @@ impl Interp<'_, '_> {
             }
             Op::DupTopTwo => {
                 let n = self.stack.len();
-                let a = n.checked_sub(2).and_then(|i| self.stack.get(i)).cloned().unwrap_or(Val::Unknown);
+                let a = n
+                    .checked_sub(2)
+                    .and_then(|i| self.stack.get(i))
+                    .cloned()
+                    .unwrap_or(Val::Unknown);
                 let b = self.stack.last().cloned().unwrap_or(Val::Unknown);
                 self.push(a);
                 self.push(b);
@@ -856,10 +963,11 @@ impl Interp<'_, '_> {
             }
             Op::Swap => {
                 let n = self.stack.len();
-                if let Some(i) = n.checked_sub(arg_count(arg)) {
-                    if i < n && n > 0 {
-                        self.stack.swap(i, n - 1);
-                    }
+                if let Some(i) = n.checked_sub(arg_count(arg))
+                    && i < n
+                    && n > 0
+                {
+                    self.stack.swap(i, n - 1);
                 }
             }
             Op::UnpackSequence => {
@@ -869,7 +977,11 @@ impl Interp<'_, '_> {
                     self.stack.clear();
                     return;
                 }
-                let fill = if matches!(v, Val::Data | Val::Param(_)) { Val::Data } else { Val::Unknown };
+                let fill = if matches!(v, Val::Data | Val::Param(_)) {
+                    Val::Data
+                } else {
+                    Val::Unknown
+                };
                 match v.elements() {
                     Some(els) if els.len() == n => {
                         for e in els.into_iter().rev() {
@@ -885,7 +997,11 @@ impl Interp<'_, '_> {
             }
             Op::ForIter => {
                 let it = self.stack.last().cloned().unwrap_or(Val::Unknown);
-                let v = if matches!(it, Val::Data | Val::Param(_)) { Val::Data } else { Val::Unknown };
+                let v = if matches!(it, Val::Data | Val::Param(_)) {
+                    Val::Data
+                } else {
+                    Val::Unknown
+                };
                 self.push(v);
             }
             Op::YieldValue => {
@@ -900,7 +1016,11 @@ impl Interp<'_, '_> {
             Op::Pop1Push2 => {
                 let v = self.pop();
                 self.push(Val::Unknown);
-                self.push(if matches!(v, Val::Data | Val::Param(_)) { Val::Data } else { Val::Opaque(v.render()) });
+                self.push(if matches!(v, Val::Data | Val::Param(_)) {
+                    Val::Data
+                } else {
+                    Val::Opaque(v.render())
+                });
             }
             Op::PopJump => {
                 self.pop();
@@ -916,10 +1036,11 @@ impl Interp<'_, '_> {
 
     fn rotate(&mut self, n: usize) {
         let len = self.stack.len();
-        if n >= 2 && n <= len {
-            if let Some(top) = self.stack.pop() {
-                self.stack.insert(len - n, top);
-            }
+        if n >= 2
+            && n <= len
+            && let Some(top) = self.stack.pop()
+        {
+            self.stack.insert(len - n, top);
         }
     }
 
@@ -960,7 +1081,11 @@ fn format_val(v: &Val) -> Val {
 
 /// `BINARY_OP` argument (3.11+) → operator; in-place forms share the operator.
 fn binary_op_arg(arg: u32) -> Option<BinOp> {
-    let base = if (13..=25).contains(&arg) { arg - 13 } else { arg };
+    let base = if (13..=25).contains(&arg) {
+        arg - 13
+    } else {
+        arg
+    };
     Some(match base {
         0 => BinOp::Add,
         1 => BinOp::BitAnd,
@@ -988,7 +1113,9 @@ fn const_val(o: &Object) -> Val {
         Object::Float(f) => Val::Float(*f),
         Object::Str(s) => Val::Str(s.clone(), Vec::new()),
         Object::Bytes(b) => Val::Bytes(b.clone(), Vec::new()),
-        Object::Tuple(v) | Object::FrozenSet(v) => Val::Seq(v.iter().take(4096).map(const_val).collect()),
+        Object::Tuple(v) | Object::FrozenSet(v) => {
+            Val::Seq(v.iter().take(4096).map(const_val).collect())
+        }
         Object::Code(_) => Val::CodeDone,
         Object::Slice(s) => {
             let b = |o: &Object| match o {

@@ -430,6 +430,16 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     None
 }
 
+/// Whether the catalog lists anything under the top-level module `name` (`os`, `subprocess`,
+/// `pickle`…). Analysers use it to read an unbound global of that name as the module itself.
+pub fn mentions_module(name: &str) -> bool {
+    !name.is_empty()
+        && CATALOG.iter().any(|(pattern, _)| {
+            let module = pattern.split_once(':').map_or(*pattern, |(m, _)| m);
+            module.split('.').next() == Some(name)
+        })
+}
+
 /// Match one exact (module, qualname) pair against the table.
 fn lookup(module: &str, qualname: &str) -> Option<Entry> {
     CATALOG.iter().find_map(|&(pattern, capability)| {
@@ -508,6 +518,15 @@ mod tests {
         assert_eq!(cap("numpy.core.multiarray", "_reconstruct"), None);
         assert_eq!(cap("builtins", "set"), None);
         assert_eq!(cap("torch.jit._pickle", "build_intlist"), None);
+    }
+
+    #[test]
+    fn module_mentions() {
+        assert!(mentions_module("os"));
+        assert!(mentions_module("subprocess"));
+        assert!(mentions_module("torch"));
+        assert!(!mentions_module("collections"));
+        assert!(!mentions_module(""));
     }
 
     #[test]

@@ -365,7 +365,7 @@ fn hex_decode(enc: Encoding, data: &[u8]) -> Result<Vec<u8>, DecodeError> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(invalid(enc, "odd-length string"));
     }
     digits
@@ -544,8 +544,7 @@ fn quopri_decode(data: &[u8]) -> Vec<u8> {
                     continue;
                 }
                 (Some(&h), Some(&l)) => {
-                    if let (Some(h), Some(l)) =
-                        ((h as char).to_digit(16), (l as char).to_digit(16))
+                    if let (Some(h), Some(l)) = ((h as char).to_digit(16), (l as char).to_digit(16))
                     {
                         out.push((h * 16 + l) as u8);
                         i += 3;
@@ -564,7 +563,9 @@ fn quopri_decode(data: &[u8]) -> Vec<u8> {
 fn uu_decode(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let enc = Encoding::Uu;
     let mut out = Vec::new();
-    let mut lines = data.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     // Skip to the "begin" line.
     loop {
         match lines.next() {
@@ -595,6 +596,7 @@ fn uu_decode(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -628,7 +630,10 @@ mod tests {
             dec(Encoding::UnicodeEscape, br"\x69mport\u0020os\n\101"),
             b"import os\nA"
         );
-        assert_eq!(dec(Encoding::QuotedPrintable, b"imp=6Frt=\nos"), b"importos");
+        assert_eq!(
+            dec(Encoding::QuotedPrintable, b"imp=6Frt=\nos"),
+            b"importos"
+        );
         assert_eq!(
             dec(Encoding::Uu, b"begin 666 <data>\n):6UP;W)T(&]S\n \nend\n"),
             b"import os"
@@ -662,7 +667,10 @@ mod tests {
         assert_eq!(encoding_from_codec_name("rot13"), Some(Encoding::Rot13));
         assert_eq!(encoding_from_codec_name("ROT-13"), Some(Encoding::Rot13));
         assert_eq!(encoding_from_codec_name("base64"), Some(Encoding::Base64));
-        assert_eq!(encoding_from_codec_name("base64_codec"), Some(Encoding::Base64));
+        assert_eq!(
+            encoding_from_codec_name("base64_codec"),
+            Some(Encoding::Base64)
+        );
         assert_eq!(encoding_from_codec_name("hex"), Some(Encoding::Hex));
         assert_eq!(encoding_from_codec_name("zip"), Some(Encoding::Zlib));
         assert_eq!(encoding_from_codec_name("bz2_codec"), Some(Encoding::Bz2));
@@ -708,7 +716,10 @@ mod tests {
             sniff_payload(b"import os\nos.system('id')\n"),
             Some(PayloadKind::Source)
         );
-        assert_eq!(sniff_payload(b"class A:\n    pass\n"), Some(PayloadKind::Source));
+        assert_eq!(
+            sniff_payload(b"class A:\n    pass\n"),
+            Some(PayloadKind::Source)
+        );
         assert_eq!(sniff_payload(b"\x00\x01\x02binary"), None);
         assert_eq!(sniff_payload(b"this is not ( python"), None);
         assert_eq!(sniff_payload(b""), None);

@@ -52,38 +52,182 @@ pub(crate) const INTROSPECTION_ATTRS: &[&str] = &[
     "__self__",
     "__func__",
     "__init_subclass__",
-    "__import__",
 ];
 
 /// Names of the builtins module (Python 3, plus a few Python 2 names).
 const BUILTIN_NAMES: &[&str] = &[
-    "abs", "aiter", "all", "anext", "any", "ascii", "bin", "bool", "breakpoint", "bytearray",
-    "bytes", "callable", "chr", "classmethod", "compile", "complex", "copyright", "credits",
-    "delattr", "dict", "dir", "divmod", "enumerate", "eval", "exec", "exit", "filter", "float",
-    "format", "frozenset", "getattr", "globals", "hasattr", "hash", "help", "hex", "id",
-    "input", "int", "isinstance", "issubclass", "iter", "len", "license", "list", "locals",
-    "map", "max", "memoryview", "min", "next", "object", "oct", "open", "ord", "pow", "print",
-    "property", "quit", "range", "repr", "reversed", "round", "set", "setattr", "slice",
-    "sorted", "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
-    "__import__", "__build_class__", "__debug__", "NotImplemented", "Ellipsis", "execfile",
-    "apply", "file", "reload", "unicode", "long", "xrange", "basestring", "raw_input",
-    "unichr", "buffer", "intern", "cmp", "coerce",
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "copyright",
+    "credits",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "exit",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "quit",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+    "__import__",
+    "__build_class__",
+    "__debug__",
+    "NotImplemented",
+    "Ellipsis",
+    "execfile",
+    "apply",
+    "file",
+    "reload",
+    "unicode",
+    "long",
+    "xrange",
+    "basestring",
+    "raw_input",
+    "unichr",
+    "buffer",
+    "intern",
+    "cmp",
+    "coerce",
 ];
 
 /// Builtins that are safe to call (no capability), for inertness.
 const SAFE_BUILTINS: &[&str] = &[
-    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
-    "classmethod", "complex", "dict", "divmod", "enumerate", "filter", "float", "format",
-    "frozenset", "hasattr", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter",
-    "len", "list", "map", "max", "min", "next", "object", "oct", "ord", "pow", "print",
-    "property", "range", "repr", "reversed", "round", "set", "slice", "sorted",
-    "staticmethod", "str", "sum", "super", "tuple", "type", "zip", "NotImplemented",
-    "Ellipsis", "unicode", "long", "xrange", "basestring", "unichr", "cmp", "memoryview",
-    "aiter", "anext",
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "complex",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hasattr",
+    "hash",
+    "hex",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "zip",
+    "NotImplemented",
+    "Ellipsis",
+    "unicode",
+    "long",
+    "xrange",
+    "basestring",
+    "unichr",
+    "cmp",
+    "memoryview",
+    "aiter",
+    "anext",
 ];
 
 /// Module-level names that are plain data.
-const MODULE_DUNDER_DATA: &[&str] = &["__name__", "__file__", "__doc__", "__package__", "__qualname__"];
+const MODULE_DUNDER_DATA: &[&str] = &[
+    "__name__",
+    "__file__",
+    "__doc__",
+    "__package__",
+    "__qualname__",
+];
 
 /// Conventional aliases of numeric frameworks, resolved when a name is otherwise unbound
 /// (Keras Lambda bodies use `tf`, `K`, `np` from the defining module).
@@ -105,17 +249,54 @@ const KNOWN_ALIASES: &[(&str, &str)] = &[
 
 /// Module prefixes whose uncatalogued callables are numeric operations on data.
 const DATA_LIBS: &[&str] = &[
-    "tensorflow", "keras", "tf_keras", "numpy", "torch", "jax", "math", "cmath", "operator",
-    "einops", "typing",
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "numpy",
+    "torch",
+    "jax",
+    "math",
+    "cmath",
+    "operator",
+    "einops",
+    "typing",
 ];
 
 /// Method names that stay suspicious even on function arguments (a parameter could be a
 /// module handed in by the caller): calling them is recorded as an unknown call.
 const SUSPICIOUS_METHODS: &[&str] = &[
-    "system", "popen", "popen2", "popen3", "Popen", "spawnl", "spawnle", "spawnlp", "spawnv",
-    "spawnve", "spawnvp", "execl", "execle", "execlp", "execv", "execve", "execvp", "execvpe",
-    "check_output", "check_call", "getoutput", "getstatusoutput", "startfile", "__import__",
-    "import_module", "exec", "eval", "loads", "load_library", "urlopen", "rmtree", "unlink",
+    "system",
+    "popen",
+    "popen2",
+    "popen3",
+    "Popen",
+    "spawnl",
+    "spawnle",
+    "spawnlp",
+    "spawnv",
+    "spawnve",
+    "spawnvp",
+    "execl",
+    "execle",
+    "execlp",
+    "execv",
+    "execve",
+    "execvp",
+    "execvpe",
+    "check_output",
+    "check_call",
+    "getoutput",
+    "getstatusoutput",
+    "startfile",
+    "__import__",
+    "import_module",
+    "exec",
+    "eval",
+    "loads",
+    "load_library",
+    "urlopen",
+    "rmtree",
+    "unlink",
 ];
 
 /// Functions that evaluate a code string: path → (positional index, keyword) of code args.
@@ -136,7 +317,10 @@ const CODE_RUNNERS: &[(&str, &[(usize, &str)])] = &[
     ("runpy._run_code", &[(0, "code")]),
     ("numpy.testing._private.utils.runstring", &[(0, "astr")]),
     ("numpy.testing.runstring", &[(0, "astr")]),
-    ("torch.jit.unsupported_tensor_ops.execWrapper", &[(0, "code")]),
+    (
+        "torch.jit.unsupported_tensor_ops.execWrapper",
+        &[(0, "code")],
+    ),
     ("doctest.debug_script", &[(0, "src")]),
     ("code.compile_command", &[(0, "source")]),
     ("codeop.compile_command", &[(0, "source")]),
@@ -144,10 +328,23 @@ const CODE_RUNNERS: &[(&str, &[(usize, &str)])] = &[
 
 /// Callables that unpickle (or otherwise deserialise) their bytes argument.
 const PICKLE_LOADERS: &[&str] = &[
-    "pickle.loads", "pickle.load", "pickle._loads", "pickle._load", "_pickle.loads",
-    "_pickle.load", "cPickle.loads", "cPickle.load", "dill.loads", "dill.load",
-    "cloudpickle.loads", "cloudpickle.load", "joblib.load", "torch.load", "numpy.load",
-    "pandas.read_pickle", "jsonpickle.decode",
+    "pickle.loads",
+    "pickle.load",
+    "pickle._loads",
+    "pickle._load",
+    "_pickle.loads",
+    "_pickle.load",
+    "cPickle.loads",
+    "cPickle.load",
+    "dill.loads",
+    "dill.load",
+    "cloudpickle.loads",
+    "cloudpickle.load",
+    "joblib.load",
+    "torch.load",
+    "numpy.load",
+    "pandas.read_pickle",
+    "jsonpickle.decode",
 ];
 
 /// Decoding functions (first positional argument is the data).
@@ -175,11 +372,25 @@ const DECODERS: &[(&str, Encoding)] = &[
     ("quopri.decodestring", Encoding::QuotedPrintable),
 ];
 
+/// Modules of the decoding functions.
+const DECODER_MODULES: &[&str] = &[
+    "base64", "binascii", "zlib", "gzip", "bz2", "lzma", "codecs", "quopri",
+];
+
 /// Other known-safe callables (constant producers and converters).
 const SAFE_CALLS: &[&str] = &[
-    "codecs.decode", "codecs.encode", "io.BytesIO", "io.StringIO", "base64.b64encode",
-    "base64.encodebytes", "binascii.hexlify", "binascii.b2a_hex", "string.ascii_letters",
-    "builtins.str.join", "builtins.bytes.join", "builtins.str.format",
+    "codecs.decode",
+    "codecs.encode",
+    "io.BytesIO",
+    "io.StringIO",
+    "base64.b64encode",
+    "base64.encodebytes",
+    "binascii.hexlify",
+    "binascii.b2a_hex",
+    "string.ascii_letters",
+    "builtins.str.join",
+    "builtins.bytes.join",
+    "builtins.str.format",
 ];
 
 /// An abstract Python value.
@@ -316,7 +527,11 @@ impl Val {
     pub(crate) fn elements(&self) -> Option<Vec<Val>> {
         match self {
             Val::Seq(v) => Some(v.clone()),
-            Val::Str(s, _) => Some(s.chars().map(|c| Val::Str(c.to_string(), Vec::new())).collect()),
+            Val::Str(s, _) => Some(
+                s.chars()
+                    .map(|c| Val::Str(c.to_string(), Vec::new()))
+                    .collect(),
+            ),
             Val::Bytes(b, _) => Some(b.iter().map(|&x| Val::Int(i128::from(x))).collect()),
             Val::Dict(kv) => Some(kv.iter().map(|(k, _)| k.clone()).collect()),
             _ => None,
@@ -539,7 +754,14 @@ impl<'l> Engine<'l> {
         self.unknown.push(name);
     }
 
-    fn payload(&mut self, site: &Site, kind: PayloadKind, data: Vec<u8>, prov: &[String], step: &str) {
+    fn payload(
+        &mut self,
+        site: &Site,
+        kind: PayloadKind,
+        data: Vec<u8>,
+        prov: &[String],
+        step: &str,
+    ) {
         if self.payloads.len() >= MAX_PAYLOADS {
             self.incomplete("too many payloads: further ones dropped");
             return;
@@ -582,6 +804,11 @@ impl<'l> Engine<'l> {
         if let Some((_, module)) = KNOWN_ALIASES.iter().find(|(a, _)| *a == name) {
             return Val::Global((*module).to_string());
         }
+        // A free global named like a module the catalog or a decoder knows is that module
+        // (a marshalled function does not carry its module's imports).
+        if catalog::mentions_module(name) || DECODER_MODULES.contains(&name) {
+            return Val::Global(name.to_string());
+        }
         Val::Free(name.to_string())
     }
 
@@ -603,7 +830,13 @@ impl<'l> Engine<'l> {
     ) -> Val {
         let chain = format!("{}.{name}", base.render());
         if INTROSPECTION_ATTRS.contains(&name) {
-            self.hit(site, Capability::Introspection, name, evidence.unwrap_or(&chain), line);
+            self.hit(
+                site,
+                Capability::Introspection,
+                name,
+                evidence.unwrap_or(&chain),
+                line,
+            );
             match name {
                 "__builtins__" | "f_builtins" => return Val::Builtins,
                 "__dict__" => {
@@ -633,7 +866,9 @@ impl<'l> Engine<'l> {
             Val::Str(..) | Val::Bytes(..) | Val::Seq(_) | Val::Dict(_) | Val::Int(_) => {
                 Val::Method(Box::new(base.clone()), name.to_string())
             }
-            Val::Globals | Val::AttrDict(_) => Val::Method(Box::new(base.clone()), name.to_string()),
+            Val::Globals | Val::AttrDict(_) => {
+                Val::Method(Box::new(base.clone()), name.to_string())
+            }
             Val::Param(_) | Val::Data => {
                 if SUSPICIOUS_METHODS.contains(&name) {
                     Val::Free(chain)
@@ -700,7 +935,13 @@ impl<'l> Engine<'l> {
             (Val::Global(p), Val::Str(k, _)) if p == "sys.modules" => Val::Global(k.clone()),
             (Val::Introspect(s), Val::Str(k, _)) => {
                 if k == "__builtins__" {
-                    self.hit(site, Capability::Introspection, k, &format!("{s}['{k}']"), line);
+                    self.hit(
+                        site,
+                        Capability::Introspection,
+                        k,
+                        &format!("{s}['{k}']"),
+                        line,
+                    );
                     return Val::Builtins;
                 }
                 Val::Introspect(truncate(&format!("{s}[{}]", py_repr_str(k, 40)), PATH_MAX))
@@ -715,7 +956,13 @@ impl<'l> Engine<'l> {
     }
 
     /// `base[a:b:c]` on constants.
-    pub(crate) fn slice(&mut self, base: &Val, a: Option<i128>, b: Option<i128>, c: Option<i128>) -> Val {
+    pub(crate) fn slice(
+        &mut self,
+        base: &Val,
+        a: Option<i128>,
+        b: Option<i128>,
+        c: Option<i128>,
+    ) -> Val {
         let step = c.unwrap_or(1);
         let reversing = step == -1 && a.is_none() && b.is_none();
         let out = match base {
@@ -734,7 +981,10 @@ impl<'l> Engine<'l> {
                 if reversing {
                     prov.push(Encoding::Reverse.as_str().into());
                 }
-                Val::Bytes(idx.iter().filter_map(|&i| bytes.get(i).copied()).collect(), prov)
+                Val::Bytes(
+                    idx.iter().filter_map(|&i| bytes.get(i).copied()).collect(),
+                    prov,
+                )
             }),
             Val::Seq(v) => py_slice(v.len(), a, b, c)
                 .map(|idx| Val::Seq(idx.iter().filter_map(|&i| v.get(i).cloned()).collect())),
@@ -761,9 +1011,14 @@ impl<'l> Engine<'l> {
     pub(crate) fn binop(&mut self, op: BinOp, l: &Val, r: &Val) -> Val {
         use Val::*;
         let merged_prov = |a: &[String], b: &[String]| -> Vec<String> {
-            if a.len() >= b.len() { a.to_vec() } else { b.to_vec() }
+            if a.len() >= b.len() {
+                a.to_vec()
+            } else {
+                b.to_vec()
+            }
         };
-        let out = match (op, l, r) {
+
+        match (op, l, r) {
             (BinOp::Add, Str(a, pa), Str(b, pb)) => {
                 if a.len() + b.len() > self.limits.max_fold_len {
                     return self.fold_oversize();
@@ -816,7 +1071,7 @@ impl<'l> Engine<'l> {
             }
             (BinOp::Mod, Str(fmt, p), args) => match percent_format(fmt, args) {
                 Some(s) if s.len() <= self.limits.max_fold_len => Str(s, p.clone()),
-                Some(_) => return self.fold_oversize(),
+                Some(_) => self.fold_oversize(),
                 None => Unknown,
             },
             (op, a, b) if a.as_int().is_some() && b.as_int().is_some() => {
@@ -827,8 +1082,7 @@ impl<'l> Engine<'l> {
             (op, Float(_) | Int(_), Float(_) | Int(_)) => float_op(op, l, r),
             (_, a, b) if a.is_data() || b.is_data() => Data,
             _ => Unknown,
-        };
-        out
+        }
     }
 
     // ----- calls ---------------------------------------------------------------------------
@@ -942,7 +1196,9 @@ impl<'l> Engine<'l> {
             let mut all_resolved = true;
             let mut seen = false;
             for (pos, kw) in slots.iter() {
-                let Some(v) = call.arg(*pos, kw) else { continue };
+                let Some(v) = call.arg(*pos, kw) else {
+                    continue;
+                };
                 // `exec(code, globals)`: only the first slot is code for exec/eval/compile.
                 seen = true;
                 if !self.run_code(site, step, v, line) {
@@ -976,13 +1232,13 @@ impl<'l> Engine<'l> {
             self.hit(site, Capability::Deserialize, path, ev, line);
             return Val::Unknown;
         }
-        if PICKLE_LOADERS.contains(&path) {
-            if let Some(Val::Bytes(data, prov)) = call.args.first() {
-                let kind = decode::sniff_payload(data).unwrap_or(PayloadKind::Pickle);
-                let step = path.to_string();
-                self.payload(site, kind, data.clone(), prov, &step);
-                return Val::Opaque(format!("{path}()"));
-            }
+        if PICKLE_LOADERS.contains(&path)
+            && let Some(Val::Bytes(data, prov)) = call.args.first()
+        {
+            let kind = decode::sniff_payload(data).unwrap_or(PayloadKind::Pickle);
+            let step = path.to_string();
+            self.payload(site, kind, data.clone(), prov, &step);
+            return Val::Opaque(format!("{path}()"));
         }
         if let Some((_, enc)) = DECODERS.iter().find(|(p, _)| *p == path) {
             return self.decode_call(site, *enc, call.args.first(), line);
@@ -1002,25 +1258,36 @@ impl<'l> Engine<'l> {
                 _ => Val::Data,
             };
         }
-        if let Some(name) = path.strip_prefix("builtins.") {
-            if let Some(v) = self.fold_builtin(name, call) {
-                return v;
-            }
+        if let Some(name) = path.strip_prefix("builtins.")
+            && let Some(v) = self.fold_builtin(name, call)
+        {
+            return v;
         }
         self.escape_args(site, call);
         if let Some(entry) = classify_path(path) {
             self.hit(site, entry.capability, path, ev, line);
-            return Val::Opaque(format!("{}()", path.strip_prefix("builtins.").unwrap_or(path)));
+            return Val::Opaque(format!(
+                "{}()",
+                path.strip_prefix("builtins.").unwrap_or(path)
+            ));
         }
         if is_safe_path(path) {
             return Val::Data;
         }
         self.unknown_call(path.strip_prefix("builtins.").unwrap_or(path));
-        Val::Opaque(format!("{}()", path.strip_prefix("builtins.").unwrap_or(path)))
+        Val::Opaque(format!(
+            "{}()",
+            path.strip_prefix("builtins.").unwrap_or(path)
+        ))
     }
 
     fn escape_args_except_first(&mut self, site: &Site, call: &CallArgs<'_>) {
-        for v in call.args.iter().skip(1).chain(call.kwargs.iter().map(|(_, v)| v)) {
+        for v in call
+            .args
+            .iter()
+            .skip(1)
+            .chain(call.kwargs.iter().map(|(_, v)| v))
+        {
             self.escape(site, v, call.evidence, call.line);
         }
     }
@@ -1045,7 +1312,13 @@ impl<'l> Engine<'l> {
         true
     }
 
-    fn decode_call(&mut self, _site: &Site, enc: Encoding, data: Option<&Val>, _line: Option<u32>) -> Val {
+    fn decode_call(
+        &mut self,
+        _site: &Site,
+        enc: Encoding,
+        data: Option<&Val>,
+        _line: Option<u32>,
+    ) -> Val {
         let (bytes, prov) = match data {
             Some(Val::Bytes(b, p)) => (b.clone(), p.clone()),
             Some(Val::Str(s, p)) => (s.as_bytes().to_vec(), p.clone()),
@@ -1083,7 +1356,14 @@ impl<'l> Engine<'l> {
         }
     }
 
-    fn codec_call(&mut self, site: &Site, encode: bool, data: Option<&Val>, codec: &str, line: Option<u32>) -> Val {
+    fn codec_call(
+        &mut self,
+        site: &Site,
+        encode: bool,
+        data: Option<&Val>,
+        codec: &str,
+        line: Option<u32>,
+    ) -> Val {
         let enc = decode::encoding_from_codec_name(codec);
         match (data, enc) {
             (Some(Val::Str(s, p)), Some(Encoding::Rot13)) => {
@@ -1143,10 +1423,14 @@ impl<'l> Engine<'l> {
             ("int" | "long", Some(v)) => {
                 let base = call.arg(1, "base").and_then(Val::as_int);
                 match (v, base) {
-                    (Val::Str(s, _), b) => parse_int(s, b.unwrap_or(10)).map(Val::Int).unwrap_or(Val::Unknown),
+                    (Val::Str(s, _), b) => parse_int(s, b.unwrap_or(10))
+                        .map(Val::Int)
+                        .unwrap_or(Val::Unknown),
                     (Val::Int(i), None) => Val::Int(*i),
                     (Val::Bool(b), None) => Val::Int(i128::from(*b)),
-                    (Val::Float(f), None) if f.is_finite() && f.abs() < 1e30 => Val::Int(f.trunc() as i128),
+                    (Val::Float(f), None) if f.is_finite() && f.abs() < 1e30 => {
+                        Val::Int(f.trunc() as i128)
+                    }
                     (v, _) if v.is_data() => Val::Data,
                     _ => Val::Unknown,
                 }
@@ -1168,7 +1452,9 @@ impl<'l> Engine<'l> {
                         .iter()
                         .map(|x| x.as_int().and_then(|i| u8::try_from(i).ok()))
                         .collect();
-                    bytes.map(|b| Val::Bytes(b, Vec::new())).unwrap_or(Val::Unknown)
+                    bytes
+                        .map(|b| Val::Bytes(b, Vec::new()))
+                        .unwrap_or(Val::Unknown)
                 }
                 Val::Int(n) if *n >= 0 && *n <= self.limits.max_fold_len as i128 => {
                     Val::Bytes(vec![0; usize::try_from(*n).unwrap_or(0)], Vec::new())
@@ -1268,8 +1554,10 @@ impl<'l> Engine<'l> {
         let v = match (recv, m) {
             (Val::Str(sep, p), "join") => match a0.and_then(Val::elements) {
                 Some(items) => {
-                    let parts: Option<Vec<String>> =
-                        items.iter().map(|x| x.as_str().map(str::to_string)).collect();
+                    let parts: Option<Vec<String>> = items
+                        .iter()
+                        .map(|x| x.as_str().map(str::to_string))
+                        .collect();
                     let prov = a0.map(|v| v.prov().to_vec()).unwrap_or_default();
                     match parts {
                         Some(parts) => {
@@ -1278,7 +1566,11 @@ impl<'l> Engine<'l> {
                             if total > self.limits.max_fold_len {
                                 return self.fold_oversize();
                             }
-                            let prov = if prov.len() >= p.len() { prov } else { p.clone() };
+                            let prov = if prov.len() >= p.len() {
+                                prov
+                            } else {
+                                p.clone()
+                            };
                             Val::Str(parts.join(sep), prov)
                         }
                         None => Val::Unknown,
@@ -1309,11 +1601,15 @@ impl<'l> Engine<'l> {
                 }
                 None => Val::Unknown,
             },
-            (Val::Str(s, p), "replace") => match (a0.and_then(Val::as_str), call.args.get(1).and_then(Val::as_str)) {
+            (Val::Str(s, p), "replace") => match (
+                a0.and_then(Val::as_str),
+                call.args.get(1).and_then(Val::as_str),
+            ) {
                 (Some(from), Some(to)) => {
                     let count = call.args.get(2).and_then(Val::as_int);
                     let grows = to.len().saturating_sub(from.len());
-                    if s.len().saturating_add(grows.saturating_mul(s.len() + 1)) > self.limits.max_fold_len
+                    if s.len().saturating_add(grows.saturating_mul(s.len() + 1))
+                        > self.limits.max_fold_len
                         && grows > 0
                     {
                         return self.fold_oversize();
@@ -1363,7 +1659,10 @@ impl<'l> Engine<'l> {
             (Val::Str(s, p), "capitalize") => {
                 let mut it = s.chars();
                 let out = match it.next() {
-                    Some(c) => c.to_uppercase().chain(it.flat_map(char::to_lowercase)).collect(),
+                    Some(c) => c
+                        .to_uppercase()
+                        .chain(it.flat_map(char::to_lowercase))
+                        .collect(),
                     None => String::new(),
                 };
                 Val::Str(out, p.clone())
@@ -1386,8 +1685,14 @@ impl<'l> Engine<'l> {
                 Val::Str(out.to_string(), p.clone())
             }
             (Val::Bytes(s, p), "strip") => {
-                let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-                let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+                let start = s
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(s.len());
+                let end = s
+                    .iter()
+                    .rposition(|b| !b.is_ascii_whitespace())
+                    .map_or(start, |e| e + 1);
                 Val::Bytes(s.get(start..end).unwrap_or_default().to_vec(), p.clone())
             }
             (Val::Bytes(s, p), "lower") => Val::Bytes(s.to_ascii_lowercase(), p.clone()),
@@ -1402,13 +1707,23 @@ impl<'l> Engine<'l> {
             },
             (Val::Str(s, p), "split") => {
                 let parts: Vec<Val> = match a0.and_then(Val::as_str) {
-                    Some(sep) if !sep.is_empty() => s.split(sep).map(|x| Val::Str(x.to_string(), p.clone())).collect(),
-                    _ => s.split_whitespace().map(|x| Val::Str(x.to_string(), p.clone())).collect(),
+                    Some(sep) if !sep.is_empty() => s
+                        .split(sep)
+                        .map(|x| Val::Str(x.to_string(), p.clone()))
+                        .collect(),
+                    _ => s
+                        .split_whitespace()
+                        .map(|x| Val::Str(x.to_string(), p.clone()))
+                        .collect(),
                 };
                 Val::Seq(parts)
             }
             (Val::Str(s, p), "encode") => {
-                let codec = call.arg(0, "encoding").and_then(Val::as_str).unwrap_or("utf-8").to_string();
+                let codec = call
+                    .arg(0, "encoding")
+                    .and_then(Val::as_str)
+                    .unwrap_or("utf-8")
+                    .to_string();
                 match decode::encoding_from_codec_name(&codec) {
                     Some(Encoding::Rot13) => {
                         let out: String = s.chars().map(rot13_char).collect();
@@ -1425,20 +1740,32 @@ impl<'l> Engine<'l> {
             }
             (Val::Str(s, p), "decode") => {
                 // Python 2 str.decode('base64'/'hex'/'zlib'/'rot13'…).
-                let codec = call.arg(0, "encoding").and_then(Val::as_str).unwrap_or("utf-8").to_string();
+                let codec = call
+                    .arg(0, "encoding")
+                    .and_then(Val::as_str)
+                    .unwrap_or("utf-8")
+                    .to_string();
                 match decode::encoding_from_codec_name(&codec) {
                     Some(e) => self.decode_layer(e, s.as_bytes(), p),
                     None => Val::Str(s.clone(), p.clone()),
                 }
             }
             (Val::Bytes(b, p), "decode") => {
-                let codec = call.arg(0, "encoding").and_then(Val::as_str).unwrap_or("utf-8").to_string();
+                let codec = call
+                    .arg(0, "encoding")
+                    .and_then(Val::as_str)
+                    .unwrap_or("utf-8")
+                    .to_string();
                 match decode::encoding_from_codec_name(&codec) {
                     Some(e) => match self.decode_layer(e, b, p) {
-                        Val::Bytes(out, prov) => Val::Str(String::from_utf8_lossy(&out).into_owned(), prov),
+                        Val::Bytes(out, prov) => {
+                            Val::Str(String::from_utf8_lossy(&out).into_owned(), prov)
+                        }
                         other => other,
                     },
-                    None => text_decode(b, &codec).map(|s| Val::Str(s, p.clone())).unwrap_or(Val::Unknown),
+                    None => text_decode(b, &codec)
+                        .map(|s| Val::Str(s, p.clone()))
+                        .unwrap_or(Val::Unknown),
                 }
             }
             (Val::Bytes(b, p), "hex") => {
@@ -1450,7 +1777,13 @@ impl<'l> Engine<'l> {
             (Val::Str(s, p), "format") => {
                 if s.contains('{') && s.contains("__") {
                     // Format fields can walk attributes: '{0.__globals__}'.format(f).
-                    self.hit(site, Capability::Introspection, "str.format", call.evidence, call.line);
+                    self.hit(
+                        site,
+                        Capability::Introspection,
+                        "str.format",
+                        call.evidence,
+                        call.line,
+                    );
                 }
                 match brace_format(s, call.args, call.kwargs) {
                     Some(out) if out.len() <= self.limits.max_fold_len => Val::Str(out, p.clone()),
@@ -1498,10 +1831,10 @@ pub(crate) fn classify_path(path: &str) -> Option<catalog::Entry> {
 
 /// Python 2 builtins module name → Python 3.
 pub(crate) fn canonical(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix("__builtin__") {
-        if rest.is_empty() || rest.starts_with('.') {
-            return format!("builtins{rest}");
-        }
+    if let Some(rest) = path.strip_prefix("__builtin__")
+        && (rest.is_empty() || rest.starts_with('.'))
+    {
+        return format!("builtins{rest}");
     }
     path.to_string()
 }
@@ -1513,14 +1846,17 @@ fn is_safe_path(path: &str) -> bool {
             || head.ends_with("Error")
             || head.ends_with("Exception")
             || head.ends_with("Warning")
-            || matches!(head, "StopIteration" | "KeyboardInterrupt" | "GeneratorExit");
+            || matches!(
+                head,
+                "StopIteration" | "KeyboardInterrupt" | "GeneratorExit"
+            );
     }
     if SAFE_CALLS.contains(&path) || DECODERS.iter().any(|(p, _)| *p == path) {
         return true;
     }
-    DATA_LIBS.iter().any(|lib| {
-        path == *lib || path.strip_prefix(lib).is_some_and(|r| r.starts_with('.'))
-    })
+    DATA_LIBS
+        .iter()
+        .any(|lib| path == *lib || path.strip_prefix(lib).is_some_and(|r| r.starts_with('.')))
 }
 
 fn int_op(op: BinOp, a: i128, b: i128) -> Option<i128> {
@@ -1528,15 +1864,21 @@ fn int_op(op: BinOp, a: i128, b: i128) -> Option<i128> {
         BinOp::Add => a.checked_add(b),
         BinOp::Sub => a.checked_sub(b),
         BinOp::Mul => a.checked_mul(b),
-        BinOp::FloorDiv => (b != 0).then(|| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0)),
+        BinOp::FloorDiv => {
+            (b != 0).then(|| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0))
+        }
         BinOp::Mod => (b != 0).then(|| {
             let r = a.rem_euclid(b);
             if b < 0 && r != 0 { r + b } else { r }
         }),
-        BinOp::Pow => u32::try_from(b).ok().filter(|e| *e <= 127).and_then(|e| a.checked_pow(e)),
-        BinOp::LShift => u32::try_from(b).ok().filter(|s| *s < 127).and_then(|s| {
-            a.checked_shl(s).filter(|r| r >> s == a)
-        }),
+        BinOp::Pow => u32::try_from(b)
+            .ok()
+            .filter(|e| *e <= 127)
+            .and_then(|e| a.checked_pow(e)),
+        BinOp::LShift => u32::try_from(b)
+            .ok()
+            .filter(|s| *s < 127)
+            .and_then(|s| a.checked_shl(s).filter(|r| r >> s == a)),
         BinOp::RShift => u32::try_from(b).ok().map(|s| a >> s.min(127)),
         BinOp::BitOr => Some(a | b),
         BinOp::BitXor => Some(a ^ b),
@@ -1571,14 +1913,20 @@ fn to_str(v: &Val) -> Option<String> {
         Val::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
         Val::NoneV => Some("None".to_string()),
         Val::Bytes(b, _) => Some(py_repr_bytes(b, usize::MAX)),
-        Val::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => Some(format!("{f:.1}")),
+        Val::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => {
+            Some(format!("{f:.1}"))
+        }
         _ => None,
     }
 }
 
 /// The Python `repr` of a str, truncated to `max` characters of content.
 pub(crate) fn py_repr_str(s: &str, max: usize) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len().min(max) + 2);
     out.push(quote);
     for (n, c) in s.chars().enumerate() {
@@ -1595,7 +1943,9 @@ pub(crate) fn py_repr_str(s: &str, max: usize) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -1605,7 +1955,11 @@ pub(crate) fn py_repr_str(s: &str, max: usize) -> String {
 
 /// The Python `repr` of bytes, truncated to `max` bytes of content.
 fn py_repr_bytes(b: &[u8], max: usize) -> String {
-    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     let mut out = String::from("b");
     out.push(char::from(quote));
     for (n, &c) in b.iter().enumerate() {
@@ -1676,10 +2030,9 @@ fn text_encode(s: &str, codec: &str) -> Option<Vec<u8>> {
     match norm_codec(codec).as_str() {
         "utf_8" | "utf8" | "u8" | "utf" => Some(s.as_bytes().to_vec()),
         "ascii" | "us_ascii" | "646" => s.is_ascii().then(|| s.as_bytes().to_vec()),
-        "latin_1" | "latin1" | "l1" | "iso_8859_1" | "iso8859_1" | "8859" | "cp819" => s
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).ok())
-            .collect(),
+        "latin_1" | "latin1" | "l1" | "iso_8859_1" | "iso8859_1" | "8859" | "cp819" => {
+            s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+        }
         _ => None,
     }
 }
@@ -1711,7 +2064,10 @@ fn parse_int(s: &str, base: i128) -> Option<i128> {
                 2 => lower.strip_prefix("0b"),
                 _ => None,
             };
-            (u32::try_from(base).ok()?, stripped.map(str::to_string).unwrap_or(lower))
+            (
+                u32::try_from(base).ok()?,
+                stripped.map(str::to_string).unwrap_or(lower),
+            )
         }
         _ => return None,
     };
@@ -1737,11 +2093,19 @@ fn py_radix(i: i128, radix: u32, prefix: &str) -> String {
 fn py_index(len: usize, i: i128) -> Option<usize> {
     let len = i128::try_from(len).ok()?;
     let k = if i < 0 { i + len } else { i };
-    (0..len).contains(&k).then(|| usize::try_from(k).ok()).flatten()
+    (0..len)
+        .contains(&k)
+        .then(|| usize::try_from(k).ok())
+        .flatten()
 }
 
 /// Indices selected by `[start:stop:step]` on a sequence of `len` items (Python semantics).
-pub(crate) fn py_slice(len: usize, start: Option<i128>, stop: Option<i128>, step: Option<i128>) -> Option<Vec<usize>> {
+pub(crate) fn py_slice(
+    len: usize,
+    start: Option<i128>,
+    stop: Option<i128>,
+    step: Option<i128>,
+) -> Option<Vec<usize>> {
     let n = i128::try_from(len).ok()?;
     let step = step.unwrap_or(1);
     if step == 0 {
@@ -1901,13 +2265,28 @@ mod tests {
     #[test]
     fn formatting() {
         let s = |x: &str| Val::Str(x.into(), vec![]);
-        assert_eq!(percent_format("%s%s", &Val::Seq(vec![s("o"), s("s")])), Some("os".into()));
-        assert_eq!(percent_format("%c%c", &Val::Seq(vec![Val::Int(111), Val::Int(115)])), Some("os".into()));
+        assert_eq!(
+            percent_format("%s%s", &Val::Seq(vec![s("o"), s("s")])),
+            Some("os".into())
+        );
+        assert_eq!(
+            percent_format("%c%c", &Val::Seq(vec![Val::Int(111), Val::Int(115)])),
+            Some("os".into())
+        );
         assert_eq!(percent_format("%d%%", &Val::Int(5)), Some("5%".into()));
         assert_eq!(percent_format("%5s", &s("x")), None);
-        assert_eq!(brace_format("{}{}", &[s("o"), s("s")], &[]), Some("os".into()));
-        assert_eq!(brace_format("{1}{0}", &[s("s"), s("o")], &[]), Some("os".into()));
-        assert_eq!(brace_format("{a}", &[], &[("a".into(), s("x"))]), Some("x".into()));
+        assert_eq!(
+            brace_format("{}{}", &[s("o"), s("s")], &[]),
+            Some("os".into())
+        );
+        assert_eq!(
+            brace_format("{1}{0}", &[s("s"), s("o")], &[]),
+            Some("os".into())
+        );
+        assert_eq!(
+            brace_format("{a}", &[], &[("a".into(), s("x"))]),
+            Some("x".into())
+        );
         assert_eq!(brace_format("{0.x}", &[s("s")], &[]), None);
         assert_eq!(py_repr_str("it's", 100), "\"it's\"");
         assert_eq!(py_repr_bytes(b"a\x00'", 100), "b\"a\\x00'\"");

@@ -28,8 +28,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod catalog;
 mod bytecode;
+pub mod catalog;
 pub mod decode;
 mod engine;
 pub mod marshal;
@@ -171,44 +171,4 @@ pub fn analyze_marshal(data: &[u8], version: Option<(u8, u8)>, limits: &Limits) 
     let site = engine::Site::root();
     bytecode::run_marshal(&mut eng, data, version, &site);
     eng.finish()
-}
-
-#[doc(hidden)]
-/// Entry points for fuzz targets; not API.
-pub mod fuzzing {
-    use super::*;
-
-    /// Fuzz `analyze_source` with tight limits.
-    pub fn source(data: &[u8]) {
-        if let Ok(s) = std::str::from_utf8(data) {
-            let facts = analyze_source(s, &fuzz_limits());
-            assert!(!(facts.inert && !facts.complete));
-        }
-    }
-
-    /// Fuzz `analyze_marshal` (auto-detected version and, from the first byte, a fixed one).
-    pub fn marshal(data: &[u8]) {
-        let limits = fuzz_limits();
-        let facts = analyze_marshal(data, None, &limits);
-        assert!(!(facts.inert && !facts.complete));
-        if let Some((&first, rest)) = data.split_first() {
-            let minor = 6 + (first % 9);
-            let _ = analyze_marshal(rest, Some((3, minor)), &limits);
-        }
-        for enc in decode::Encoding::ALL {
-            let _ = decode::decode(*enc, data, &limits);
-        }
-        let _ = decode::sniff_payload(data);
-    }
-
-    fn fuzz_limits() -> Limits {
-        Limits {
-            max_source_bytes: 64 << 10,
-            max_ast_nodes: 20_000,
-            max_decoded_bytes: 1 << 20,
-            max_marshal_objects: 20_000,
-            max_fold_len: 64 << 10,
-            ..Limits::default()
-        }
-    }
 }

@@ -95,10 +95,9 @@ impl Object {
                     out.push(&**c);
                     stack.extend(c.consts.iter().rev());
                 }
-                Object::Tuple(v)
-                | Object::List(v)
-                | Object::Set(v)
-                | Object::FrozenSet(v) => stack.extend(v.iter().rev()),
+                Object::Tuple(v) | Object::List(v) | Object::Set(v) | Object::FrozenSet(v) => {
+                    stack.extend(v.iter().rev())
+                }
                 Object::Dict(kv) => {
                     for (k, v) in kv.iter().rev() {
                         stack.push(v);
@@ -232,7 +231,11 @@ pub enum MarshalError {
 ///
 /// `version` picks the code-object layout (`(3, 11)` → 3.11 layout); `None` tries the 3.11+,
 /// 3.8–3.10 and 3.6–3.7 layouts in that order and keeps the first that decodes every byte.
-pub fn loads(data: &[u8], version: Option<(u8, u8)>, limits: &Limits) -> Result<Object, MarshalError> {
+pub fn loads(
+    data: &[u8],
+    version: Option<(u8, u8)>,
+    limits: &Limits,
+) -> Result<Object, MarshalError> {
     match version {
         Some(v) => {
             let layout = Layout::for_version(v).ok_or(MarshalError::Version(v.0, v.1))?;
@@ -319,21 +322,32 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], MarshalError> {
-        let end = self.pos.checked_add(n).ok_or(MarshalError::Truncated(self.pos))?;
-        let s = self.data.get(self.pos..end).ok_or(MarshalError::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(MarshalError::Truncated(self.pos))?;
+        let s = self
+            .data
+            .get(self.pos..end)
+            .ok_or(MarshalError::Truncated(self.pos))?;
         self.pos = end;
         Ok(s)
     }
 
     fn byte(&mut self) -> Result<u8, MarshalError> {
-        let b = *self.data.get(self.pos).ok_or(MarshalError::Truncated(self.pos))?;
+        let b = *self
+            .data
+            .get(self.pos)
+            .ok_or(MarshalError::Truncated(self.pos))?;
         self.pos += 1;
         Ok(b)
     }
 
     fn long(&mut self) -> Result<i32, MarshalError> {
         let b = self.take(4)?;
-        let arr: [u8; 4] = b.try_into().map_err(|_| MarshalError::Truncated(self.pos))?;
+        let arr: [u8; 4] = b
+            .try_into()
+            .map_err(|_| MarshalError::Truncated(self.pos))?;
         Ok(i32::from_le_bytes(arr))
     }
 
@@ -470,12 +484,18 @@ impl<'a> Reader<'a> {
             b'a' | b'A' => {
                 let n = self.len(1)?;
                 let b = self.take(n)?;
-                simple(self, Object::Str(b.iter().map(|&c| char::from(c)).collect()))
+                simple(
+                    self,
+                    Object::Str(b.iter().map(|&c| char::from(c)).collect()),
+                )
             }
             b'z' | b'Z' => {
                 let n = usize::from(self.byte()?);
                 let b = self.take(n)?;
-                simple(self, Object::Str(b.iter().map(|&c| char::from(c)).collect()))
+                simple(
+                    self,
+                    Object::Str(b.iter().map(|&c| char::from(c)).collect()),
+                )
             }
             b'r' => {
                 let n = self.long()?;
@@ -723,6 +743,7 @@ fn parse_py_float(s: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -737,7 +758,10 @@ mod tests {
         assert_eq!(loads(b"F", None, &lim()), Ok(Object::Bool(false)));
         assert_eq!(loads(b"S", None, &lim()), Ok(Object::StopIteration));
         assert_eq!(loads(b".", None, &lim()), Ok(Object::Ellipsis));
-        assert_eq!(loads(b"i\xff\xff\xff\xff", None, &lim()), Ok(Object::Int(-1)));
+        assert_eq!(
+            loads(b"i\xff\xff\xff\xff", None, &lim()),
+            Ok(Object::Int(-1))
+        );
         assert_eq!(
             loads(b"I\x00\x00\x00\x00\x01\x00\x00\x00", None, &lim()),
             Ok(Object::Int(1 << 32))
@@ -772,8 +796,14 @@ mod tests {
             loads(b"a\x02\x00\x00\x00hi", None, &lim()),
             Ok(Object::Str("hi".into()))
         );
-        assert_eq!(loads(b"z\x02hi", None, &lim()), Ok(Object::Str("hi".into())));
-        assert_eq!(loads(b"Z\x02hi", None, &lim()), Ok(Object::Str("hi".into())));
+        assert_eq!(
+            loads(b"z\x02hi", None, &lim()),
+            Ok(Object::Str("hi".into()))
+        );
+        assert_eq!(
+            loads(b"Z\x02hi", None, &lim()),
+            Ok(Object::Str("hi".into()))
+        );
         assert_eq!(
             loads(b"t\x02\x00\x00\x00hi", None, &lim()),
             Ok(Object::Str("hi".into()))
@@ -795,19 +825,7 @@ mod tests {
             ]))
         );
         // A referenced tuple reserves its slot before its children.
-        let data = [
-            b'(' | 0x80,
-            1,
-            0,
-            0,
-            0,
-            b'N' | 0x80,
-            b'r',
-            1,
-            0,
-            0,
-            0,
-        ];
+        let data = [b'(' | 0x80, 1, 0, 0, 0, b'N' | 0x80, b'r', 1, 0, 0, 0];
         // Outer tuple is ref 0, None is ref 1; trailing ref is a second top-level object.
         assert_eq!(loads(&data, None, &lim()), Err(MarshalError::Trailing(5)));
         assert_eq!(
@@ -828,7 +846,11 @@ mod tests {
         );
         assert_eq!(
             loads(b":NNN", None, &lim()),
-            Ok(Object::Slice(Box::new((Object::None, Object::None, Object::None))))
+            Ok(Object::Slice(Box::new((
+                Object::None,
+                Object::None,
+                Object::None
+            ))))
         );
         // Reference to the tuple being built.
         let data = [b'(' | 0x80, 1, 0, 0, 0, b'r', 0, 0, 0, 0];
@@ -865,7 +887,10 @@ mod tests {
 
     #[test]
     fn limits() {
-        let deep: Vec<u8> = std::iter::repeat_n([b')', 1], 300).flatten().chain([b'N']).collect();
+        let deep: Vec<u8> = std::iter::repeat_n([b')', 1], 300)
+            .flatten()
+            .chain([b'N'])
+            .collect();
         assert_eq!(
             loads(&deep, None, &lim()),
             Err(MarshalError::Limit("max_marshal_depth"))

@@ -60,7 +60,7 @@ pub(crate) enum Op {
     /// Old-style binary operator (≤ 3.10), with its operator.
     Binary(crate::engine::BinOp),
     /// `BINARY_OP` (3.11+), operator in the argument.
-    BinaryOp,
+    BinOpArg,
     BinarySubscr,
     BinarySlice,
     BuildSlice,
@@ -129,7 +129,9 @@ fn op_from_name(name: &str, minor: u8) -> Op {
         "RETURN_VALUE" => Op::ReturnValue,
         "LOAD_NAME" => Op::LoadName,
         "LOAD_GLOBAL" => Op::LoadGlobal,
-        "LOAD_FAST" | "LOAD_FAST_CHECK" | "LOAD_FAST_AND_CLEAR" | "LOAD_FAST_BORROW" => Op::LoadFast,
+        "LOAD_FAST" | "LOAD_FAST_CHECK" | "LOAD_FAST_AND_CLEAR" | "LOAD_FAST_BORROW" => {
+            Op::LoadFast
+        }
         "LOAD_FAST_LOAD_FAST" | "LOAD_FAST_BORROW_LOAD_FAST_BORROW" => Op::LoadFastPair,
         "LOAD_DEREF" | "LOAD_CLOSURE" | "LOAD_CLASSDEREF" => Op::LoadDeref,
         "LOAD_FROM_DICT_OR_GLOBALS" => Op::LoadFromDictOrGlobals,
@@ -175,7 +177,7 @@ fn op_from_name(name: &str, minor: u8) -> Op {
         "BINARY_AND" | "INPLACE_AND" => Op::Binary(B::BitAnd),
         "BINARY_XOR" | "INPLACE_XOR" => Op::Binary(B::BitXor),
         "BINARY_OR" | "INPLACE_OR" => Op::Binary(B::BitOr),
-        "BINARY_OP" => Op::BinaryOp,
+        "BINARY_OP" => Op::BinOpArg,
         "BINARY_SUBSCR" => Op::BinarySubscr,
         "BINARY_SLICE" => Op::BinarySlice,
         "BUILD_SLICE" => Op::BuildSlice,
@@ -222,11 +224,18 @@ fn op_from_name(name: &str, minor: u8) -> Op {
         "YIELD_VALUE" => Op::YieldValue,
         "RAISE_VARARGS" => Op::RaiseVarargs,
         "BEFORE_WITH" | "BEFORE_ASYNC_WITH" | "SETUP_WITH" | "LOAD_SPECIAL" => Op::Pop1Push2,
-        "POP_JUMP_IF_FALSE" | "POP_JUMP_IF_TRUE" | "POP_JUMP_IF_NONE" | "POP_JUMP_IF_NOT_NONE"
-        | "POP_JUMP_FORWARD_IF_FALSE" | "POP_JUMP_FORWARD_IF_TRUE"
-        | "POP_JUMP_FORWARD_IF_NONE" | "POP_JUMP_FORWARD_IF_NOT_NONE"
-        | "POP_JUMP_BACKWARD_IF_FALSE" | "POP_JUMP_BACKWARD_IF_TRUE"
-        | "POP_JUMP_BACKWARD_IF_NONE" | "POP_JUMP_BACKWARD_IF_NOT_NONE" => Op::PopJump,
+        "POP_JUMP_IF_FALSE"
+        | "POP_JUMP_IF_TRUE"
+        | "POP_JUMP_IF_NONE"
+        | "POP_JUMP_IF_NOT_NONE"
+        | "POP_JUMP_FORWARD_IF_FALSE"
+        | "POP_JUMP_FORWARD_IF_TRUE"
+        | "POP_JUMP_FORWARD_IF_NONE"
+        | "POP_JUMP_FORWARD_IF_NOT_NONE"
+        | "POP_JUMP_BACKWARD_IF_FALSE"
+        | "POP_JUMP_BACKWARD_IF_TRUE"
+        | "POP_JUMP_BACKWARD_IF_NONE"
+        | "POP_JUMP_BACKWARD_IF_NOT_NONE" => Op::PopJump,
         "JUMP_IF_FALSE_OR_POP" | "JUMP_IF_TRUE_OR_POP" => Op::JumpOrPop,
         "JUMP_FORWARD" => Op::JumpForward,
         "JUMP_BACKWARD" | "JUMP_BACKWARD_NO_INTERRUPT" => Op::JumpBackward,

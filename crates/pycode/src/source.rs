@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{
-    self as ast, BoolOp as AstBoolOp, ConversionFlag, Expr, FStringPart,
-    InterpolatedStringElement, Mod, Operator, Stmt, UnaryOp as AstUnaryOp,
+    self as ast, BoolOp as AstBoolOp, ConversionFlag, Expr, FStringPart, InterpolatedStringElement,
+    Mod, Operator, Stmt, UnaryOp as AstUnaryOp,
 };
 use ruff_python_parser::{Mode, ParseOptions, lexer};
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -37,7 +37,8 @@ pub(crate) fn run(eng: &mut Engine<'_>, src: &str, site: &Site) {
     if !eng.tick() {
         return;
     }
-    let hard = hard_nesting(eng.limits);
+    // Nested layers (exec of decoded code) get only what is left of the depth budget.
+    let hard = hard_nesting(eng.limits.max_depth.saturating_sub(eng.depth));
     if let Err(score) = nesting_score(src, hard) {
         eng.incomplete(format!(
             "limit max_depth: source nesting {score}+ exceeds {hard}, not parsed"
@@ -64,7 +65,9 @@ pub(crate) fn run(eng: &mut Engine<'_>, src: &str, site: &Site) {
 
 /// Whether `text` is Python source that parses without errors (within `limits`).
 pub(crate) fn parses_cleanly(text: &str, limits: &Limits) -> bool {
-    if text.len() > limits.max_source_bytes || nesting_score(text, hard_nesting(limits)).is_err() {
+    if text.len() > limits.max_source_bytes
+        || nesting_score(text, hard_nesting(limits.max_depth)).is_err()
+    {
         return false;
     }
     ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module))
@@ -72,8 +75,8 @@ pub(crate) fn parses_cleanly(text: &str, limits: &Limits) -> bool {
         .is_empty()
 }
 
-fn hard_nesting(limits: &Limits) -> usize {
-    limits.max_depth.saturating_mul(NESTING_FACTOR).max(64)
+fn hard_nesting(depth: usize) -> usize {
+    depth.saturating_mul(NESTING_FACTOR).max(64)
 }
 
 /// A conservative bound on the depth of the AST `src` parses to, from tokens: open brackets,
@@ -317,7 +320,9 @@ impl Walker<'_, '_> {
     }
 
     fn text(&self, range: TextRange) -> &str {
-        self.src.get(range.start().to_usize()..range.end().to_usize()).unwrap_or("")
+        self.src
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
     }
 
     fn frame(&mut self) -> &mut Frame {
@@ -355,14 +360,13 @@ impl Walker<'_, '_> {
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
                 let els = v.elements().filter(|e| e.len() == elts.len());
                 for (i, t) in elts.iter().enumerate() {
-                    let item = els
-                        .as_ref()
-                        .and_then(|e| e.get(i).cloned())
-                        .unwrap_or(if matches!(v, Val::Data | Val::Param(_)) {
+                    let item = els.as_ref().and_then(|e| e.get(i).cloned()).unwrap_or(
+                        if matches!(v, Val::Data | Val::Param(_)) {
                             Val::Data
                         } else {
                             Val::Unknown
-                        });
+                        },
+                    );
                     if self.eng.enter() {
                         self.bind_target(t, item);
                         self.eng.leave();
@@ -379,7 +383,8 @@ impl Walker<'_, '_> {
                 let base = self.expr(&a.value);
                 let line = self.line(a.range.start());
                 let ev = self.text(a.range).to_string();
-                self.eng.attr_ev(self.site, &base, a.attr.as_str(), line, Some(&ev));
+                self.eng
+                    .attr_ev(self.site, &base, a.attr.as_str(), line, Some(&ev));
                 self.escape(&v, a.range);
             }
             Expr::Subscript(s) => {
@@ -438,79 +443,52 @@ impl Walker<'_, '_> {
             return;
         }
         match s {
-            Stmt::FunctionDef(f) => {
-                let v = self.function(
-                    Some(&*f.parameters),
-                    FnBody::Stmts(&f.body),
-                    &f.decorator_list,
-                    f.range,
-                );
-                self.bind(f.name.as_str(), v);
-            }
-            Stmt::ClassDef(c) => {
-                for d in &c.decorator_list {
-                    self.expr(&d.expression);
-                }
-                if let Some(args) = &c.arguments {
-                    for a in args.args.iter() {
-                        let v = self.expr(a);
-                        self.escape(&v, c.range);
-                    }
-                    for k in args.keywords.iter() {
-                        let v = self.expr(&k.value);
-                        self.escape(&v, c.range);
-                    }
-                }
-                self.push_frame(FrameKind::Class);
-                self.stmts(&c.body);
-                self.pop_frame();
-                self.bind(c.name.as_str(), Val::Func(Box::new(Val::Data)));
-            }
-            Stmt::Return(r) => {
-                let v = match &r.value {
-                    Some(e) => self.expr(e),
-                    None => Val::NoneV,
-                };
-                self.escape(&v, r.range);
-                self.frame().returns.push(v);
-            }
-            Stmt::Delete(d) => {
-                for t in &d.targets {
-                    if !matches!(t, Expr::Name(_)) {
-                        self.expr(t);
-                    }
-                }
-            }
-            Stmt::TypeAlias(t) => {
-                self.expr(&t.value);
-            }
-            Stmt::Assign(a) => {
-                let v = self.expr(&a.value);
-                for t in &a.targets {
-                    self.bind_target(t, v.clone());
-                }
-            }
-            Stmt::AugAssign(a) => {
-                let r = self.expr(&a.value);
-                match &*a.target {
-                    Expr::Name(n) => {
-                        let line = self.line(n.range.start());
-                        let cur = self.lookup(n.id.as_str(), line);
-                        let v = self.eng.binop(bin_op(a.op), &cur, &r);
-                        self.bind(n.id.as_str(), v);
-                    }
-                    other => {
-                        self.expr(other);
-                    }
-                }
-            }
-            Stmt::AnnAssign(a) => {
-                if let Some(v) = &a.value {
-                    let v = self.expr(v);
-                    self.bind_target(&a.target, v);
-                }
-            }
+            Stmt::FunctionDef(f) => self.stmt_def(f),
+            Stmt::ClassDef(c) => self.stmt_class(c),
             Stmt::For(f) => self.for_loop(f),
+            Stmt::While(_) | Stmt::If(_) | Stmt::With(_) | Stmt::Match(_) | Stmt::Try(_) => {
+                self.stmt_flow(s)
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => self.stmt_import(s),
+            _ => self.stmt_simple(s),
+        }
+    }
+
+    #[inline(never)]
+    fn stmt_def(&mut self, f: &ast::StmtFunctionDef) {
+        let v = self.function(
+            Some(&*f.parameters),
+            FnBody::Stmts(&f.body),
+            &f.decorator_list,
+            f.range,
+        );
+        self.bind(f.name.as_str(), v);
+    }
+
+    #[inline(never)]
+    fn stmt_class(&mut self, c: &ast::StmtClassDef) {
+        for d in &c.decorator_list {
+            self.expr(&d.expression);
+        }
+        if let Some(args) = &c.arguments {
+            for a in args.args.iter() {
+                let v = self.expr(a);
+                self.escape(&v, c.range);
+            }
+            for k in args.keywords.iter() {
+                let v = self.expr(&k.value);
+                self.escape(&v, c.range);
+            }
+        }
+        self.push_frame(FrameKind::Class);
+        self.stmts(&c.body);
+        self.pop_frame();
+        self.bind(c.name.as_str(), Val::Func(Box::new(Val::Data)));
+    }
+
+    #[inline(never)]
+    fn stmt_flow(&mut self, s: &Stmt) {
+        match s {
             Stmt::While(w) => {
                 self.expr(&w.test);
                 self.branches(&[&w.body], true);
@@ -556,14 +534,6 @@ impl Walker<'_, '_> {
                 }
                 self.branches(&bodies, true);
             }
-            Stmt::Raise(r) => {
-                if let Some(e) = &r.exc {
-                    self.expr(e);
-                }
-                if let Some(e) = &r.cause {
-                    self.expr(e);
-                }
-            }
             Stmt::Try(t) => {
                 self.stmts(&t.body);
                 let mut bodies: Vec<&[Stmt]> = Vec::new();
@@ -581,12 +551,13 @@ impl Walker<'_, '_> {
                 self.branches(&bodies, true);
                 self.stmts(&t.finalbody);
             }
-            Stmt::Assert(a) => {
-                self.expr(&a.test);
-                if let Some(m) = &a.msg {
-                    self.expr(m);
-                }
-            }
+            _ => {}
+        }
+    }
+
+    #[inline(never)]
+    fn stmt_import(&mut self, s: &Stmt) {
+        match s {
             Stmt::Import(i) => {
                 for alias in &i.names {
                     let name = alias.name.as_str();
@@ -602,7 +573,10 @@ impl Walker<'_, '_> {
             Stmt::ImportFrom(i) => {
                 let module = i.module.as_ref().map(|m| m.as_str()).unwrap_or("");
                 let module = if i.level > 0 {
-                    format!("{}{module}", ".".repeat(usize::try_from(i.level.min(8)).unwrap_or(1)))
+                    format!(
+                        "{}{module}",
+                        ".".repeat(usize::try_from(i.level.min(8)).unwrap_or(1))
+                    )
                 } else {
                     canonical(module)
                 };
@@ -624,6 +598,71 @@ impl Walker<'_, '_> {
                     self.bind(bound, v);
                 }
             }
+            _ => {}
+        }
+    }
+
+    #[inline(never)]
+    fn stmt_simple(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Return(r) => {
+                let v = match &r.value {
+                    Some(e) => self.expr(e),
+                    None => Val::NoneV,
+                };
+                self.escape(&v, r.range);
+                self.frame().returns.push(v);
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    if !matches!(t, Expr::Name(_)) {
+                        self.expr(t);
+                    }
+                }
+            }
+            Stmt::TypeAlias(t) => {
+                self.expr(&t.value);
+            }
+            Stmt::Assign(a) => {
+                let v = self.expr(&a.value);
+                for t in &a.targets {
+                    self.bind_target(t, v.clone());
+                }
+            }
+            Stmt::AugAssign(a) => {
+                let r = self.expr(&a.value);
+                match &*a.target {
+                    Expr::Name(n) => {
+                        let line = self.line(n.range.start());
+                        let cur = self.lookup(n.id.as_str(), line);
+                        let v = self.eng.binop(bin_op(a.op), &cur, &r);
+                        self.bind(n.id.as_str(), v);
+                    }
+                    other => {
+                        self.expr(other);
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(v) = &a.value {
+                    let v = self.expr(v);
+                    self.bind_target(&a.target, v);
+                }
+            }
+            Stmt::Raise(r) => {
+                if let Some(e) = &r.exc {
+                    self.expr(e);
+                }
+                if let Some(e) = &r.cause {
+                    self.expr(e);
+                }
+            }
+            Stmt::Assert(a) => {
+                self.expr(&a.test);
+                if let Some(m) = &a.msg {
+                    self.expr(m);
+                }
+            }
             Stmt::Global(g) => {
                 let names: Vec<String> = g.names.iter().map(|n| n.as_str().to_string()).collect();
                 self.frame().globals.extend(names);
@@ -631,28 +670,25 @@ impl Walker<'_, '_> {
             Stmt::Expr(e) => {
                 self.expr(&e.value);
             }
-            Stmt::Nonlocal(_)
-            | Stmt::Pass(_)
-            | Stmt::Break(_)
-            | Stmt::Continue(_)
-            | Stmt::IpyEscapeCommand(_) => {}
+            _ => {}
         }
     }
 
     fn for_loop(&mut self, f: &ast::StmtFor) {
         let iter = self.expr(&f.iter);
-        if let Some(items) = iter.elements() {
-            if items.len() <= MAX_UNROLL && !has_break_or_continue(&f.body) {
-                for item in items {
-                    if self.eng.exhausted() {
-                        return;
-                    }
-                    self.bind_target(&f.target, item);
-                    self.stmts(&f.body);
+        if let Some(items) = iter.elements()
+            && items.len() <= MAX_UNROLL
+            && !has_break_or_continue(&f.body)
+        {
+            for item in items {
+                if self.eng.exhausted() {
+                    return;
                 }
-                self.stmts(&f.orelse);
-                return;
+                self.bind_target(&f.target, item);
+                self.stmts(&f.body);
             }
+            self.stmts(&f.orelse);
+            return;
         }
         let item = if matches!(iter, Val::Data | Val::Param(_)) {
             Val::Data
@@ -670,6 +706,7 @@ impl Walker<'_, '_> {
     }
 
     /// Analyse a function or lambda body in a new frame; returns the function value.
+    #[inline(never)]
     fn function(
         &mut self,
         params: Option<&ast::Parameters>,
@@ -679,7 +716,12 @@ impl Walker<'_, '_> {
     ) -> Val {
         let mut names = Vec::new();
         if let Some(p) = params {
-            for pd in p.posonlyargs.iter().chain(p.args.iter()).chain(p.kwonlyargs.iter()) {
+            for pd in p
+                .posonlyargs
+                .iter()
+                .chain(p.args.iter())
+                .chain(p.kwonlyargs.iter())
+            {
                 if let Some(d) = &pd.default {
                     let v = self.expr(d);
                     self.escape(&v, range);
@@ -770,7 +812,9 @@ impl Walker<'_, '_> {
         match e {
             Expr::BoolOp(b) => self.boolop(b),
             Expr::BinOp(_) => self.binop_chain(e),
-            Expr::Lambda(l) => self.function(l.parameters.as_deref(), FnBody::Expr(&l.body), &[], l.range),
+            Expr::Lambda(l) => {
+                self.function(l.parameters.as_deref(), FnBody::Expr(&l.body), &[], l.range)
+            }
             Expr::If(i) => self.ternary(i),
             Expr::Dict(d) => self.dict(d),
             Expr::Set(ast::ExprSet { elts, range, .. })
@@ -848,7 +892,11 @@ impl Walker<'_, '_> {
                 None => known = false,
             }
         }
-        if known { Val::Dict(items) } else { Val::Unknown }
+        if known {
+            Val::Dict(items)
+        } else {
+            Val::Unknown
+        }
     }
 
     #[inline(never)]
@@ -880,7 +928,11 @@ impl Walker<'_, '_> {
             }
             Expr::Await(a) => {
                 let v = self.expr(&a.value);
-                if matches!(v, Val::Data | Val::Param(_)) { Val::Data } else { Val::Unknown }
+                if matches!(v, Val::Data | Val::Param(_)) {
+                    Val::Data
+                } else {
+                    Val::Unknown
+                }
             }
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
@@ -1004,7 +1056,8 @@ impl Walker<'_, '_> {
             Expr::Attribute(a) => {
                 let line = self.line(a.range.start());
                 let ev = self.text(a.range).to_string();
-                self.eng.attr_ev(self.site, acc, a.attr.as_str(), line, Some(&ev))
+                self.eng
+                    .attr_ev(self.site, acc, a.attr.as_str(), line, Some(&ev))
             }
             Expr::Subscript(s) => {
                 let idx = self.index(&s.slice);
@@ -1019,6 +1072,7 @@ impl Walker<'_, '_> {
         }
     }
 
+    #[inline(never)]
     fn call(&mut self, func: &Val, c: &ast::ExprCall) -> Val {
         let mut args = Vec::with_capacity(c.arguments.args.len());
         for a in c.arguments.args.iter() {
@@ -1086,10 +1140,16 @@ impl Walker<'_, '_> {
                                 }
                                 data |= matches!(v, Val::Data | Val::Param(_));
                                 let s = match (&v, i.conversion) {
-                                    (Val::Str(s, _), ConversionFlag::None | ConversionFlag::Str) => Some(s.clone()),
-                                    (Val::Int(n), ConversionFlag::None | ConversionFlag::Str | ConversionFlag::Repr) => {
-                                        Some(n.to_string())
-                                    }
+                                    (
+                                        Val::Str(s, _),
+                                        ConversionFlag::None | ConversionFlag::Str,
+                                    ) => Some(s.clone()),
+                                    (
+                                        Val::Int(n),
+                                        ConversionFlag::None
+                                        | ConversionFlag::Str
+                                        | ConversionFlag::Repr,
+                                    ) => Some(n.to_string()),
                                     _ => None,
                                 };
                                 match s {
@@ -1102,7 +1162,8 @@ impl Walker<'_, '_> {
                 }
             }
             if out.len() > self.eng.limits.max_fold_len {
-                self.eng.incomplete("limit max_fold_len reached: constant not folded");
+                self.eng
+                    .incomplete("limit max_fold_len reached: constant not folded");
                 return Val::Unknown;
             }
         }
@@ -1115,7 +1176,12 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn comprehension(&mut self, elt: &Expr, key: Option<&Expr>, gens: &[ast::Comprehension]) -> Val {
+    fn comprehension(
+        &mut self,
+        elt: &Expr,
+        key: Option<&Expr>,
+        gens: &[ast::Comprehension],
+    ) -> Val {
         let Some(first) = gens.first() else {
             return Val::Unknown;
         };
@@ -1178,7 +1244,11 @@ impl Walker<'_, '_> {
                     self.expr(k);
                 }
                 let v = self.expr(elt);
-                if matches!(v, Val::Data | Val::Param(_)) { Val::Data } else { Val::Unknown }
+                if matches!(v, Val::Data | Val::Param(_)) {
+                    Val::Data
+                } else {
+                    Val::Unknown
+                }
             }
         };
         self.pop_frame();

