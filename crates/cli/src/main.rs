@@ -182,10 +182,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => scan(*args),
         Command::Rules { format } => {
             match format {
-                ListFormat::Json => println!("{}", serde_json::to_string_pretty(rules::RULES)?),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&*rules::RULES)?),
                 ListFormat::Markdown => print!("{}", rules_doc::markdown()),
                 ListFormat::Text => {
-                    for r in rules::RULES {
+                    for r in rules::RULES.iter() {
                         println!(
                             "{:<20} {:<9} {:<6} {}",
                             r.id,

@@ -50,7 +50,7 @@ pub fn markdown() -> String {
     );
     let _ = writeln!(s, "| ID | Name | Severity | Fires | Formats |");
     let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
-    for r in RULES {
+    for r in RULES.iter() {
         let _ = writeln!(
             s,
             "| [{id}](#{anchor}) | {name} | {sev} | {fires} | {formats} |",
@@ -62,7 +62,7 @@ pub fn markdown() -> String {
             formats = formats(r.formats),
         );
     }
-    for r in RULES {
+    for r in RULES.iter() {
         let _ = writeln!(s, "\n## {}\n", r.id);
         let _ = writeln!(
             s,

@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn short_descriptions() {
-        for r in rules::RULES {
+        for r in rules::RULES.iter() {
             let d = short_description(r, &section(&r.doc_text(), "What it detects"));
             assert!(!d.is_empty() && d.len() <= 120, "{}: {d:?}", r.id);
         }

@@ -714,7 +714,7 @@ fn docs_rules_md_is_up_to_date() {
         "docs/rules.md is out of date with modelguard::rules::RULES; regenerate it with\n\
          \n    UPDATE_DOCS=1 cargo test -p modelguard-cli docs\n"
     );
-    for r in modelguard::rules::RULES {
+    for r in modelguard::rules::RULES.iter() {
         assert!(current.contains(&format!("\n## {}\n", r.id)), "{}", r.id);
     }
 }

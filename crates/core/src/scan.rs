@@ -324,14 +324,110 @@ impl Walk<'_> {
                 self.decompress(src, member, name, depth, formats::sniff(&head))
             }
             Kind::Tar => Some(self.tar(src, member, depth)),
-            Kind::Safetensors => Some(self.safetensors(src, member)),
+            Kind::Safetensors => {
+                Some(self.format(formats::safetensors::analyze, src, member, name, depth))
+            }
             Kind::Zstd => self.unsupported("zstd", member),
-            Kind::SevenZip => self.unsupported("7z", member),
-            Kind::Gguf => self.unsupported("gguf", member),
-            Kind::Hdf5 => self.unsupported("hdf5", member),
+            Kind::Lz4 => self.unsupported("lz4", member),
+            Kind::SevenZip => {
+                Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
+            }
+            Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
+            Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
+            Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
             Kind::Data if zip::has_directory(src) => Some(self.zip(src, member, depth)),
-            Kind::Data => None,
+            Kind::Data => self.by_name(src, member, name, depth),
         }
+    }
+
+    /// Formats without magic bytes (protobuf, msgpack): the name says which parser to try;
+    /// the parser confirms by structure or reports the file malformed.
+    fn by_name(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<&'static str> {
+        let lower = name.to_ascii_lowercase();
+        let analyzer: fn(&dyn ReadAt, &formats::FormatCtx<'_>) -> formats::Outcome = if lower
+            .ends_with(".onnx")
+        {
+            formats::onnx::analyze
+        } else if lower.ends_with(".pb") || lower.ends_with(".pbtxt") {
+            if lower.ends_with("keras_metadata.pb") {
+                formats::keras::analyze
+            } else {
+                formats::tensorflow::analyze
+            }
+        } else if lower.ends_with(".msgpack") || lower.ends_with(".flax") || lower.ends_with(".mpk")
+        {
+            formats::msgpack::analyze
+        } else {
+            return None;
+        };
+        Some(self.format(analyzer, src, member, name, depth))
+    }
+
+    /// Run a format analyser and take in its outcome.
+    fn format(
+        &mut self,
+        analyze: fn(&dyn ReadAt, &formats::FormatCtx<'_>) -> formats::Outcome,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> &'static str {
+        let ctx = formats::FormatCtx {
+            limits: &self.s.limits,
+            policy: &self.s.policy,
+            name,
+        };
+        let out = analyze(src, &ctx);
+        self.absorb(out, member, depth)
+    }
+
+    /// Take in a format outcome: findings (member paths joined), problems, nested blobs.
+    fn absorb(
+        &mut self,
+        out: formats::Outcome,
+        member: Option<&str>,
+        depth: usize,
+    ) -> &'static str {
+        for mut f in out.findings {
+            f.location.member = match (member, f.location.member.take()) {
+                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
+                (Some(m), None) => Some(m.to_string()),
+                (None, inner) => inner,
+            };
+            self.findings.push(f);
+        }
+        for p in out.problems {
+            if p.fatal {
+                self.malformed(p.message, member, p.offset, true);
+            } else {
+                self.error(
+                    "incomplete",
+                    p.message,
+                    Location {
+                        member: member.map(str::to_string),
+                        offset: p.offset,
+                        opcode: None,
+                    },
+                    false,
+                );
+            }
+        }
+        for (name, data) in out.nested {
+            let sub = join(member, &name);
+            let fmt = self.walk(&data, Some(&sub), &name, depth + 1);
+            self.members.push(Member {
+                path: sub,
+                format: fmt.unwrap_or("data").into(),
+                size: data.len() as u64,
+            });
+        }
+        out.format
     }
 
     fn unsupported(&mut self, format: &'static str, member: Option<&str>) -> Option<&'static str> {
@@ -590,30 +686,6 @@ impl Walk<'_> {
                 "numpy"
             }
         }
-    }
-
-    fn safetensors(&mut self, src: &dyn ReadAt, member: Option<&str>) -> &'static str {
-        // Minimal check until the full safetensors validator lands: the header must be JSON.
-        let Some(head) = self.read_window(src, 8, member) else {
-            return "safetensors";
-        };
-        let n = head
-            .get(..8)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_le_bytes)
-            .unwrap_or(0);
-        match read_range(src, 8, n) {
-            Ok(h)
-                if h.len() as u64 == n
-                    && serde_json::from_slice::<serde_json::Value>(&h).is_ok() => {}
-            _ => self.malformed(
-                "safetensors header is not valid JSON".into(),
-                member,
-                Some(8),
-                true,
-            ),
-        }
-        "safetensors"
     }
 
     fn decompress(

@@ -1,8 +1,73 @@
 //! Content sniffing and per-format readers. The extension is only a hint: every file is
 //! identified by its bytes.
 
+pub mod gguf;
+pub mod keras;
+pub mod msgpack;
 pub mod npy;
+pub mod onnx;
+pub mod safetensors;
+pub mod sevenzip;
+pub mod tensorflow;
+pub mod tflite;
 pub mod zip;
+
+use crate::limits::Limits;
+use crate::policy::Policy;
+use crate::report::Finding;
+
+/// What a format analyser needs to know besides the bytes.
+pub struct FormatCtx<'a> {
+    /// Limits in force.
+    pub limits: &'a Limits,
+    /// Policy in force.
+    pub policy: &'a Policy,
+    /// File or member name (for extension hints; never trusted alone).
+    pub name: &'a str,
+}
+
+/// A problem that stopped (part of) an analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `true`: the structure is malformed (status `error`); `false`: a limit was crossed or a
+    /// part is unsupported (status `incomplete`).
+    pub fatal: bool,
+    /// What happened.
+    pub message: String,
+    /// Byte offset, when known.
+    pub offset: Option<u64>,
+}
+
+/// What a format analyser found. The driver sets each finding's member path (findings may
+/// carry a member relative to this file, which is joined), records problems (never `safe`
+/// after one) and recurses into `nested` (weights inside a `.keras`, a pickle in a msgpack
+/// ext type…).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Format name for the report (`gguf`, `onnx`, `keras-h5`…).
+    pub format: &'static str,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Problems.
+    pub problems: Vec<Problem>,
+    /// Embedded blobs to analyse as files of their own: (member name, bytes).
+    pub nested: Vec<(String, Vec<u8>)>,
+}
+
+impl Outcome {
+    /// An outcome for a recognised format this build does not analyse: `incomplete`.
+    pub fn unsupported(format: &'static str) -> Self {
+        Outcome {
+            format,
+            problems: vec![Problem {
+                fatal: false,
+                message: format!("{format} content is recognised but not analysed by this version"),
+                offset: None,
+            }],
+            ..Outcome::default()
+        }
+    }
+}
 
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +106,10 @@ pub enum Kind {
     Gguf,
     /// HDF5 (Keras .h5).
     Hdf5,
+    /// TFLite flatbuffer (`TFL3` identifier at offset 4).
+    Tflite,
+    /// LZ4 frame.
+    Lz4,
     /// Anything else.
     Data,
 }
@@ -88,6 +157,12 @@ pub fn sniff(head: &[u8]) -> Kind {
     }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return Kind::Hdf5;
+    }
+    if head.get(4..8) == Some(b"TFL3") {
+        return Kind::Tflite;
+    }
+    if head.starts_with(&[0x04, 0x22, 0x4D, 0x18]) {
+        return Kind::Lz4;
     }
     if head.get(257..262) == Some(b"ustar") {
         return Kind::Tar;

@@ -1,0 +1,141 @@
+//! Rules for containers and file structure: archives, extensions, malformed input.
+
+use super::Rule;
+use crate::rule;
+
+rule! {
+    /// ## What it detects
+    /// A file or member whose structure could not be parsed completely: a truncated or
+    /// malformed pickle, a broken zip directory, a limit crossed.
+    ///
+    /// ## Why is this dangerous?
+    /// Loaders often execute what comes before the broken part (a pickle runs its `REDUCE`s
+    /// before failing), and malformed structure is a known way to make scanners skip a file.
+    ///
+    /// ## How the verdict is decided
+    /// `medium`; the file's status becomes `incomplete` or `error`, never safe. Anything found
+    /// before the error is still reported.
+    ///
+    /// ## False positives
+    /// Files damaged in transfer; files larger than the configured limits (raise them).
+    ///
+    /// ## How to fix
+    /// Re-download or re-export the file.
+    MALFORMED { id: "MG-MALFORMED", name: "malformed-input", severity: Medium, formats: ["*"], fires: Other }
+}
+
+rule! {
+    /// ## What it detects
+    /// A zip read differently by different loaders: duplicate member names (Python's
+    /// `zipfile` takes the last, PyTorch the first), a local header whose name differs from
+    /// the central directory's, members missing from the central directory, bytes before the
+    /// first member, general-purpose flags that make `zipfile` refuse a member PyTorch reads
+    /// (encryption, patched data), or CRC-32 values that do not match.
+    ///
+    /// ## Why is this dangerous?
+    /// Each was used to show a scanner a clean view while the loader reads the payload
+    /// (CVE-2025-10156, CVE-2025-1944, CVE-2025-1945).
+    ///
+    /// ## How the verdict is decided
+    /// modelguard analyses every view (central directory, each local header, each duplicate).
+    /// Name disagreements and duplicates are `high`, flags and CRC mismatches `medium`, a junk
+    /// prefix `low`.
+    ///
+    /// ## False positives
+    /// Some zip tools write data descriptors with CRC 0 in the local header (not reported).
+    ///
+    /// ## How to fix
+    /// Re-create the archive with a standard tool.
+    ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: ["zip", "pytorch-zip", "torchscript", "npz"], fires: Other }
+}
+
+rule! {
+    /// ## What it detects
+    /// A file whose content is a different format than its extension says: a raw pickle named
+    /// `.bin`/`.pt`, a pickle or zip named `.safetensors`, `.npy`, `.json`.
+    ///
+    /// ## Why is this dangerous?
+    /// Scanners that pick a parser by extension skip or misread it (CVE-2025-10155); loaders
+    /// that sniff content still execute it.
+    ///
+    /// ## How the verdict is decided
+    /// `low` when a code-bearing format is named as another code-bearing format (raw pickle as
+    /// `.pt`); `medium` when it is named as a format that cannot carry code (`.safetensors`,
+    /// `.json`, `.txt`). The content is always analysed as what it is.
+    ///
+    /// ## False positives
+    /// Renamed files from old tooling.
+    ///
+    /// ## How to fix
+    /// Name files after their format.
+    EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: ["*"], fires: Other }
+}
+
+rule! {
+    /// ## What it detects
+    /// Archive members whose path is absolute or climbs out of the extraction directory with
+    /// `..` (ZipSlip / TarSlip).
+    ///
+    /// ## Why is this dangerous?
+    /// Tools that extract the archive write outside the target directory, e.g. over
+    /// `~/.ssh/authorized_keys` or a Python package (CVE-2023-5245, MLeap).
+    ///
+    /// ## How the verdict is decided
+    /// `high` for any member path that is absolute, has a drive letter, or normalises above
+    /// the archive root.
+    ///
+    /// ## False positives
+    /// None: no model archive needs such paths.
+    ///
+    /// ## How to fix
+    /// Re-create the archive with relative paths.
+    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: ["zip", "tar", "pytorch-zip", "npz"], fires: Load }
+}
+
+rule! {
+    /// ## What it detects
+    /// Symbolic or hard links inside an archive.
+    ///
+    /// ## Why is this dangerous?
+    /// Extracting a link and then a file through it writes anywhere the link points; a link to
+    /// `/etc/passwd` or `~/.aws/credentials` exposes it to whatever reads the extracted model.
+    ///
+    /// ## How the verdict is decided
+    /// `high` when the target is absolute or leaves the archive root, `medium` otherwise.
+    ///
+    /// ## False positives
+    /// Archives of model folders that use relative links between their own files.
+    ///
+    /// ## How to fix
+    /// Replace links with copies.
+    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: ["zip", "tar"], fires: Load }
+}
+
+rule! {
+    /// ## What it detects
+    /// Members whose declared or actual expansion exceeds the compression-ratio or size limits
+    /// (decompression bombs).
+    ///
+    /// ## Why is this dangerous?
+    /// Loading or scanning exhausts memory or disk.
+    ///
+    /// ## How the verdict is decided
+    /// `medium`; modelguard never inflates past its limits, and reports what it did not read.
+    ///
+    /// ## False positives
+    /// Highly compressible data (all-zero tensors) in small archives; raise `max_ratio`.
+    ///
+    /// ## How to fix
+    /// Store tensors uncompressed, or check the archive's origin.
+    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: ["zip", "gzip", "bzip2", "xz", "tar"], fires: Load }
+}
+
+/// The rules of this group, in documentation order.
+pub static RULES: &[&Rule] = &[
+    &MALFORMED,
+    &ZIP_TAMPER,
+    &EXTENSION_MISMATCH,
+    &ARCHIVE_SLIP,
+    &ARCHIVE_LINK,
+    &ARCHIVE_BOMB,
+];

@@ -1,0 +1,8 @@
+//! Rules for GGUF files and chat templates.
+
+use super::Rule;
+#[allow(unused_imports)]
+use crate::rule;
+
+/// The rules of this group, in documentation order.
+pub static RULES: &[&Rule] = &[];

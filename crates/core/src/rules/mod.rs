@@ -1,0 +1,161 @@
+//! The rule registry. Each rule is one `static` whose doc comment is its user-facing
+//! documentation (`modelguard explain ID`, `docs/rules.md`); [`RULES`] lists them all.
+//!
+//! Adding a rule: declare it with [`rule!`](crate::rule) in its area's file (`rules/<area>.rs`),
+//! add it to that file's `RULES` slice, emit it where the fact is found, add a malicious and a
+//! benign fixture test.
+
+use crate::report::Severity;
+use std::sync::LazyLock;
+
+use serde::Serialize;
+
+mod archive;
+mod code;
+mod formats;
+mod gguf;
+mod keras;
+mod onnx;
+mod pickle;
+mod signatures;
+mod tensorflow;
+
+pub use archive::*;
+#[allow(unused_imports)]
+pub use code::*;
+#[allow(unused_imports)]
+pub use formats::*;
+#[allow(unused_imports)]
+pub use gguf::*;
+#[allow(unused_imports)]
+pub use keras::*;
+#[allow(unused_imports)]
+pub use onnx::*;
+pub use pickle::*;
+#[allow(unused_imports)]
+pub use signatures::*;
+#[allow(unused_imports)]
+pub use tensorflow::*;
+
+/// When the threat takes effect (JFrog's "time of infection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fires {
+    /// When the model file is loaded.
+    Load,
+    /// When the loaded model is used (inference, template rendering).
+    Query,
+    /// Neither: a structural fact or a scanner limitation.
+    Other,
+}
+
+/// Metadata and documentation of one rule.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    /// Stable ID, e.g. `MG-PKL-PROC`.
+    pub id: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    /// Default severity (findings may carry another when the evidence says so; see the doc).
+    pub severity: Severity,
+    /// Formats the rule applies to.
+    pub formats: &'static [&'static str],
+    /// When the threat fires.
+    pub fires: Fires,
+    /// The rule's documentation (its doc comment).
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The documentation with rustdoc's leading space removed from each line.
+    pub fn doc_text(&self) -> String {
+        self.doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    }
+}
+
+/// Declare a rule: the doc comment becomes both rustdoc and the `explain` text.
+#[macro_export]
+macro_rules! rule {
+    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: [$($f:literal),* $(,)?], fires: $fires:ident $(,)? }) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            name: $n,
+            severity: $crate::report::Severity::$sev,
+            formats: &[$($f),*],
+            fires: $crate::rules::Fires::$fires,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}
+
+/// Every rule, in documentation order: the groups of [`GROUPS`] concatenated.
+pub static RULES: LazyLock<Vec<&'static Rule>> =
+    LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter().copied()).collect());
+
+/// One slice of rules per area; add a group here when adding an area file.
+static GROUPS: &[&[&Rule]] = &[
+    pickle::RULES,
+    code::RULES,
+    keras::RULES,
+    tensorflow::RULES,
+    onnx::RULES,
+    gguf::RULES,
+    formats::RULES,
+    signatures::RULES,
+    archive::RULES,
+];
+
+/// Look a rule up by ID (case-insensitive).
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+/// Digest of the rule set (IDs, severities, docs), for reports: `sha256:…`.
+pub fn ruleset_digest(extra: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for r in RULES.iter() {
+        h.update(r.id.as_bytes());
+        h.update(r.severity.as_str().as_bytes());
+        h.update(r.doc.as_bytes());
+    }
+    h.update(extra);
+    format!("sha256:{}", crate::report::hex(&h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_unique_and_documented() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate rule IDs");
+        for r in RULES.iter() {
+            let doc = r.doc_text();
+            for section in [
+                "## What it detects",
+                "## Why is this dangerous?",
+                "## How the verdict is decided",
+                "## False positives",
+                "## How to fix",
+            ] {
+                assert!(doc.contains(section), "{} lacks section {section}", r.id);
+            }
+        }
+    }
+}
