@@ -17,10 +17,26 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
 
+/// `tests/fixtures/manifest.json` plus every `tests/fixtures/<area>/manifest.json` (one per
+/// format area, so generators do not share a file). Paths are relative to `tests/fixtures`.
 fn manifest() -> Vec<Value> {
-    let text = std::fs::read_to_string(root().join("manifest.json")).unwrap_or_default();
-    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    v.as_array().cloned().unwrap_or_default()
+    let mut files = vec![root().join("manifest.json")];
+    if let Ok(dir) = std::fs::read_dir(root()) {
+        let mut subs: Vec<_> = dir
+            .flatten()
+            .map(|e| e.path().join("manifest.json"))
+            .filter(|p| p.is_file())
+            .collect();
+        subs.sort();
+        files.extend(subs);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        out.extend(v.as_array().cloned().unwrap_or_default());
+    }
+    out
 }
 
 #[test]

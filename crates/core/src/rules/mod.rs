@@ -19,6 +19,8 @@ mod onnx;
 mod pickle;
 mod signatures;
 mod tensorflow;
+mod tflite;
+mod msgpack;
 
 pub use archive::*;
 #[allow(unused_imports)]
@@ -36,6 +38,10 @@ pub use pickle::*;
 pub use signatures::*;
 #[allow(unused_imports)]
 pub use tensorflow::*;
+#[allow(unused_imports)]
+pub use tflite::*;
+#[allow(unused_imports)]
+pub use msgpack::*;
 
 /// When the threat takes effect (JFrog's "time of infection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,6 +111,8 @@ static GROUPS: &[&[&Rule]] = &[
     code::RULES,
     keras::RULES,
     tensorflow::RULES,
+    tflite::RULES,
+    msgpack::RULES,
     onnx::RULES,
     gguf::RULES,
     formats::RULES,
