@@ -259,9 +259,9 @@ fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<Strin
             continue;
         }
         if p.is_dir() {
+            let start = files.len();
             let walk = walkdir::WalkDir::new(p)
                 .follow_links(false)
-                .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| {
                     e.depth() == 0 || !(is_vcs_dir(e) || excluded(e.path(), Some(p), excludes))
@@ -272,6 +272,13 @@ fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<Strin
                     Ok(_) => {}
                     Err(e) => errors.push(format!("{}: {e}", p.display())),
                 }
+            }
+            if let Some(added) = files.get_mut(start..) {
+                added.sort_unstable_by(|a, b| {
+                    a.as_os_str()
+                        .as_encoded_bytes()
+                        .cmp(b.as_os_str().as_encoded_bytes())
+                });
             }
         } else if p.exists() {
             files.push(p.clone());

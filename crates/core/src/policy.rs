@@ -143,6 +143,16 @@ const BUILTIN_EXACT: &[&str] = &[
     "joblib.numpy_pickle_compat:ZNDArrayWrapper",
 ];
 
+/// [`BUILTIN_EXACT`] as a set of `(module, qualname)`, built once (hot path).
+static BUILTIN_EXACT_SET: std::sync::LazyLock<
+    std::collections::HashSet<(&'static str, &'static str)>,
+> = std::sync::LazyLock::new(|| {
+    BUILTIN_EXACT
+        .iter()
+        .filter_map(|e| e.split_once(':'))
+        .collect()
+});
+
 /// Module prefixes whose classes frameworks pickle as objects. The catalog of dangerous
 /// callables overrides these (a prefix says "this package's classes", not "every function").
 const BUILTIN_PREFIXES: &[&str] = &[
@@ -413,8 +423,7 @@ pub struct Policy {
 impl Policy {
     /// Look `module:qualname` up in the built-in and user allowlists.
     pub fn allowed(&self, module: &str, qualname: &str) -> Option<Allowed> {
-        let full = format!("{module}:{qualname}");
-        if BUILTIN_EXACT.contains(&full.as_str()) {
+        if BUILTIN_EXACT_SET.contains(&(module, qualname)) {
             return Some(Allowed::Exact);
         }
         if module == "torch" && TORCH_TYPE_NAMES.contains(&qualname) {

@@ -6,7 +6,7 @@
 //! the C and pure-Python unpicklers differ, the VM takes the more permissive reading so that an
 //! attacker cannot hide a payload behind a construct one of them accepts.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::compat::map_python2_name;
 use crate::opcodes::{self as op, min_protocol};
@@ -133,7 +133,7 @@ impl<'a> Vm<'a> {
             none_id: None,
             true_id: None,
             false_id: None,
-            build_state: HashMap::new(),
+            build_state: HashMap::default(),
         }
     }
 

@@ -289,6 +289,34 @@ const CATALOG: &[(&str, Capability)] = &[
     ("keras.models:load_model", Deserialize),
     ("keras.saving:*", Deserialize),
     ("tensorflow.keras.models:load_model", Deserialize),
+    ("tensorflow.saved_model:load", Deserialize),
+    ("tensorflow.compat.v1.saved_model:*", Deserialize),
+    ("numpy.lib.format:read_array", Deserialize),
+    // --- ML-framework file, network and native-code entry points reachable from Lambda code ---
+    ("tensorflow.io.gfile:*", FileWrite),
+    ("tensorflow.gfile:*", FileWrite),
+    ("tensorflow.compat.v1.gfile:*", FileWrite),
+    ("tensorflow.compat.v1.io.gfile:*", FileWrite),
+    ("tensorflow.io:write_file", FileWrite),
+    ("tensorflow.compat.v1.io:write_file", FileWrite),
+    ("tensorflow.io:read_file", FileRead),
+    ("tensorflow.compat.v1.io:read_file", FileRead),
+    ("tensorflow.io:matching_files", FileRead),
+    ("tensorflow.raw_ops:WriteFile", FileWrite),
+    ("tensorflow.raw_ops:ReadFile", FileRead),
+    ("tensorflow.raw_ops:MatchingFiles", FileRead),
+    ("tensorflow.raw_ops:PyFunc", DynamicCode),
+    ("tensorflow.raw_ops:EagerPyFunc", DynamicCode),
+    ("tensorflow:load_op_library", NativeCode),
+    ("tensorflow:load_library", NativeCode),
+    ("tensorflow.keras.utils:get_file", Network),
+    ("keras.utils:get_file", Network),
+    ("tf_keras.utils:get_file", Network),
+    ("numpy.ctypeslib:*", NativeCode),
+    ("numpy:DataSource", Network),
+    ("numpy.lib._datasource:*", Network),
+    ("numpy:fromregex", FileRead),
+    ("torch.utils.model_zoo:*", Network),
     // --- filesystem ---
     ("builtins:open", FileWrite),
     ("builtins:file", FileWrite),
@@ -440,21 +468,49 @@ pub fn mentions_module(name: &str) -> bool {
         })
 }
 
-/// Match one exact (module, qualname) pair against the table.
-fn lookup(module: &str, qualname: &str) -> Option<Entry> {
-    CATALOG.iter().find_map(|&(pattern, capability)| {
-        let (pm, pq) = pattern.split_once(':')?;
-        let module_ok = module == pm || module.strip_prefix(pm).is_some_and(|r| r.starts_with('.'));
-        // A submodule only matches `module:*` patterns (a pattern naming one function of `os`
-        // says nothing about `os.path`).
-        let sub = module != pm;
-        if !module_ok || (sub && pq != "*") {
-            return None;
+/// The table indexed by module, built once: a lookup touches only the entries of the module
+/// and of its parent packages instead of scanning the whole table (this is on the hot path:
+/// every import and call of every pickle is classified).
+static INDEX: std::sync::LazyLock<
+    std::collections::HashMap<&'static str, Vec<(usize, &'static str)>>,
+> = std::sync::LazyLock::new(|| {
+    let mut m: std::collections::HashMap<&'static str, Vec<(usize, &'static str)>> =
+        std::collections::HashMap::new();
+    for (i, &(pattern, _)) in CATALOG.iter().enumerate() {
+        if let Some((pm, pq)) = pattern.split_once(':') {
+            m.entry(pm).or_default().push((i, pq));
         }
-        glob(pq, qualname).then_some(Entry {
-            capability,
-            pattern,
-        })
+    }
+    m
+});
+
+/// Match one exact (module, qualname) pair against the table (first entry in table order wins).
+fn lookup(module: &str, qualname: &str) -> Option<Entry> {
+    let mut best: Option<usize> = None;
+    let mut consider = |pm: &str, exact_module: bool| {
+        for &(i, pq) in INDEX.get(pm).map(Vec::as_slice).unwrap_or_default() {
+            // A submodule only matches `module:*` patterns (a pattern naming one function of
+            // `os` says nothing about `os.path`).
+            let ok = if exact_module {
+                glob(pq, qualname)
+            } else {
+                pq == "*"
+            };
+            if ok && best.is_none_or(|b| i < b) {
+                best = Some(i);
+            }
+        }
+    };
+    consider(module, true);
+    let mut m = module;
+    while let Some((parent, _)) = m.rsplit_once('.') {
+        consider(parent, false);
+        m = parent;
+    }
+    let &(pattern, capability) = CATALOG.get(best?)?;
+    Some(Entry {
+        capability,
+        pattern,
     })
 }
 
@@ -518,6 +574,17 @@ mod tests {
         assert_eq!(cap("numpy.core.multiarray", "_reconstruct"), None);
         assert_eq!(cap("builtins", "set"), None);
         assert_eq!(cap("torch.jit._pickle", "build_intlist"), None);
+    }
+
+    #[test]
+    fn ml_framework_entries() {
+        assert_eq!(cap("tensorflow.io", "write_file"), Some(FileWrite));
+        assert_eq!(cap("tensorflow.io.gfile", "GFile"), Some(FileWrite));
+        assert_eq!(cap("tensorflow", "load_op_library"), Some(NativeCode));
+        assert_eq!(cap("keras.utils", "get_file"), Some(Network));
+        assert_eq!(cap("numpy.ctypeslib", "load_library"), Some(NativeCode));
+        assert_eq!(cap("tensorflow", "reduce_mean"), None);
+        assert_eq!(cap("tensorflow.math", "reduce_sum"), None);
     }
 
     #[test]

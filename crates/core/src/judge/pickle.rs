@@ -6,7 +6,7 @@
 //! `pydoc.locate`) and judges the callable that is actually reached, with its arguments,
 //! against the capability catalog and the allowlist.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
 use modelguard_pycode::catalog::{self, Capability};
@@ -91,10 +91,10 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
     let mut j = Judge {
         a,
         ctx,
-        cache: HashMap::new(),
+        cache: HashMap::default(),
         out: Judgement::default(),
-        called_values: HashSet::new(),
-        planted: HashMap::new(),
+        called_values: HashSet::default(),
+        planted: HashMap::default(),
         code_severity: None,
     };
     j.collect_planted();
@@ -1004,8 +1004,8 @@ impl<'a> Judge<'a> {
         let called: HashSet<ValueId> = self.called_values.clone();
         // Effective callees through partial/methodcaller count as called, as do classes passed
         // to copyreg._reconstructor.
-        let mut used_as_class: HashSet<ValueId> = HashSet::new();
-        let mut partial_funcs: HashSet<ValueId> = HashSet::new();
+        let mut used_as_class: HashSet<ValueId> = HashSet::default();
+        let mut partial_funcs: HashSet<ValueId> = HashSet::default();
         for call in &a.calls {
             if let Some(Value::Global { module, name }) = a.value(call.func) {
                 if (module.as_str(), name.as_str()) == ("copyreg", "_reconstructor")
@@ -1022,7 +1022,7 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut seen: HashSet<(String, String)> = HashSet::default();
         for imp in &a.imports {
             let (Some(module), Some(name)) = (&imp.module, &imp.name) else {
                 continue; // dynamic: judged where called / below
