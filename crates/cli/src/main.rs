@@ -7,8 +7,10 @@
 //! analysed (unless 1 applies: an error never hides a finding).
 
 mod baseline;
+mod clamd;
 mod hf;
 mod output;
+mod progress;
 mod rules_doc;
 mod sarif;
 
@@ -52,7 +54,10 @@ Examples:
   modelguard scan model.pt
   modelguard scan models/ --exclude 'tests/**' --format sarif -o modelguard.sarif
   modelguard scan . --write-baseline .modelguard-baseline.json
-  modelguard scan . --baseline .modelguard-baseline.json --fail-on medium";
+  modelguard scan . --baseline .modelguard-baseline.json --fail-on medium
+  modelguard scan models/ --yara-rules ./yara --clamd /run/clamav/clamd.ctl
+
+Signatures (bundled YARA rules, --yara-rules, --clamd): see docs/signatures.md.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -70,6 +75,16 @@ enum Command {
         /// Rule ID, e.g. MG-PKL-PROC.
         id: String,
     },
+    /// List every supported model format: how it is recognised and what is checked.
+    Formats {
+        /// Output format (text table or JSON).
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Run the hub service: webhooks, queue, workers, results API and pages
+    /// (docs/service.md).
+    #[cfg(feature = "serve")]
+    Serve(Box<modelguard_server::ServeArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,9 +113,13 @@ struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     output: Option<PathBuf>,
-    /// Text output: do not list clean files.
+    /// Text output: do not list clean files. Also turns the progress bar off.
     #[arg(long, short = 'q', help_heading = "Output")]
     quiet: bool,
+    /// No progress bar (it is drawn on standard error only when both standard output and
+    /// standard error are terminals and several files are scanned).
+    #[arg(long, help_heading = "Output")]
+    no_progress: bool,
 
     /// Lowest severity that makes the exit code 1: info, low, medium, high or critical.
     #[arg(long, default_value = "high", value_parser = parse_severity, value_name = "SEVERITY", help_heading = "Policy")]
@@ -122,6 +141,25 @@ struct ScanArgs {
     /// Allow an extra global (`module:qualname`, `module:*`, `package.*`); repeatable.
     #[arg(long = "allow", value_name = "PATTERN", help_heading = "Policy")]
     allow: Vec<String>,
+
+    /// Also match the YARA rules in DIR (every *.yar / *.yara file; a rule file may be given
+    /// directly); repeatable. Bundled rules always run. A rule's `severity` meta sets the
+    /// finding's severity (default high). A compile error stops the scan (exit code 2).
+    #[arg(long = "yara-rules", value_name = "DIR", help_heading = "Signatures")]
+    yara_rules: Vec<PathBuf>,
+    /// Also scan every file with ClamAV: a running clamd at ADDR, a unix socket path or
+    /// HOST:PORT (e.g. 127.0.0.1:3310). A clamd error leaves the file incomplete, never clean.
+    #[arg(long, value_name = "ADDR", help_heading = "Signatures")]
+    clamd: Option<String>,
+    /// Seconds to wait for clamd on each connect, read or write.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        requires = "clamd",
+        help_heading = "Signatures"
+    )]
+    clamd_timeout: u64,
 
     /// Suppress findings recorded in FILE (reason "baseline"): only new findings count.
     #[arg(long, value_name = "FILE", help_heading = "Baseline")]
@@ -180,6 +218,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => {
+            modelguard_server::serve(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules { format } => {
             match format {
                 ListFormat::Json => println!("{}", serde_json::to_string_pretty(&*rules::RULES)?),
@@ -192,6 +235,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             r.severity,
                             format!("{:?}", r.fires).to_lowercase(),
                             r.name
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Formats { format } => {
+            let list = modelguard::formats::FORMATS;
+            match format {
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(list)?),
+                ListFormat::Markdown => {
+                    println!("| format | detected by | checks |\n|---|---|---|");
+                    for f in list {
+                        println!("| {} | {} | {} |", f.name, f.detected_by, f.checks);
+                    }
+                }
+                ListFormat::Text => {
+                    for f in list {
+                        println!(
+                            "{}\n  detected by: {}\n  checks:      {}",
+                            f.name, f.detected_by, f.checks
                         );
                     }
                 }
@@ -273,11 +337,11 @@ fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<Strin
                     Err(e) => errors.push(format!("{}: {e}", p.display())),
                 }
             }
+            // Sorted once by raw bytes: walkdir's per-directory `sort_by_file_name` compares
+            // through `Path::file_name` and cost a third of a 5,000-file scan.
             if let Some(added) = files.get_mut(start..) {
                 added.sort_unstable_by(|a, b| {
-                    a.as_os_str()
-                        .as_encoded_bytes()
-                        .cmp(b.as_os_str().as_encoded_bytes())
+                    a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes())
                 });
             }
         } else if p.exists() {
@@ -306,6 +370,8 @@ struct Scanners<'a> {
     args: &'a ScanArgs,
     hash: HashMode,
     built: Vec<Arc<Scanner>>,
+    /// YARA rules (bundled plus --yara-rules), compiled once and shared by every scanner.
+    signatures: modelguard::signatures::Signatures,
     by_config: HashMap<Option<PathBuf>, usize>,
     by_dir: HashMap<PathBuf, Option<PathBuf>>,
 }
@@ -320,6 +386,7 @@ impl<'a> Scanners<'a> {
                 HashArg::Never => HashMode::Never,
             },
             built: Vec::new(),
+            signatures: modelguard::signatures::Signatures::bundled(),
             by_config: HashMap::new(),
             by_dir: HashMap::new(),
         }
@@ -380,6 +447,7 @@ impl<'a> Scanners<'a> {
         policy.strict |= self.args.strict;
         let mut s = Scanner::new(limits, policy);
         s.hash = self.hash;
+        s.signatures = self.signatures.clone();
         Ok(s)
     }
 
@@ -397,6 +465,7 @@ impl<'a> Scanners<'a> {
             extra.extend(s.policy.digest_bytes());
             extra.extend(serde_json::to_vec(&s.limits).unwrap_or_default());
         }
+        extra.extend(self.signatures.digest().into_bytes());
         Ok(ScannerInfo {
             name: "modelguard".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -418,6 +487,22 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let (files, walk_errors) = collect(&args.paths, &excludes);
     let mut scanners = Scanners::new(&args);
+    if !args.yara_rules.is_empty() {
+        scanners.signatures = modelguard::signatures::Signatures::with_rule_dirs(&args.yara_rules)
+            .context("--yara-rules")?;
+    }
+    let clamd = match &args.clamd {
+        Some(a) => {
+            let c = clamd::Clamd {
+                addr: clamd::Addr::parse(a),
+                timeout: std::time::Duration::from_secs(args.clamd_timeout.max(1)),
+            };
+            // A wrong address fails here, not as one error per file.
+            c.ping().map_err(anyhow::Error::msg).context("--clamd")?;
+            Some(c)
+        }
+        None => None,
+    };
     let jobs = files
         .into_iter()
         .map(|f| Ok((scanners.for_file(&f)?, f)))
@@ -427,11 +512,24 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("thread pool")?;
+    let paths: Vec<PathBuf> = jobs.iter().map(|(_, f)| f.clone()).collect();
+    let bar = progress::Progress::new(
+        &paths,
+        progress::wanted(paths.len(), args.quiet, args.no_progress),
+    );
     let mut reports = pool.install(|| {
         jobs.par_iter()
-            .map(|(s, f)| s.scan_path(f))
+            .map(|(s, f)| {
+                let mut r = s.scan_path(f);
+                if let Some(c) = &clamd {
+                    c.amend(&mut r, f, &s.policy);
+                }
+                bar.file_done(r.size);
+                r
+            })
             .collect::<Vec<_>>()
     });
+    bar.finish();
     if let Some(p) = &args.write_baseline {
         let doc = baseline::build(&reports);
         baseline::write(p, &doc)?;

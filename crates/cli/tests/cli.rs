@@ -490,11 +490,12 @@ fn zoo() -> tempfile::TempDir {
     write(dir.path(), "evil.pkl", MALICIOUS);
     write(dir.path(), "custom.pkl", CUSTOM_CLASS);
     write(dir.path(), "clean.pkl", CLEAN);
-    // Recognised but not analysed: incomplete, verdict unknown.
+    // Recognised but not analysed (a GGUF version this build does not know): incomplete,
+    // verdict unknown.
     write(
         dir.path(),
         "dir with space/m.gguf",
-        b"GGUF\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+        b"GGUF\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
     );
     let zip = std::fs::read(repo_root().join("examples/malicious_in_zip.zip")).unwrap();
     write(dir.path(), "in_zip.zip", &zip);

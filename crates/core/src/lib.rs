@@ -8,6 +8,7 @@
 //! - [`config`]: the policy file, `modelguard.toml`;
 //! - [`limits`]: every limit on input-driven work, in one place;
 //! - [`report`]: the stable report model;
+//! - [`signatures`]: YARA rules (bundled and the user's) over every source the driver reads;
 //! - [`scan`]: the driver, [`Scanner`].
 //!
 //! This crate does no printing, no network and no database access: the CLI and the service
@@ -29,6 +30,7 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod signatures;
 pub mod source;
 
 pub use limits::Limits;

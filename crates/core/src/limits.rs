@@ -27,6 +27,42 @@ pub struct Limits {
     pub max_zip_directory_bytes: u64,
     /// Files above this size are not hashed in `auto` hash mode (hashing reads every byte).
     pub hash_auto_max_bytes: u64,
+    /// Bytes of one source (file, member, decoded payload) matched against the YARA rules:
+    /// a larger source is matched in its first and last halves of this budget; 0 turns
+    /// signature scanning off. Also the memory used by one signature scan. Matching runs at
+    /// roughly 0.5 GB/s, so the 4 MiB default keeps a multi-GB checkpoint's scan in
+    /// milliseconds; code-bearing parts arrive as separate, smaller sources.
+    pub max_signature_bytes: u64,
+    /// GGUF: metadata key/value pairs read.
+    pub max_gguf_kv_count: u64,
+    /// GGUF: bytes of one metadata string (key or value).
+    pub max_gguf_string_bytes: u64,
+    /// GGUF: elements of one metadata array.
+    pub max_gguf_array_len: u64,
+    /// GGUF: nesting of arrays inside arrays.
+    pub max_gguf_nesting: usize,
+    /// GGUF: total metadata bytes decoded (strings, array headers), the vocabulary included.
+    pub max_gguf_metadata_bytes: u64,
+    /// Chat templates (Jinja) larger than this are not parsed.
+    pub max_template_bytes: u64,
+    /// safetensors: JSON header size.
+    pub max_safetensors_header_bytes: u64,
+    /// ONNX / TensorFlow: protobuf bytes read into memory for decoding.
+    pub max_protobuf_bytes: u64,
+    /// ONNX / TensorFlow: nesting of subgraphs (If/Loop/Scan bodies, function calls).
+    pub max_graph_depth: usize,
+    /// Keras: bytes of a model config (`config.json`, an HDF5 attribute, `keras_metadata.pb`)
+    /// read and parsed as JSON.
+    pub max_config_bytes: u64,
+    /// Keras `.h5`: bytes read from an HDF5 file to reach its root attributes (the model
+    /// config); only the ranges the parser asks for are read, never the weights.
+    pub max_hdf5_bytes: u64,
+    /// msgpack: nesting of maps and arrays.
+    pub max_msgpack_depth: usize,
+    /// msgpack: values (map keys, map values, array elements) walked in one file.
+    pub max_msgpack_items: u64,
+    /// TFLite: entries of one flatbuffer vector read (operator codes, subgraphs, operators).
+    pub max_tflite_entries: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +78,21 @@ impl Default for Limits {
             max_ratio: 1_000,
             max_zip_directory_bytes: 64 << 20,
             hash_auto_max_bytes: 256 << 20,
+            max_signature_bytes: 4 << 20,
+            max_gguf_kv_count: 1 << 16,
+            max_gguf_string_bytes: 16 << 20,
+            max_gguf_array_len: 1 << 24,
+            max_gguf_nesting: 8,
+            max_gguf_metadata_bytes: 256 << 20,
+            max_template_bytes: 1 << 20,
+            max_safetensors_header_bytes: 100 << 20,
+            max_protobuf_bytes: 1 << 30,
+            max_graph_depth: 32,
+            max_config_bytes: 64 << 20,
+            max_hdf5_bytes: 256 << 20,
+            max_msgpack_depth: 64,
+            max_msgpack_items: 50_000_000,
+            max_tflite_entries: 1 << 20,
         }
     }
 }

@@ -160,6 +160,13 @@ const BUILTIN_PREFIXES: &[&str] = &[
     // member), not imported from Python.
     "__torch__",
     "torch.nn.modules",
+    // tensor operator namespaces of the native extension (F.gelu is torch._C._nn.gelu)
+    "torch._C._nn",
+    "torch._C._fft",
+    "torch._C._linalg",
+    "torch._C._special",
+    "torch._C._VariableFunctions",
+    "torch.nn.functional",
     "torch.optim",
     "torch.ao.quantization",
     "torch.distributions",

@@ -38,6 +38,8 @@ pub struct Scanner {
     pub policy: Policy,
     /// Hashing.
     pub hash: HashMode,
+    /// Compiled YARA rules (bundled by default), shared: cloning a scanner does not recompile.
+    pub signatures: crate::signatures::Signatures,
 }
 
 /// The legacy torch magic number, as the VM renders a LONG.
@@ -53,6 +55,7 @@ impl Scanner {
             limits,
             policy,
             hash: HashMode::Auto,
+            signatures: crate::signatures::Signatures::bundled(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Scanner {
     pub fn info(&self) -> ScannerInfo {
         let mut extra = self.policy.digest_bytes();
         extra.extend(serde_json::to_vec(&self.limits).unwrap_or_default());
+        extra.extend(self.signatures.digest().into_bytes());
         ScannerInfo {
             name: "modelguard".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -288,6 +292,49 @@ impl Walk<'_> {
         name: &str,
         depth: usize,
     ) -> Option<&'static str> {
+        // Signatures over the raw bytes first; a container's match that one of its members
+        // also matches is then reported on the member only.
+        let mark = self.findings.len();
+        if depth <= self.limits().max_depth {
+            self.signatures(src, member);
+        }
+        let own = mark..self.findings.len();
+        let format = self.walk_kind(src, member, name, depth);
+        if !own.is_empty() {
+            crate::signatures::drop_container_duplicates(&mut self.findings, own);
+        }
+        format
+    }
+
+    /// Match the YARA rules over `src` (bounded by `max_signature_bytes`).
+    fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
+        match self
+            .s
+            .signatures
+            .scan(src, self.s.limits.max_signature_bytes)
+        {
+            Ok(matches) => self
+                .findings
+                .extend(matches.iter().map(|m| m.finding(member))),
+            Err(e) => self.error(
+                "signatures",
+                e,
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            ),
+        }
+    }
+
+    fn walk_kind(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<&'static str> {
         if depth > self.limits().max_depth {
             self.malformed(
                 format!(
@@ -327,8 +374,9 @@ impl Walk<'_> {
             Kind::Safetensors => {
                 Some(self.format(formats::safetensors::analyze, src, member, name, depth))
             }
-            Kind::Zstd => self.unsupported("zstd", member),
-            Kind::Lz4 => self.unsupported("lz4", member),
+            Kind::Zstd | Kind::Lz4 => {
+                self.decompress(src, member, name, depth, formats::sniff(&head))
+            }
             Kind::SevenZip => {
                 Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
             }
@@ -428,19 +476,6 @@ impl Walk<'_> {
             });
         }
         out.format
-    }
-
-    fn unsupported(&mut self, format: &'static str, member: Option<&str>) -> Option<&'static str> {
-        self.error(
-            "unsupported",
-            format!("{format} content is recognised but not analysed by this version"),
-            Location {
-                member: member.map(str::to_string),
-                ..Location::default()
-            },
-            false,
-        );
-        Some(format)
     }
 
     fn check_extension(&mut self, name: &str, format: &str) {
@@ -724,9 +759,15 @@ impl Walk<'_> {
                     Err(e) => Err(e),
                 }
             }
+            Kind::Zstd => zstd_decode(src, cap + 1, &mut out),
+            Kind::Lz4 => lz4_flex::frame::FrameDecoder::new(cursor)
+                .take(cap + 1)
+                .read_to_end(&mut out),
             _ => return None,
         };
         let label = match kind {
+            Kind::Zstd => "zstd",
+            Kind::Lz4 => "lz4",
             Kind::Gzip => "gzip",
             Kind::Zlib => "zlib",
             Kind::Bzip2 => "bzip2",
@@ -831,10 +872,22 @@ impl Walk<'_> {
                 .all(|n| n.ends_with(".npy") || n.ends_with('/'))
         {
             "npz"
+        } else if names.contains(&"config.json")
+            && (names.contains(&"metadata.json")
+                || names.iter().any(|n| n.starts_with("model.weights.")))
+        {
+            "keras"
         } else {
             "zip"
         };
         let torch = matches!(format, "pytorch-zip" | "torchscript");
+        if format == "torchscript" {
+            self.torchscript_code(src, &view, member);
+        }
+        // A root config.json is what Keras 3 loads even when metadata.json is missing.
+        if format == "keras" || names.contains(&"config.json") {
+            self.keras_config(src, &view, member, depth, format == "keras");
+        }
         for e in &view.entries {
             self.check_member_path(&e.name, member);
             if e.is_symlink() {
@@ -894,6 +947,11 @@ impl Walk<'_> {
                         Kind::MaybePickle | Kind::Zlib | Kind::LzmaAlone | Kind::Safetensors
                     ))
             {
+                // Not analysed, but signatures still look at its (decoded) start, except
+                // in tensor storages.
+                if !storage {
+                    self.member_signatures(src, e, &sub, &limits);
+                }
                 continue;
             }
             let data = match zip::read_member(src, e, limits.max_member_bytes, &limits) {
@@ -952,6 +1010,7 @@ impl Walk<'_> {
                 } else {
                     PickleMode::Raw
                 };
+                self.signatures(&data, Some(&sub));
                 self.pickle(&data, Some(&sub), mode, depth + 1)
             } else {
                 self.walk(&data, Some(&sub), &e.name, depth + 1)
@@ -966,6 +1025,113 @@ impl Walk<'_> {
             }
         }
         format
+    }
+
+    /// Signatures over the first `max_signature_bytes` of a zip member the driver does not
+    /// otherwise read.
+    fn member_signatures(&mut self, src: &dyn ReadAt, e: &zip::Entry, sub: &str, limits: &Limits) {
+        if limits.max_signature_bytes == 0 {
+            return;
+        }
+        // Decoding counts against the decompression budget: many small bombs must not add
+        // up to unbounded work.
+        let budget = limits
+            .max_decompressed_bytes
+            .saturating_sub(self.decompressed)
+            .min(limits.max_signature_bytes);
+        if budget == 0 {
+            self.error(
+                "limit",
+                "max_decompressed_bytes reached: member not decoded for signatures".into(),
+                Location {
+                    member: Some(sub.to_string()),
+                    ..Location::default()
+                },
+                false,
+            );
+            return;
+        }
+        match zip::read_member(src, e, budget, limits) {
+            Ok((data, over)) => {
+                self.decompressed += data.len() as u64;
+                self.signatures(&data, Some(sub));
+                if over && budget < limits.max_signature_bytes {
+                    self.error(
+                        "limit",
+                        "max_decompressed_bytes reached: member partly decoded for signatures"
+                            .into(),
+                        Location {
+                            member: Some(sub.to_string()),
+                            ..Location::default()
+                        },
+                        false,
+                    );
+                }
+            }
+            Err(err) => self.error(
+                "signatures",
+                format!("zip member not decoded for signatures: {err}"),
+                Location {
+                    member: Some(sub.to_string()),
+                    offset: Some(e.data_offset),
+                    opcode: None,
+                },
+                false,
+            ),
+        }
+    }
+
+    /// Keras 3 `.keras`: every `config.json` view (duplicates included) goes to the Keras
+    /// config analyser; the weights (`.h5`) are reached by the member walk. `keras`: the zip
+    /// is known to be a `.keras` (else only a JSON object with a `class_name` is analysed).
+    fn keras_config(
+        &mut self,
+        src: &dyn ReadAt,
+        view: &zip::ZipView,
+        member: Option<&str>,
+        depth: usize,
+        keras: bool,
+    ) {
+        let limits = self.limits().clone();
+        for e in view.entries.iter().filter(|e| e.name == "config.json") {
+            let sub = join(member, &e.name);
+            match zip::read_member(src, e, limits.max_config_bytes, &limits) {
+                Ok((data, over)) => {
+                    if over {
+                        self.malformed(
+                            format!(
+                                "Keras config larger than max_config_bytes ({})",
+                                limits.max_config_bytes
+                            ),
+                            Some(&sub),
+                            None,
+                            false,
+                        );
+                        continue;
+                    }
+                    // In a zip not otherwise marked as Keras, only a model config is analysed.
+                    if !keras && !formats::keras::looks_like_config(&data) {
+                        continue;
+                    }
+                    let ctx = formats::FormatCtx {
+                        limits: &self.s.limits,
+                        policy: &self.s.policy,
+                        name: &e.name,
+                    };
+                    let out = formats::keras::analyze_config_json(&data, &ctx);
+                    self.absorb(out, Some(&sub), depth);
+                }
+                Err(err) => {
+                    let fatal = !matches!(err, zip::ZipError::Limit(_));
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        fatal,
+                    );
+                }
+            }
+        }
     }
 
     /// ZipSlip/TarSlip: absolute paths, drive letters, `..` above the root.
@@ -997,6 +1163,69 @@ impl Walk<'_> {
             Some(format!("{name} -> {target}")),
             member,
         );
+    }
+
+    /// TorchScript archives carry their program as Python-syntax source under `code/`:
+    /// analyse each file like any code string (TorchScript compiles only its subset of Python,
+    /// so a reach into os/subprocess/eval there is deliberate).
+    fn torchscript_code(&mut self, src: &dyn ReadAt, view: &zip::ZipView, member: Option<&str>) {
+        let limits = self.limits().clone();
+        for e in &view.entries {
+            let is_code = e.name.ends_with(".py") && e.name.contains("/code/");
+            if !is_code {
+                continue;
+            }
+            let sub = join(member, &e.name);
+            let data = match zip::read_member(src, e, limits.code.max_source_bytes as u64 + 1, &limits) {
+                Ok((d, _)) => d,
+                Err(err) => {
+                    self.malformed(format!("zip member: {err}"), Some(&sub), Some(e.data_offset), true);
+                    continue;
+                }
+            };
+            let text = String::from_utf8_lossy(&data);
+            let facts = modelguard_pycode::analyze_source(&text, &limits.code);
+            for h in &facts.hits {
+                let sev = match h.capability {
+                    modelguard_pycode::catalog::Capability::ProcessExec
+                    | modelguard_pycode::catalog::Capability::DynamicCode
+                    | modelguard_pycode::catalog::Capability::NativeCode => Severity::Critical,
+                    _ => Severity::High,
+                };
+                self.findings.push(Finding {
+                    rule: rules::TORCHSCRIPT_CODE.id.into(),
+                    severity: sev,
+                    message: format!(
+                        "TorchScript code reaches {}, which {}",
+                        h.target,
+                        h.capability.describe()
+                    ),
+                    evidence: Some(h.evidence.clone()),
+                    location: Location {
+                        member: Some(sub.clone()),
+                        offset: None,
+                        opcode: None,
+                    },
+                    suppressed: None,
+                });
+            }
+            if !facts.complete {
+                self.error(
+                    "incomplete",
+                    format!("TorchScript code not fully analysed: {}", facts.errors.join("; ")),
+                    Location {
+                        member: Some(sub.clone()),
+                        ..Location::default()
+                    },
+                    false,
+                );
+            }
+            self.members.push(Member {
+                path: sub,
+                format: "torchscript-code".into(),
+                size: e.uncompressed,
+            });
+        }
     }
 
     fn last_byte_is_stop(&self, src: &dyn ReadAt, e: &zip::Entry, limits: &Limits) -> bool {
@@ -1092,6 +1321,7 @@ impl Walk<'_> {
                 );
             }
             let fmt = if legacy_member {
+                self.signatures(&data, Some(&sub));
                 self.pickle(&data, Some(&sub), PickleMode::Raw, depth + 1)
             } else {
                 self.walk(&data, Some(&sub), &name, depth + 1)
@@ -1133,6 +1363,25 @@ fn looks_like_pickle(a: &Analysis) -> bool {
         && a.pickles.first().is_some_and(|p| p.opcodes >= 2)
         || !a.imports.is_empty()
         || !a.calls.is_empty()
+}
+
+/// Decode a zstd stream (consecutive frames) into `out`, at most `limit` bytes. ruzstd's
+/// decoder stops exactly at the end of each frame (checksum included), so the next frame
+/// starts where the cursor is.
+fn zstd_decode(src: &dyn ReadAt, limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Seek;
+    let size = src.size();
+    let mut cur = Cursor::new(src);
+    loop {
+        let pos = cur.stream_position()?;
+        if pos >= size || out.len() as u64 >= limit {
+            return Ok(out.len());
+        }
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut cur)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let room = limit.saturating_sub(out.len() as u64);
+        (&mut dec).take(room).read_to_end(out)?;
+    }
 }
 
 /// A view of `src` from `start` to its end.

@@ -146,11 +146,21 @@ fn detect_minor(code: &Code) -> u8 {
         }
         codes.extend(kids);
     }
+    // The layout's versions come first and win ties; another version wins only by fitting
+    // strictly better (a code object built by hand, e.g. from `CodeType(...)` arguments in a
+    // pickle, may carry a placeholder layout).
+    let others = opcodes::MINORS
+        .iter()
+        .copied()
+        .filter(|m| !candidates.contains(m));
     let mut best = (usize::MAX, candidates.first().copied().unwrap_or(11));
-    for &m in candidates {
+    for m in candidates.iter().copied().chain(others) {
         let score: usize = codes.iter().map(|c| version_misfit(c, m)).sum();
         if score < best.0 {
             best = (score, m);
+        }
+        if best.0 == 0 {
+            break;
         }
     }
     best.1
@@ -666,7 +676,7 @@ impl Interp<'_, '_> {
                     Val::Seq(v) => v
                         .iter()
                         .map(|x| match x {
-                            Val::Str(s, _) => s.clone(),
+                            Val::Str(s, _) => s.to_string(),
                             _ => String::new(),
                         })
                         .collect(),
@@ -719,13 +729,13 @@ impl Interp<'_, '_> {
                 };
                 let mut kw: Vec<(String, Val)> = Vec::new();
                 if let Some(Val::Dict(items)) = &kwargs {
-                    for (k, v) in items {
+                    for (k, v) in items.iter() {
                         if let Val::Str(k, _) = k {
-                            kw.push((k.clone(), v.clone()));
+                            kw.push((k.to_string(), v.clone()));
                         }
                     }
                 }
-                let args = args.elements().unwrap_or_else(|| vec![Val::Unknown]);
+                let args = args.elements(256).unwrap_or_else(|| vec![Val::Unknown]);
                 let names: Vec<String> = kw.iter().map(|(k, _)| k.clone()).collect();
                 let mut all = args;
                 all.extend(kw.into_iter().map(|(_, v)| v));
@@ -845,7 +855,7 @@ impl Interp<'_, '_> {
                 for v in &items {
                     self.eng.escape(self.site, v, "stored in a container", line);
                 }
-                self.push(Val::Seq(items));
+                self.push(Val::Seq(items.into()));
             }
             Op::BuildMap => {
                 let items = self.popn(arg_count(arg).saturating_mul(2));
@@ -858,12 +868,12 @@ impl Interp<'_, '_> {
                         )
                     })
                     .collect();
-                self.push(Val::Dict(pairs));
+                self.push(Val::Dict(pairs.into()));
             }
             Op::BuildConstKeyMap => {
                 let keys = self.pop();
                 let vals = self.popn(arg_count(arg));
-                let v = match keys.elements() {
+                let v = match keys.elements(vals.len()) {
                     Some(ks) if ks.len() == vals.len() => {
                         Val::Dict(ks.into_iter().zip(vals).collect())
                     }
@@ -882,7 +892,7 @@ impl Interp<'_, '_> {
                     }
                 }
                 let v = if ok && s.len() <= self.eng.limits.max_fold_len {
-                    Val::Str(s, Vec::new())
+                    Val::Str(s.into(), Vec::new())
                 } else if parts.iter().any(|p| matches!(p, Val::Data | Val::Param(_))) {
                     Val::Data
                 } else {
@@ -900,11 +910,13 @@ impl Interp<'_, '_> {
                 let depth = arg_count(arg);
                 let len = self.stack.len();
                 if let Some(target) = len.checked_sub(depth).and_then(|i| self.stack.get_mut(i)) {
-                    match (target, v.elements()) {
+                    match (target, v.elements(self.eng.max_items())) {
                         (Val::Seq(items), Some(more))
                             if items.len() + more.len() <= self.eng.limits.max_fold_len =>
                         {
-                            items.extend(more)
+                            let mut all = items.to_vec();
+                            all.extend(more);
+                            *items = all.into();
                         }
                         (t, _) => *t = Val::Unknown,
                     }
@@ -982,7 +994,7 @@ impl Interp<'_, '_> {
                 } else {
                     Val::Unknown
                 };
-                match v.elements() {
+                match v.elements(n) {
                     Some(els) if els.len() == n => {
                         for e in els.into_iter().rev() {
                             self.push(e);
@@ -1073,7 +1085,7 @@ fn slice_bound(v: &Val) -> Option<Option<i128>> {
 fn format_val(v: &Val) -> Val {
     match v {
         Val::Str(..) => v.clone(),
-        Val::Int(i) => Val::Str(i.to_string(), Vec::new()),
+        Val::Int(i) => Val::Str(i.to_string().into(), Vec::new()),
         Val::Data | Val::Param(_) => Val::Data,
         _ => Val::Unknown,
     }
@@ -1111,8 +1123,8 @@ fn const_val(o: &Object) -> Val {
         Object::Bool(b) => Val::Bool(*b),
         Object::Int(i) => Val::Int(i128::from(*i)),
         Object::Float(f) => Val::Float(*f),
-        Object::Str(s) => Val::Str(s.clone(), Vec::new()),
-        Object::Bytes(b) => Val::Bytes(b.clone(), Vec::new()),
+        Object::Str(s) => Val::Str(s.clone().into(), Vec::new()),
+        Object::Bytes(b) => Val::Bytes(b.clone().into(), Vec::new()),
         Object::Tuple(v) | Object::FrozenSet(v) => {
             Val::Seq(v.iter().take(4096).map(const_val).collect())
         }

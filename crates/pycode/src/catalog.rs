@@ -419,9 +419,11 @@ const CATALOG: &[(&str, Capability)] = &[
     ("cffi:*", NativeCode),
     ("_cffi_backend:*", NativeCode),
     ("torch.ops:load_library", NativeCode),
+    // torch._C is mostly tensor kernels (allowlisted namespaces); these load code or models.
+    ("torch._C:_load_*", NativeCode),
+    ("torch._C:_import_ir_module_from_package", NativeCode),
     ("torch.classes:load_library", NativeCode),
     ("torch._ops:*.load_library", NativeCode),
-    ("torch._C:*", NativeCode),
 ];
 
 /// Classify `module` + `qualname` (as `find_class` receives them, after Python 2 mapping).
@@ -442,7 +444,7 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     // Only attribute paths can lead elsewhere: start inside the qualname, never inside the
     // module path (`torch.jit._pickle` is not `_pickle`).
     let first_attr = module.split('.').count();
-    for start in first_attr..parts.len() {
+    for start in std::iter::once(0).chain(first_attr.max(1)..parts.len()) {
         let rest = parts.get(start..).unwrap_or_default();
         for split in (1..rest.len()).rev() {
             let (m, q) = rest.split_at(split);
@@ -574,6 +576,8 @@ mod tests {
         assert_eq!(cap("numpy.core.multiarray", "_reconstruct"), None);
         assert_eq!(cap("builtins", "set"), None);
         assert_eq!(cap("torch.jit._pickle", "build_intlist"), None);
+        // Attribute paths that name a submodule resolve through it.
+        assert_eq!(cap("torch", "ops.load_library"), Some(NativeCode));
     }
 
     #[test]

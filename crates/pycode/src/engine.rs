@@ -8,6 +8,8 @@
 //! payloads, and follows constant code into `exec`/`eval`/`compile`/`marshal.loads`.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
 
 use crate::catalog::{self, Capability};
 use crate::decode::{self, Encoding};
@@ -22,6 +24,8 @@ const MAX_HITS: usize = 1000;
 const MAX_UNKNOWN: usize = 200;
 const MAX_PAYLOADS: usize = 64;
 const MAX_ERRORS: usize = 32;
+/// Total folded data across one analysis, as a multiple of `max_fold_len`.
+const FOLD_TOTAL_FACTOR: usize = 16;
 
 /// Attribute names whose access is an introspection escape.
 pub(crate) const INTROSPECTION_ATTRS: &[&str] = &[
@@ -245,6 +249,23 @@ const KNOWN_ALIASES: &[(&str, &str)] = &[
     ("nn", "torch.nn"),
     ("math", "math"),
     ("ops", "keras.ops"),
+    // TorchScript `code/*.py` builtins.
+    ("__torch__", "torch"),
+    ("annotate", "torch.jit.annotate"),
+    ("uninitialized", "torch.jit.uninitialized"),
+    ("unchecked_cast", "torch.jit.unchecked_cast"),
+];
+
+/// Operator namespaces inside catalogued modules that are plain tensor operations (TorchScript
+/// code calls `torch._C._nn.gelu`, while `torch._C` as a whole reaches native internals).
+const SAFE_OP_NAMESPACES: &[&str] = &[
+    "torch._C._nn.",
+    "torch._C._fft.",
+    "torch._C._linalg.",
+    "torch._C._special.",
+    "torch._C._nested.",
+    "torch._C._sparse.",
+    "torch._C._VariableFunctions.",
 ];
 
 /// Module prefixes whose uncatalogued callables are numeric operations on data.
@@ -302,7 +323,7 @@ const SUSPICIOUS_METHODS: &[&str] = &[
 /// Functions that evaluate a code string: path → (positional index, keyword) of code args.
 const CODE_RUNNERS: &[(&str, &[(usize, &str)])] = &[
     ("builtins.eval", &[(0, "source")]),
-    ("builtins.exec", &[(0, "source"), (0, "object")]),
+    ("builtins.exec", &[(0, "source")]),
     ("builtins.compile", &[(0, "source")]),
     ("timeit.timeit", &[(0, "stmt"), (1, "setup")]),
     ("timeit.repeat", &[(0, "stmt"), (1, "setup")]),
@@ -404,10 +425,10 @@ pub(crate) enum Val {
     Param(String),
     /// An unresolved name or attribute chain (rendered), e.g. `foo` or `x.bar`.
     Free(String),
-    /// A constant string, with the decoding steps that produced it.
-    Str(String, Vec<String>),
+    /// A constant string, with the decoding steps that produced it. Shared: clones are cheap.
+    Str(Rc<str>, Vec<String>),
     /// Constant bytes, with the decoding steps that produced them.
-    Bytes(Vec<u8>, Vec<String>),
+    Bytes(Rc<[u8]>, Vec<String>),
     /// A constant int.
     Int(i128),
     /// A constant float.
@@ -417,9 +438,9 @@ pub(crate) enum Val {
     /// `None`.
     NoneV,
     /// A tuple, list or set of values.
-    Seq(Vec<Val>),
+    Seq(Rc<[Val]>),
     /// A dict literal.
-    Dict(Vec<(Val, Val)>),
+    Dict(Rc<[(Val, Val)]>),
     /// A slice object (bytecode `BUILD_SLICE`).
     Slice(Option<i128>, Option<i128>, Option<i128>),
     /// An importable object by dotted path (modules included): `os`, `os.system`,
@@ -523,27 +544,32 @@ impl Val {
         }
     }
 
-    /// Elements of an iterable constant (str → chars, bytes → ints).
-    pub(crate) fn elements(&self) -> Option<Vec<Val>> {
+    /// Elements of an iterable constant (str → chars, bytes → ints), if there are at most
+    /// `max` of them.
+    pub(crate) fn elements(&self, max: usize) -> Option<Vec<Val>> {
         match self {
-            Val::Seq(v) => Some(v.clone()),
-            Val::Str(s, _) => Some(
+            Val::Seq(v) if v.len() <= max => Some(v.to_vec()),
+            Val::Str(s, _) if s.len() <= max.saturating_mul(4) && s.chars().count() <= max => Some(
                 s.chars()
-                    .map(|c| Val::Str(c.to_string(), Vec::new()))
+                    .map(|c| Val::Str(c.to_string().into(), Vec::new()))
                     .collect(),
             ),
-            Val::Bytes(b, _) => Some(b.iter().map(|&x| Val::Int(i128::from(x))).collect()),
-            Val::Dict(kv) => Some(kv.iter().map(|(k, _)| k.clone()).collect()),
+            Val::Bytes(b, _) if b.len() <= max => {
+                Some(b.iter().map(|&x| Val::Int(i128::from(x))).collect())
+            }
+            Val::Dict(kv) if kv.len() <= max => Some(kv.iter().map(|(k, _)| k.clone()).collect()),
             _ => None,
         }
     }
 
-    /// Rough size for the folding limit.
+    /// Memory a folded value newly allocates, in fold units: bytes of text, or 16 per
+    /// sequence slot (elements themselves are shared).
     fn fold_size(&self) -> usize {
         match self {
             Val::Str(s, _) => s.len(),
             Val::Bytes(b, _) => b.len(),
-            Val::Seq(v) => v.len(),
+            Val::Seq(v) => v.len().saturating_mul(16),
+            Val::Dict(v) => v.len().saturating_mul(32),
             _ => 0,
         }
     }
@@ -600,6 +626,20 @@ impl Site {
     }
 }
 
+/// A decoded blob waiting to be examined at the end of the analysis.
+struct Pending {
+    data: Rc<[u8]>,
+    prov: Vec<String>,
+    site: Site,
+    line: Option<u32>,
+}
+
+fn blob_hash(data: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish()
+}
+
 /// A call as the walkers present it.
 pub(crate) struct CallArgs<'a> {
     pub args: &'a [Val],
@@ -630,6 +670,11 @@ pub(crate) struct Engine<'l> {
     errors: Vec<String>,
     complete: bool,
     decoded: usize,
+    /// Decoded blobs not (yet) consumed by a decoder, evaluator or loader.
+    pending: Vec<Pending>,
+    /// Hashes of blobs that were consumed (or already examined).
+    consumed: HashSet<u64>,
+    folded: usize,
     nodes: usize,
     /// Current recursion depth of the walkers (shared across nested layers).
     pub depth: usize,
@@ -647,6 +692,9 @@ impl<'l> Engine<'l> {
             errors: Vec::new(),
             complete: true,
             decoded: 0,
+            pending: Vec::new(),
+            consumed: HashSet::new(),
+            folded: 0,
             nodes: 0,
             depth: 0,
         }
@@ -664,6 +712,70 @@ impl<'l> Engine<'l> {
             inert,
             errors: self.errors,
             complete: self.complete,
+        }
+    }
+
+    fn consume(&mut self, data: &[u8]) {
+        self.consumed.insert(blob_hash(data));
+    }
+
+    /// Examine decoded blobs that no evaluator, decoder or loader consumed: a pickle is
+    /// handed back as a payload, marshalled code and Python source are analysed (chain step
+    /// `decoded`), compressed data is decompressed and examined in turn. Speculative: a blob
+    /// that only looks like one of these adds no error.
+    pub(crate) fn drain_pending(&mut self) {
+        let mut rounds = 0;
+        while !self.pending.is_empty() && rounds <= self.limits.max_decode_layers {
+            rounds += 1;
+            for p in std::mem::take(&mut self.pending) {
+                if self.exhausted() || !self.consumed.insert(blob_hash(&p.data)) {
+                    continue;
+                }
+                let nested = p.site.nested(&p.prov, "decoded", p.line);
+                if nested.chain.len() > self.limits.max_decode_layers {
+                    continue;
+                }
+                match decode::sniff_payload(&p.data) {
+                    Some(PayloadKind::Pickle) => {
+                        self.payload(
+                            &p.site,
+                            PayloadKind::Pickle,
+                            p.data.to_vec(),
+                            &p.prov,
+                            "decoded",
+                        );
+                    }
+                    Some(PayloadKind::Marshal)
+                        if crate::marshal::loads(&p.data, None, self.limits).is_ok() =>
+                    {
+                        crate::bytecode::run_marshal(self, &p.data, None, &nested);
+                    }
+                    Some(PayloadKind::Source) => {
+                        if let Ok(text) = std::str::from_utf8(&p.data) {
+                            crate::source::run(self, text, &nested);
+                        }
+                    }
+                    Some(PayloadKind::Compressed(enc)) => {
+                        let remaining = self.limits.max_decoded_bytes.saturating_sub(self.decoded);
+                        let budget = Limits {
+                            max_decoded_bytes: remaining,
+                            ..self.limits.clone()
+                        };
+                        if let Ok(out) = decode::decode(enc, &p.data, &budget) {
+                            self.decoded = self.decoded.saturating_add(out.len());
+                            let mut prov = p.prov.clone();
+                            prov.push(enc.as_str().to_string());
+                            self.pending.push(Pending {
+                                data: out.into(),
+                                prov,
+                                site: p.site.clone(),
+                                line: p.line,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -771,12 +883,23 @@ impl<'l> Engine<'l> {
     }
 
     /// Check a folded value against `max_fold_len`; oversize values become unknown.
-    fn fold(&mut self, v: Val) -> Val {
-        if v.fold_size() > self.limits.max_fold_len {
-            self.incomplete("limit max_fold_len reached: constant not folded");
+    pub(crate) fn fold(&mut self, v: Val) -> Val {
+        let size = v.fold_size();
+        if size > self.limits.max_fold_len {
+            return self.fold_oversize_val(&v);
+        }
+        // All folds of one analysis share a budget, so many folds cannot add up unbounded.
+        self.folded = self.folded.saturating_add(size);
+        if self.folded > self.limits.max_fold_len.saturating_mul(FOLD_TOTAL_FACTOR) {
+            self.incomplete("limit max_fold_len reached: total folded data, constant not folded");
             return Val::Unknown;
         }
         v
+    }
+
+    /// Most elements a folded sequence may have.
+    pub(crate) fn max_items(&self) -> usize {
+        self.limits.max_fold_len / 16
     }
 
     // ----- names -------------------------------------------------------------------------
@@ -907,7 +1030,7 @@ impl<'l> Engine<'l> {
                 let chars: Vec<char> = s.chars().collect();
                 py_index(chars.len(), *i)
                     .and_then(|k| chars.get(k))
-                    .map(|c| Val::Str(c.to_string(), prov.clone()))
+                    .map(|c| Val::Str(c.to_string().into(), prov.clone()))
                     .unwrap_or(Val::Unknown)
             }
             (Val::Bytes(b, _), Val::Int(i)) => py_index(b.len(), *i)
@@ -925,16 +1048,16 @@ impl<'l> Engine<'l> {
                 .map(|(_, v)| v.clone())
                 .unwrap_or(Val::Unknown),
             (Val::Builtins, Val::Str(k, _)) => {
-                if k == "__import__" {
+                if &**k == "__import__" {
                     return Val::Global("builtins.__import__".into());
                 }
                 self.attr(site, &Val::Builtins, k, line)
             }
             (Val::Globals, Val::Str(k, _)) => lookup(self, k),
             (Val::AttrDict(inner), Val::Str(k, _)) => self.attr(site, inner, k, line),
-            (Val::Global(p), Val::Str(k, _)) if p == "sys.modules" => Val::Global(k.clone()),
+            (Val::Global(p), Val::Str(k, _)) if p == "sys.modules" => Val::Global(k.to_string()),
             (Val::Introspect(s), Val::Str(k, _)) => {
-                if k == "__builtins__" {
+                if &**k == "__builtins__" {
                     self.hit(
                         site,
                         Capability::Introspection,
@@ -973,7 +1096,13 @@ impl<'l> Engine<'l> {
                     if reversing {
                         prov.push(Encoding::Reverse.as_str().into());
                     }
-                    Val::Str(idx.iter().filter_map(|&i| chars.get(i)).collect(), prov)
+                    Val::Str(
+                        idx.iter()
+                            .filter_map(|&i| chars.get(i))
+                            .collect::<String>()
+                            .into(),
+                        prov,
+                    )
                 })
             }
             Val::Bytes(bytes, prov) => py_slice(bytes.len(), a, b, c).map(|idx| {
@@ -1017,29 +1146,28 @@ impl<'l> Engine<'l> {
                 b.to_vec()
             }
         };
-
-        match (op, l, r) {
+        let out = match (op, l, r) {
             (BinOp::Add, Str(a, pa), Str(b, pb)) => {
                 if a.len() + b.len() > self.limits.max_fold_len {
                     return self.fold_oversize();
                 }
-                Str(format!("{a}{b}"), merged_prov(pa, pb))
+                Str(format!("{a}{b}").into(), merged_prov(pa, pb))
             }
             (BinOp::Add, Bytes(a, pa), Bytes(b, pb)) => {
                 if a.len() + b.len() > self.limits.max_fold_len {
                     return self.fold_oversize();
                 }
-                let mut v = a.clone();
+                let mut v = a.to_vec();
                 v.extend_from_slice(b);
-                Bytes(v, merged_prov(pa, pb))
+                Bytes(v.into(), merged_prov(pa, pb))
             }
             (BinOp::Add, Seq(a), Seq(b)) => {
-                if a.len() + b.len() > self.limits.max_fold_len {
-                    return self.fold_oversize();
+                if a.len() + b.len() > self.max_items() {
+                    return self.fold_oversize_val(l);
                 }
-                let mut v = a.clone();
+                let mut v = a.to_vec();
                 v.extend(b.iter().cloned());
-                Seq(v)
+                Seq(v.into())
             }
             (BinOp::Mul, Str(s, p), n) | (BinOp::Mul, n, Str(s, p)) if n.as_int().is_some() => {
                 let n = n.as_int().unwrap_or(0).max(0);
@@ -1047,7 +1175,7 @@ impl<'l> Engine<'l> {
                 if total > self.limits.max_fold_len as i128 {
                     return self.fold_oversize();
                 }
-                Str(s.repeat(usize::try_from(n).unwrap_or(0)), p.clone())
+                Str(s.repeat(usize::try_from(n).unwrap_or(0)).into(), p.clone())
             }
             (BinOp::Mul, Bytes(s, p), n) | (BinOp::Mul, n, Bytes(s, p)) if n.as_int().is_some() => {
                 let n = n.as_int().unwrap_or(0).max(0);
@@ -1055,22 +1183,22 @@ impl<'l> Engine<'l> {
                 if total > self.limits.max_fold_len as i128 {
                     return self.fold_oversize();
                 }
-                Bytes(s.repeat(usize::try_from(n).unwrap_or(0)), p.clone())
+                Bytes(s.repeat(usize::try_from(n).unwrap_or(0)).into(), p.clone())
             }
             (BinOp::Mul, Seq(s), n) | (BinOp::Mul, n, Seq(s)) if n.as_int().is_some() => {
                 let n = n.as_int().unwrap_or(0).max(0);
                 let total = (s.len() as i128).saturating_mul(n);
-                if total > self.limits.max_fold_len as i128 {
-                    return self.fold_oversize();
+                if total > self.max_items() as i128 {
+                    return self.fold_oversize_val(&Seq(Rc::from(Vec::new())));
                 }
                 let mut out = Vec::new();
                 for _ in 0..n {
                     out.extend(s.iter().cloned());
                 }
-                Seq(out)
+                Seq(out.into())
             }
             (BinOp::Mod, Str(fmt, p), args) => match percent_format(fmt, args) {
-                Some(s) if s.len() <= self.limits.max_fold_len => Str(s, p.clone()),
+                Some(s) if s.len() <= self.limits.max_fold_len => Str(s.into(), p.clone()),
                 Some(_) => self.fold_oversize(),
                 None => Unknown,
             },
@@ -1082,7 +1210,8 @@ impl<'l> Engine<'l> {
             (op, Float(_) | Int(_), Float(_) | Int(_)) => float_op(op, l, r),
             (_, a, b) if a.is_data() || b.is_data() => Data,
             _ => Unknown,
-        }
+        };
+        self.fold(out)
     }
 
     // ----- calls ---------------------------------------------------------------------------
@@ -1131,7 +1260,11 @@ impl<'l> Engine<'l> {
             Val::CodeDone | Val::Null => Val::Unknown,
             other => {
                 self.escape_args(site, call);
-                self.unknown_call(&other.render());
+                let name = match other {
+                    Val::Unknown => call.evidence.to_string(),
+                    _ => other.render(),
+                };
+                self.unknown_call(&name);
                 Val::Unknown
             }
         }
@@ -1221,6 +1354,7 @@ impl<'l> Engine<'l> {
         }
         if path == "marshal.loads" {
             if let Some(Val::Bytes(data, prov)) = call.arg(0, "bytes") {
+                self.consume(data);
                 let nested = site.nested(prov, "marshal", line);
                 if nested.chain.len() > self.limits.max_decode_layers {
                     self.incomplete("limit max_decode_layers reached");
@@ -1235,9 +1369,10 @@ impl<'l> Engine<'l> {
         if PICKLE_LOADERS.contains(&path)
             && let Some(Val::Bytes(data, prov)) = call.args.first()
         {
+            self.consume(data);
             let kind = decode::sniff_payload(data).unwrap_or(PayloadKind::Pickle);
             let step = path.to_string();
-            self.payload(site, kind, data.clone(), prov, &step);
+            self.payload(site, kind, data.to_vec(), prov, &step);
             return Val::Opaque(format!("{path}()"));
         }
         if let Some((_, enc)) = DECODERS.iter().find(|(p, _)| *p == path) {
@@ -1264,6 +1399,9 @@ impl<'l> Engine<'l> {
             return v;
         }
         self.escape_args(site, call);
+        if SAFE_OP_NAMESPACES.iter().any(|ns| path.starts_with(ns)) {
+            return Val::Data;
+        }
         if let Some(entry) = classify_path(path) {
             self.hit(site, entry.capability, path, ev, line);
             return Val::Opaque(format!(
@@ -1275,10 +1413,13 @@ impl<'l> Engine<'l> {
             return Val::Data;
         }
         self.unknown_call(path.strip_prefix("builtins.").unwrap_or(path));
-        Val::Opaque(format!(
-            "{}()",
-            path.strip_prefix("builtins.").unwrap_or(path)
-        ))
+        // Keep the path so methods of the result are judged by the catalog too
+        // (`pathlib.Path(p).write_text` → `pathlib:*.write_text`).
+        if path.len() + 2 <= PATH_MAX {
+            Val::Global(format!("{path}()"))
+        } else {
+            Val::Unknown
+        }
     }
 
     fn escape_args_except_first(&mut self, site: &Site, call: &CallArgs<'_>) {
@@ -1294,13 +1435,19 @@ impl<'l> Engine<'l> {
 
     /// Analyse constant code handed to an evaluator. True when the code was analysed.
     pub(crate) fn run_code(&mut self, site: &Site, step: &str, v: &Val, line: Option<u32>) -> bool {
+        match v {
+            Val::Str(s, _) => self.consume(s.as_bytes()),
+            Val::Bytes(b, _) => self.consume(b),
+            _ => {}
+        }
         let text = match v {
             Val::CodeDone => return true,
             Val::Str(s, _) => s.clone(),
-            Val::Bytes(b, _) => match std::str::from_utf8(b) {
+            Val::Bytes(b, _) => (match std::str::from_utf8(b) {
                 Ok(s) => s.to_string(),
                 Err(_) => return false,
-            },
+            })
+            .into(),
             _ => return false,
         };
         let nested = site.nested(v.prov(), step, line);
@@ -1314,21 +1461,30 @@ impl<'l> Engine<'l> {
 
     fn decode_call(
         &mut self,
-        _site: &Site,
+        site: &Site,
         enc: Encoding,
         data: Option<&Val>,
-        _line: Option<u32>,
+        line: Option<u32>,
     ) -> Val {
         let (bytes, prov) = match data {
-            Some(Val::Bytes(b, p)) => (b.clone(), p.clone()),
+            Some(Val::Bytes(b, p)) => (b.to_vec(), p.clone()),
             Some(Val::Str(s, p)) => (s.as_bytes().to_vec(), p.clone()),
-            _ => return Val::Data,
+            Some(v) if v.is_data() => return Val::Data,
+            _ => return Val::Unknown,
         };
-        self.decode_layer(enc, &bytes, &prov)
+        self.decode_layer(site, line, enc, &bytes, &prov)
     }
 
     /// Apply one decoding layer to constant data, within the decoded-bytes and layer budgets.
-    fn decode_layer(&mut self, enc: Encoding, data: &[u8], prov: &[String]) -> Val {
+    fn decode_layer(
+        &mut self,
+        site: &Site,
+        line: Option<u32>,
+        enc: Encoding,
+        data: &[u8],
+        prov: &[String],
+    ) -> Val {
+        self.consume(data);
         if prov.len() >= self.limits.max_decode_layers {
             self.incomplete("limit max_decode_layers reached: data not decoded");
             return Val::Unknown;
@@ -1343,7 +1499,14 @@ impl<'l> Engine<'l> {
                 self.decoded = self.decoded.saturating_add(out.len());
                 let mut prov = prov.to_vec();
                 prov.push(enc.as_str().to_string());
-                Val::Bytes(out, prov)
+                let data: Rc<[u8]> = out.into();
+                self.pending.push(Pending {
+                    data: Rc::clone(&data),
+                    prov: prov.clone(),
+                    site: site.clone(),
+                    line,
+                });
+                Val::Bytes(data, prov)
             }
             Err(e @ decode::DecodeError::TooLarge { .. }) => {
                 self.incomplete(format!("limit max_decoded_bytes reached: {e}"));
@@ -1373,7 +1536,7 @@ impl<'l> Engine<'l> {
                     Ok(o) => {
                         let mut prov = p.clone();
                         prov.push("rot13".into());
-                        Val::Str(o, prov)
+                        Val::Str(o.into(), prov)
                     }
                     Err(_) => Val::Unknown,
                 }
@@ -1382,9 +1545,11 @@ impl<'l> Engine<'l> {
                 self.decode_call(site, e, Some(v), line)
             }
             (Some(Val::Bytes(b, p)), None) if !encode => text_decode(b, codec)
-                .map(|s| Val::Str(s, p.clone()))
+                .map(|s| Val::Str(s.into(), p.clone()))
                 .unwrap_or(Val::Unknown),
-            (Some(Val::Str(s, p)), None) if encode => Val::Bytes(s.as_bytes().to_vec(), p.clone()),
+            (Some(Val::Str(s, p)), None) if encode => {
+                Val::Bytes(s.as_bytes().to_vec().into(), p.clone())
+            }
             (Some(v), _) if v.is_data() => Val::Data,
             _ => Val::Unknown,
         }
@@ -1398,7 +1563,7 @@ impl<'l> Engine<'l> {
                 Some(i) => u32::try_from(i)
                     .ok()
                     .and_then(char::from_u32)
-                    .map(|c| Val::Str(c.to_string(), Vec::new()))
+                    .map(|c| Val::Str(c.to_string().into(), Vec::new()))
                     .unwrap_or(Val::Unknown),
                 None if v.is_data() => Val::Data,
                 None => Val::Unknown,
@@ -1414,12 +1579,14 @@ impl<'l> Engine<'l> {
                 Val::Int(i128::from(b.first().copied().unwrap_or(0)))
             }
             ("str" | "unicode", Some(v)) => match to_str(v) {
-                Some(s) => Val::Str(s, v.prov().to_vec()),
+                Some(s) => Val::Str(s.into(), v.prov().to_vec()),
                 None if v.is_data() => Val::Data,
                 None => Val::Unknown,
             },
-            ("str", None) => Val::Str(String::new(), Vec::new()),
-            ("repr", Some(Val::Str(s, p))) => Val::Str(py_repr_str(s, usize::MAX), p.clone()),
+            ("str", None) => Val::Str(String::new().into(), Vec::new()),
+            ("repr", Some(Val::Str(s, p))) => {
+                Val::Str(py_repr_str(s, usize::MAX).into(), p.clone())
+            }
             ("int" | "long", Some(v)) => {
                 let base = call.arg(1, "base").and_then(Val::as_int);
                 match (v, base) {
@@ -1435,9 +1602,9 @@ impl<'l> Engine<'l> {
                     _ => Val::Unknown,
                 }
             }
-            ("hex", Some(Val::Int(i))) => Val::Str(py_radix(*i, 16, "0x"), Vec::new()),
-            ("oct", Some(Val::Int(i))) => Val::Str(py_radix(*i, 8, "0o"), Vec::new()),
-            ("bin", Some(Val::Int(i))) => Val::Str(py_radix(*i, 2, "0b"), Vec::new()),
+            ("hex", Some(Val::Int(i))) => Val::Str(py_radix(*i, 16, "0x").into(), Vec::new()),
+            ("oct", Some(Val::Int(i))) => Val::Str(py_radix(*i, 8, "0o").into(), Vec::new()),
+            ("bin", Some(Val::Int(i))) => Val::Str(py_radix(*i, 2, "0b").into(), Vec::new()),
             ("len", Some(v)) => match v {
                 Val::Str(s, _) => Val::Int(s.chars().count() as i128),
                 Val::Bytes(b, _) => Val::Int(b.len() as i128),
@@ -1446,43 +1613,45 @@ impl<'l> Engine<'l> {
             },
             ("bytes" | "bytearray", Some(v)) => match v {
                 Val::Bytes(..) => v.clone(),
-                Val::Str(s, p) => Val::Bytes(s.as_bytes().to_vec(), p.clone()),
+                Val::Str(s, p) => Val::Bytes(s.as_bytes().to_vec().into(), p.clone()),
                 Val::Seq(items) => {
                     let bytes: Option<Vec<u8>> = items
                         .iter()
                         .map(|x| x.as_int().and_then(|i| u8::try_from(i).ok()))
                         .collect();
                     bytes
-                        .map(|b| Val::Bytes(b, Vec::new()))
+                        .map(|b| Val::Bytes(b.into(), Vec::new()))
                         .unwrap_or(Val::Unknown)
                 }
                 Val::Int(n) if *n >= 0 && *n <= self.limits.max_fold_len as i128 => {
-                    Val::Bytes(vec![0; usize::try_from(*n).unwrap_or(0)], Vec::new())
+                    Val::Bytes(vec![0; usize::try_from(*n).unwrap_or(0)].into(), Vec::new())
                 }
                 v if v.is_data() => Val::Data,
                 _ => Val::Unknown,
             },
-            ("list" | "tuple" | "set" | "frozenset" | "sorted", Some(v)) => match v.elements() {
-                Some(mut els) => {
-                    if name == "sorted" {
-                        if els.iter().all(|e| e.as_int().is_some()) {
-                            els.sort_by_key(|e| e.as_int().unwrap_or(0));
-                        } else if els.iter().all(|e| e.as_str().is_some()) {
-                            els.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-                        } else {
-                            return Some(Val::Unknown);
+            ("list" | "tuple" | "set" | "frozenset" | "sorted", Some(v)) => {
+                match v.elements(self.max_items()) {
+                    Some(mut els) => {
+                        if name == "sorted" {
+                            if els.iter().all(|e| e.as_int().is_some()) {
+                                els.sort_by_key(|e| e.as_int().unwrap_or(0));
+                            } else if els.iter().all(|e| e.as_str().is_some()) {
+                                els.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+                            } else {
+                                return Some(Val::Unknown);
+                            }
                         }
+                        Val::Seq(els.into())
                     }
-                    Val::Seq(els)
+                    None if v.is_data() => Val::Data,
+                    None => Val::Unknown,
                 }
-                None if v.is_data() => Val::Data,
-                None => Val::Unknown,
-            },
-            ("list" | "tuple" | "set", None) => Val::Seq(Vec::new()),
-            ("reversed", Some(v)) => match v.elements() {
+            }
+            ("list" | "tuple" | "set", None) => Val::Seq(Vec::new().into()),
+            ("reversed", Some(v)) => match v.elements(self.max_items()) {
                 Some(mut els) => {
                     els.reverse();
-                    Val::Seq(els)
+                    Val::Seq(els.into())
                 }
                 None if v.is_data() => Val::Data,
                 None => Val::Unknown,
@@ -1490,18 +1659,16 @@ impl<'l> Engine<'l> {
             ("range" | "xrange", Some(_)) => {
                 let ints: Option<Vec<i128>> = call.args.iter().map(Val::as_int).collect();
                 match ints.as_deref() {
-                    Some([stop]) => py_range(0, *stop, 1, self.limits.max_fold_len),
-                    Some([start, stop]) => py_range(*start, *stop, 1, self.limits.max_fold_len),
-                    Some([start, stop, step]) => {
-                        py_range(*start, *stop, *step, self.limits.max_fold_len)
-                    }
+                    Some([stop]) => py_range(0, *stop, 1, self.max_items()),
+                    Some([start, stop]) => py_range(*start, *stop, 1, self.max_items()),
+                    Some([start, stop, step]) => py_range(*start, *stop, *step, self.max_items()),
                     _ => None,
                 }
                 .map(|v| Val::Seq(v.into_iter().map(Val::Int).collect()))
                 .unwrap_or(Val::Data)
             }
             ("map", Some(f)) => {
-                let Some(seq) = call.args.get(1).and_then(Val::elements) else {
+                let Some(seq) = call.args.get(1).and_then(|v| v.elements(self.max_items())) else {
                     self.escape_args(&Site::root(), call);
                     return Some(Val::Data);
                 };
@@ -1526,7 +1693,7 @@ impl<'l> Engine<'l> {
                     _ => None,
                 };
                 match out {
-                    Some(v) => Val::Seq(v),
+                    Some(v) => Val::Seq(v.into()),
                     None => return None,
                 }
             }
@@ -1552,7 +1719,7 @@ impl<'l> Engine<'l> {
     fn call_method(&mut self, site: &Site, recv: &Val, m: &str, call: &CallArgs<'_>) -> Val {
         let a0 = call.args.first();
         let v = match (recv, m) {
-            (Val::Str(sep, p), "join") => match a0.and_then(Val::elements) {
+            (Val::Str(sep, p), "join") => match a0.and_then(|v| v.elements(self.max_items())) {
                 Some(items) => {
                     let parts: Option<Vec<String>> = items
                         .iter()
@@ -1571,19 +1738,19 @@ impl<'l> Engine<'l> {
                             } else {
                                 p.clone()
                             };
-                            Val::Str(parts.join(sep), prov)
+                            Val::Str(parts.join(sep).into(), prov)
                         }
                         None => Val::Unknown,
                     }
                 }
                 None => Val::Unknown,
             },
-            (Val::Bytes(sep, p), "join") => match a0.and_then(Val::elements) {
+            (Val::Bytes(sep, p), "join") => match a0.and_then(|v| v.elements(self.max_items())) {
                 Some(items) => {
                     let parts: Option<Vec<Vec<u8>>> = items
                         .iter()
                         .map(|x| match x {
-                            Val::Bytes(b, _) => Some(b.clone()),
+                            Val::Bytes(b, _) => Some(b.to_vec()),
                             _ => None,
                         })
                         .collect();
@@ -1594,7 +1761,7 @@ impl<'l> Engine<'l> {
                             if total > self.limits.max_fold_len {
                                 return self.fold_oversize();
                             }
-                            Val::Bytes(parts.join(sep.as_slice()), p.clone())
+                            Val::Bytes(parts.join(&sep[..]).into(), p.clone())
                         }
                         None => Val::Unknown,
                     }
@@ -1618,7 +1785,7 @@ impl<'l> Engine<'l> {
                         Some(n) if n >= 0 => s.replacen(from, to, usize::try_from(n).unwrap_or(0)),
                         _ => s.replace(from, to),
                     };
-                    Val::Str(out, p.clone())
+                    Val::Str(out.into(), p.clone())
                 }
                 _ => Val::Unknown,
             },
@@ -1638,12 +1805,12 @@ impl<'l> Engine<'l> {
                             return self.fold_oversize();
                         }
                     }
-                    Val::Bytes(out, p.clone())
+                    Val::Bytes(out.into(), p.clone())
                 }
                 _ => Val::Unknown,
             },
-            (Val::Str(s, p), "lower" | "casefold") => Val::Str(s.to_lowercase(), p.clone()),
-            (Val::Str(s, p), "upper") => Val::Str(s.to_uppercase(), p.clone()),
+            (Val::Str(s, p), "lower" | "casefold") => Val::Str(s.to_lowercase().into(), p.clone()),
+            (Val::Str(s, p), "upper") => Val::Str(s.to_uppercase().into(), p.clone()),
             (Val::Str(s, p), "swapcase") => Val::Str(
                 s.chars()
                     .flat_map(|c| {
@@ -1653,7 +1820,8 @@ impl<'l> Engine<'l> {
                             c.to_uppercase().collect::<Vec<_>>()
                         }
                     })
-                    .collect(),
+                    .collect::<String>()
+                    .into(),
                 p.clone(),
             ),
             (Val::Str(s, p), "capitalize") => {
@@ -1665,7 +1833,7 @@ impl<'l> Engine<'l> {
                         .collect(),
                     None => String::new(),
                 };
-                Val::Str(out, p.clone())
+                Val::Str(out.into(), p.clone())
             }
             (Val::Str(s, p), "strip" | "lstrip" | "rstrip") => {
                 let chars: Option<Vec<char>> = match a0 {
@@ -1682,7 +1850,7 @@ impl<'l> Engine<'l> {
                     "lstrip" => s.trim_start_matches(pred),
                     _ => s.trim_end_matches(pred),
                 };
-                Val::Str(out.to_string(), p.clone())
+                Val::Str(out.to_string().into(), p.clone())
             }
             (Val::Bytes(s, p), "strip") => {
                 let start = s
@@ -1693,30 +1861,33 @@ impl<'l> Engine<'l> {
                     .iter()
                     .rposition(|b| !b.is_ascii_whitespace())
                     .map_or(start, |e| e + 1);
-                Val::Bytes(s.get(start..end).unwrap_or_default().to_vec(), p.clone())
+                Val::Bytes(
+                    s.get(start..end).unwrap_or_default().to_vec().into(),
+                    p.clone(),
+                )
             }
-            (Val::Bytes(s, p), "lower") => Val::Bytes(s.to_ascii_lowercase(), p.clone()),
-            (Val::Bytes(s, p), "upper") => Val::Bytes(s.to_ascii_uppercase(), p.clone()),
+            (Val::Bytes(s, p), "lower") => Val::Bytes(s.to_ascii_lowercase().into(), p.clone()),
+            (Val::Bytes(s, p), "upper") => Val::Bytes(s.to_ascii_uppercase().into(), p.clone()),
             (Val::Str(s, p), "removeprefix") => match a0.and_then(Val::as_str) {
-                Some(x) => Val::Str(s.strip_prefix(x).unwrap_or(s).to_string(), p.clone()),
+                Some(x) => Val::Str(s.strip_prefix(x).unwrap_or(s).to_string().into(), p.clone()),
                 None => Val::Unknown,
             },
             (Val::Str(s, p), "removesuffix") => match a0.and_then(Val::as_str) {
-                Some(x) => Val::Str(s.strip_suffix(x).unwrap_or(s).to_string(), p.clone()),
+                Some(x) => Val::Str(s.strip_suffix(x).unwrap_or(s).to_string().into(), p.clone()),
                 None => Val::Unknown,
             },
             (Val::Str(s, p), "split") => {
                 let parts: Vec<Val> = match a0.and_then(Val::as_str) {
                     Some(sep) if !sep.is_empty() => s
                         .split(sep)
-                        .map(|x| Val::Str(x.to_string(), p.clone()))
+                        .map(|x| Val::Str(x.to_string().into(), p.clone()))
                         .collect(),
                     _ => s
                         .split_whitespace()
-                        .map(|x| Val::Str(x.to_string(), p.clone()))
+                        .map(|x| Val::Str(x.to_string().into(), p.clone()))
                         .collect(),
                 };
-                Val::Seq(parts)
+                Val::Seq(parts.into())
             }
             (Val::Str(s, p), "encode") => {
                 let codec = call
@@ -1729,11 +1900,11 @@ impl<'l> Engine<'l> {
                         let out: String = s.chars().map(rot13_char).collect();
                         let mut prov = p.clone();
                         prov.push("rot13".into());
-                        Val::Str(out, prov)
+                        Val::Str(out.into(), prov)
                     }
                     Some(_) => Val::Unknown,
                     None => match text_encode(s, &codec) {
-                        Some(b) => Val::Bytes(b, p.clone()),
+                        Some(b) => Val::Bytes(b.into(), p.clone()),
                         None => Val::Unknown,
                     },
                 }
@@ -1746,7 +1917,7 @@ impl<'l> Engine<'l> {
                     .unwrap_or("utf-8")
                     .to_string();
                 match decode::encoding_from_codec_name(&codec) {
-                    Some(e) => self.decode_layer(e, s.as_bytes(), p),
+                    Some(e) => self.decode_layer(site, call.line, e, s.as_bytes(), p),
                     None => Val::Str(s.clone(), p.clone()),
                 }
             }
@@ -1757,14 +1928,14 @@ impl<'l> Engine<'l> {
                     .unwrap_or("utf-8")
                     .to_string();
                 match decode::encoding_from_codec_name(&codec) {
-                    Some(e) => match self.decode_layer(e, b, p) {
+                    Some(e) => match self.decode_layer(site, call.line, e, b, p) {
                         Val::Bytes(out, prov) => {
-                            Val::Str(String::from_utf8_lossy(&out).into_owned(), prov)
+                            Val::Str((String::from_utf8_lossy(&out).into_owned()).into(), prov)
                         }
                         other => other,
                     },
                     None => text_decode(b, &codec)
-                        .map(|s| Val::Str(s, p.clone()))
+                        .map(|s| Val::Str(s.into(), p.clone()))
                         .unwrap_or(Val::Unknown),
                 }
             }
@@ -1772,7 +1943,13 @@ impl<'l> Engine<'l> {
                 if b.len().saturating_mul(2) > self.limits.max_fold_len {
                     return self.fold_oversize();
                 }
-                Val::Str(b.iter().map(|x| format!("{x:02x}")).collect(), p.clone())
+                Val::Str(
+                    b.iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<String>()
+                        .into(),
+                    p.clone(),
+                )
             }
             (Val::Str(s, p), "format") => {
                 if s.contains('{') && s.contains("__") {
@@ -1786,7 +1963,9 @@ impl<'l> Engine<'l> {
                     );
                 }
                 match brace_format(s, call.args, call.kwargs) {
-                    Some(out) if out.len() <= self.limits.max_fold_len => Val::Str(out, p.clone()),
+                    Some(out) if out.len() <= self.limits.max_fold_len => {
+                        Val::Str(out.into(), p.clone())
+                    }
                     Some(_) => return self.fold_oversize(),
                     None => Val::Unknown,
                 }
@@ -1821,12 +2000,30 @@ impl Engine<'_> {
         self.incomplete("limit max_fold_len reached: constant not folded");
         Val::Unknown
     }
+
+    /// An oversize fold: text that cannot be folded makes the analysis incomplete; an oversize
+    /// sequence only becomes unknown (unknown values reaching a sink are reported anyway).
+    fn fold_oversize_val(&mut self, v: &Val) -> Val {
+        match v {
+            Val::Seq(_) | Val::Dict(_) => {
+                self.error("limit max_fold_len: sequence too long to fold, treated as unknown");
+                Val::Unknown
+            }
+            _ => self.fold_oversize(),
+        }
+    }
 }
 
 /// Catalog lookup for a dotted path (`os.system` → `classify("os", "system")`).
+///
+/// The module boundary of a dotted path is unknown (`torch.ops.load_library` may be module
+/// `torch` + attributes, or module `torch.ops` + `load_library`), so every split is tried,
+/// shortest module first.
 pub(crate) fn classify_path(path: &str) -> Option<catalog::Entry> {
-    let (m, q) = path.split_once('.')?;
-    catalog::classify(m, q)
+    path.match_indices('.').find_map(|(i, _)| {
+        let (m, q) = (path.get(..i)?, path.get(i + 1..)?);
+        catalog::classify(m, q)
+    })
 }
 
 /// Python 2 builtins module name → Python 3.
@@ -1908,7 +2105,7 @@ fn float_op(op: BinOp, l: &Val, r: &Val) -> Val {
 /// Python's `str()` of a constant.
 fn to_str(v: &Val) -> Option<String> {
     match v {
-        Val::Str(s, _) => Some(s.clone()),
+        Val::Str(s, _) => Some(s.to_string()),
         Val::Int(i) => Some(i.to_string()),
         Val::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
         Val::NoneV => Some("None".to_string()),
@@ -2153,7 +2350,7 @@ fn py_range(start: i128, stop: i128, step: i128, max: usize) -> Option<Vec<i128>
 /// `fmt % args` for the common conversions (`%s %d %i %c %x %o %r %%`) without flags.
 fn percent_format(fmt: &str, args: &Val) -> Option<String> {
     let args: Vec<Val> = match args {
-        Val::Seq(v) => v.clone(),
+        Val::Seq(v) => v.to_vec(),
         other => vec![other.clone()],
     };
     let mut it = args.iter();
@@ -2169,12 +2366,12 @@ fn percent_format(fmt: &str, args: &Val) -> Option<String> {
             '%' => out.push('%'),
             's' => out.push_str(&to_str(it.next()?)?),
             'r' => match it.next()? {
-                Val::Str(s, _) => out.push_str(&py_repr_str(s, usize::MAX)),
+                Val::Str(s, _) => out.push_str(&py_repr_str(&s[..], usize::MAX)),
                 other => out.push_str(&to_str(other)?),
             },
             'd' | 'i' | 'u' => out.push_str(&it.next()?.as_int()?.to_string()),
             'c' => match it.next()? {
-                Val::Str(s, _) if s.chars().count() == 1 => out.push_str(s),
+                Val::Str(s, _) if s.chars().count() == 1 => out.push_str(&s[..]),
                 v => out.push(char::from_u32(u32::try_from(v.as_int()?).ok()?)?),
             },
             'x' => out.push_str(&format!("{:x}", it.next()?.as_int()?)),
@@ -2266,11 +2463,11 @@ mod tests {
     fn formatting() {
         let s = |x: &str| Val::Str(x.into(), vec![]);
         assert_eq!(
-            percent_format("%s%s", &Val::Seq(vec![s("o"), s("s")])),
+            percent_format("%s%s", &Val::Seq(vec![s("o"), s("s")].into())),
             Some("os".into())
         );
         assert_eq!(
-            percent_format("%c%c", &Val::Seq(vec![Val::Int(111), Val::Int(115)])),
+            percent_format("%c%c", &Val::Seq(vec![Val::Int(111), Val::Int(115)].into())),
             Some("os".into())
         );
         assert_eq!(percent_format("%d%%", &Val::Int(5)), Some("5%".into()));

@@ -17,6 +17,23 @@
 //! It must not read files, know about model formats or decide severities: it reports facts
 //! (capabilities reached, with evidence); the core crate's rules turn them into findings.
 //!
+//! How facts are judged:
+//! - a call is a [`Hit`] when its resolved target is in the catalog; a catalogued callable
+//!   passed as an argument, stored in a container or returned counts too (`map(os.system, …)`);
+//! - attribute access to introspection dunders (`__subclasses__`, `__globals__`, …) is an
+//!   [`catalog::Capability::Introspection`] hit with the access as evidence;
+//! - an evaluator (`exec`, `eval`, `compile`, `timeit.timeit`, `cProfile.run`, …) or
+//!   `marshal.loads` given constant (folded, decoded) input is not a hit itself: the code it
+//!   runs is analysed and its hits carry the path in [`Hit::chain`] (`["base64", "exec"]`), so
+//!   `eval('1+1')` stays inert. With non-constant input it is a hit;
+//! - `getattr`/`__import__`/`importlib.import_module`/`globals()[…]` with constant names
+//!   resolve like attribute access and `import`; with unknown names they are hits;
+//! - decoded data that nothing consumes is examined at the end: source and marshalled code are
+//!   analysed, pickles returned as [`Payload`]s, compressed data decompressed (chain step
+//!   `decoded`);
+//! - calls the analysis cannot resolve to a catalogued or known-safe callable are listed in
+//!   [`CodeFacts::unknown_calls`].
+//!
 //! ```
 //! use modelguard_pycode::{Limits, analyze_source, catalog::Capability};
 //!
@@ -47,7 +64,10 @@ pub struct Limits {
     pub max_source_bytes: usize,
     /// Most AST nodes (and bytecode instructions) visited in one analysis, nested layers included.
     pub max_ast_nodes: usize,
-    /// Deepest syntactic nesting accepted before parsing, and deepest recursion of the walker.
+    /// Deepest recursion of the analysers (nested expressions/statements, shared by nested
+    /// layers). Source whose token-level nesting exceeds 20× this is not parsed at all (the
+    /// parser's AST would be too deep to drop safely). About 1 MiB of stack suffices for the
+    /// default in debug builds, far less in release builds.
     pub max_depth: usize,
     /// Total bytes produced by decoding layers (base64, zlib, …) across one analysis.
     pub max_decoded_bytes: usize,
@@ -114,7 +134,7 @@ pub enum PayloadKind {
 pub struct Payload {
     /// What the data looks like.
     pub kind: PayloadKind,
-    /// The decoded bytes.
+    /// The decoded bytes (not serialised: reports carry the kind and chain only).
     #[serde(skip)]
     pub data: Vec<u8>,
     /// Decoding/evaluation path that produced it (as in [`Hit::chain`]), ending with the
@@ -151,6 +171,7 @@ pub fn analyze_source(src: &str, limits: &Limits) -> CodeFacts {
     let mut eng = engine::Engine::new(limits);
     let site = engine::Site::root();
     source::run(&mut eng, src, &site);
+    eng.drain_pending();
     eng.finish()
 }
 
@@ -159,6 +180,7 @@ pub fn analyze_code(code: &marshal::Code, limits: &Limits) -> CodeFacts {
     let mut eng = engine::Engine::new(limits);
     let site = engine::Site::root();
     bytecode::run(&mut eng, code, &site);
+    eng.drain_pending();
     eng.finish()
 }
 
@@ -170,5 +192,6 @@ pub fn analyze_marshal(data: &[u8], version: Option<(u8, u8)>, limits: &Limits) 
     let mut eng = engine::Engine::new(limits);
     let site = engine::Site::root();
     bytecode::run_marshal(&mut eng, data, version, &site);
+    eng.drain_pending();
     eng.finish()
 }

@@ -392,10 +392,8 @@ impl<'a> Reader<'a> {
         if self.depth > self.limits.max_marshal_depth {
             return Err(MarshalError::Limit("max_marshal_depth"));
         }
-        let start = self.objects;
         let r = self.object_inner();
         self.depth -= 1;
-        let _ = start;
         r
     }
 
@@ -812,10 +810,7 @@ mod tests {
 
     #[test]
     fn containers_and_refs() {
-        // (FLAG_REF 'hi', ref 0) as a small tuple
-        let data = b")\x02\xdahi\x72\x00\x00\x00\x00";
-        // 0xda = 'Z' | FLAG_REF, len 0x68?  — build explicitly instead:
-        let _ = data;
+        // A small tuple of a remembered short string and a reference to it.
         let data = [b')', 2, b'Z' | 0x80, 2, b'h', b'i', b'r', 0, 0, 0, 0];
         assert_eq!(
             loads(&data, None, &lim()),

@@ -266,7 +266,6 @@ pub(crate) fn table(minor: u8) -> Option<&'static [Op; 256]> {
 }
 
 /// Supported minor versions, oldest first.
-#[cfg(test)]
 pub(crate) const MINORS: &[u8] = &[6, 7, 8, 9, 10, 11, 12, 13, 14];
 
 /// The `RESUME` opcode number of 3.11+ versions.

@@ -47,7 +47,17 @@ pub(crate) fn run(eng: &mut Engine<'_>, src: &str, site: &Site) {
     }
     let parsed = ruff_python_parser::parse_unchecked(src, ParseOptions::from(Mode::Module));
     if let Some(err) = parsed.errors().first() {
-        eng.incomplete(format!("syntax error: {}", err.error));
+        let at = err.location.start().to_usize();
+        let line = src.get(..at).map_or(0, |p| p.matches('\n').count()) + 1;
+        let context = if site.chain.is_empty() {
+            String::new()
+        } else {
+            format!(" in code reached through {}", site.chain.join(" → "))
+        };
+        eng.incomplete(format!(
+            "syntax error at line {line}{context}: {}",
+            err.error
+        ));
     }
     let Mod::Module(module) = parsed.syntax() else {
         return;
@@ -58,6 +68,7 @@ pub(crate) fn run(eng: &mut Engine<'_>, src: &str, site: &Site) {
         site,
         cur: Frame::new(FrameKind::Module),
         outer: Vec::new(),
+        unrolling: 0,
         line_starts: line_starts(src),
     };
     w.stmts(&module.body);
@@ -309,6 +320,8 @@ struct Walker<'a, 'l> {
     cur: Frame,
     /// Enclosing scopes, outermost first.
     outer: Vec<Frame>,
+    /// Depth of loops being unrolled.
+    unrolling: usize,
     line_starts: Vec<u32>,
 }
 
@@ -358,7 +371,7 @@ impl Walker<'_, '_> {
         match target {
             Expr::Name(n) => self.bind(n.id.as_str(), v),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                let els = v.elements().filter(|e| e.len() == elts.len());
+                let els = v.elements(elts.len()).filter(|e| e.len() == elts.len());
                 for (i, t) in elts.iter().enumerate() {
                     let item = els.as_ref().and_then(|e| e.get(i).cloned()).unwrap_or(
                         if matches!(v, Val::Data | Val::Param(_)) {
@@ -408,7 +421,7 @@ impl Walker<'_, '_> {
     fn branches(&mut self, bodies: &[&[Stmt]], fallthrough: bool) {
         let snapshot = self.frame().vars.clone();
         // Cloning scopes costs work: charge it to the node budget.
-        for _ in 0..(snapshot.len() / 16) {
+        for _ in 0..(snapshot.len() / 4) {
             if !self.eng.tick() {
                 return;
             }
@@ -676,17 +689,21 @@ impl Walker<'_, '_> {
 
     fn for_loop(&mut self, f: &ast::StmtFor) {
         let iter = self.expr(&f.iter);
-        if let Some(items) = iter.elements()
+        // Unroll one loop level only: nested unrolling multiplies work.
+        if self.unrolling == 0
+            && let Some(items) = iter.elements(MAX_UNROLL)
             && items.len() <= MAX_UNROLL
             && !has_break_or_continue(&f.body)
         {
+            self.unrolling += 1;
             for item in items {
                 if self.eng.exhausted() {
-                    return;
+                    break;
                 }
                 self.bind_target(&f.target, item);
                 self.stmts(&f.body);
             }
+            self.unrolling -= 1;
             self.stmts(&f.orelse);
             return;
         }
@@ -714,7 +731,9 @@ impl Walker<'_, '_> {
         decorators: &[ast::Decorator],
         range: TextRange,
     ) -> Val {
-        let mut names = Vec::new();
+        // Parameters are data, except that a default naming a module, callable or constant is
+        // what the body sees when the caller (Keras calls `f(x)`) leaves it out.
+        let mut names: Vec<(String, Val)> = Vec::new();
         if let Some(p) = params {
             for pd in p
                 .posonlyargs
@@ -722,14 +741,28 @@ impl Walker<'_, '_> {
                 .chain(p.args.iter())
                 .chain(p.kwonlyargs.iter())
             {
+                let name = pd.parameter.name.as_str().to_string();
+                let mut bound = Val::Param(name.clone());
                 if let Some(d) = &pd.default {
                     let v = self.expr(d);
                     self.escape(&v, range);
+                    if matches!(
+                        v,
+                        Val::Global(_)
+                            | Val::Builtins
+                            | Val::Globals
+                            | Val::Introspect(_)
+                            | Val::Str(..)
+                            | Val::Bytes(..)
+                    ) {
+                        bound = v;
+                    }
                 }
-                names.push(pd.parameter.name.as_str().to_string());
+                names.push((name, bound));
             }
             for v in [&p.vararg, &p.kwarg].into_iter().flatten() {
-                names.push(v.name.as_str().to_string());
+                let name = v.name.as_str().to_string();
+                names.push((name.clone(), Val::Param(name)));
             }
         }
         let decorator_vals: Vec<(Val, TextRange)> = decorators
@@ -737,8 +770,8 @@ impl Walker<'_, '_> {
             .map(|d| (self.expr(&d.expression), d.range))
             .collect();
         self.push_frame(FrameKind::Function);
-        for n in names {
-            self.cur.vars.insert(n.clone(), Val::Param(n));
+        for (n, v) in names {
+            self.cur.vars.insert(n, v);
         }
         let ret = match body {
             FnBody::Stmts(b) => {
@@ -893,7 +926,7 @@ impl Walker<'_, '_> {
             }
         }
         if known {
-            Val::Dict(items)
+            Val::Dict(items.into())
         } else {
             Val::Unknown
         }
@@ -953,7 +986,7 @@ impl Walker<'_, '_> {
                 }
                 Val::Unknown
             }
-            Expr::StringLiteral(s) => Val::Str(s.value.to_str().to_string(), Vec::new()),
+            Expr::StringLiteral(s) => Val::Str(s.value.to_str().to_string().into(), Vec::new()),
             Expr::BytesLiteral(b) => Val::Bytes(b.value.bytes().collect(), Vec::new()),
             Expr::NumberLiteral(n) => match &n.value {
                 ast::Number::Int(i) => i
@@ -980,8 +1013,8 @@ impl Walker<'_, '_> {
             match el {
                 Expr::Starred(s) => {
                     let v = self.expr(&s.value);
-                    match v.elements() {
-                        Some(items) if out.len() + items.len() <= self.eng.limits.max_fold_len => {
+                    match v.elements(self.eng.max_items()) {
+                        Some(items) if out.len() + items.len() <= self.eng.max_items() => {
                             out.extend(items)
                         }
                         _ => known = false,
@@ -994,7 +1027,11 @@ impl Walker<'_, '_> {
                 }
             }
         }
-        if known { Val::Seq(out) } else { Val::Unknown }
+        if known {
+            Val::Seq(out.into())
+        } else {
+            Val::Unknown
+        }
     }
 
     /// `a + b + c …`: iterate over the left spine instead of recursing.
@@ -1079,8 +1116,8 @@ impl Walker<'_, '_> {
             match a {
                 Expr::Starred(s) => {
                     let v = self.expr(&s.value);
-                    match v.elements() {
-                        Some(items) if items.len() <= 256 => args.extend(items),
+                    match v.elements(256) {
+                        Some(items) => args.extend(items),
                         _ => args.push(if matches!(v, Val::Data | Val::Param(_)) {
                             Val::Data
                         } else {
@@ -1143,7 +1180,7 @@ impl Walker<'_, '_> {
                                     (
                                         Val::Str(s, _),
                                         ConversionFlag::None | ConversionFlag::Str,
-                                    ) => Some(s.clone()),
+                                    ) => Some(s.to_string()),
                                     (
                                         Val::Int(n),
                                         ConversionFlag::None
@@ -1168,7 +1205,7 @@ impl Walker<'_, '_> {
             }
         }
         if known {
-            Val::Str(out, Vec::new())
+            self.eng.fold(Val::Str(out.into(), Vec::new()))
         } else if data {
             Val::Data
         } else {
@@ -1191,7 +1228,7 @@ impl Walker<'_, '_> {
             if gens.len() != 1 || first.is_async || key.is_some() {
                 break 'fold None;
             }
-            let Some(items) = iter.elements() else {
+            let Some(items) = iter.elements(self.eng.max_items()) else {
                 break 'fold None;
             };
             if items.len() > self.eng.limits.max_fold_len {
@@ -1215,7 +1252,7 @@ impl Walker<'_, '_> {
                     out.push(self.expr(elt));
                 }
             }
-            Some(Val::Seq(out))
+            Some(self.eng.fold(Val::Seq(out.into())))
         };
         let v = match result {
             Some(v) => v,

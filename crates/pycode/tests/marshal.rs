@@ -391,3 +391,15 @@ fn layouts_are_exclusive() {
     let d314 = import_os_system(14);
     assert!(marshal::loads(&d314, Some((3, 10)), &lim()).is_err());
 }
+
+#[test]
+fn hand_built_code_with_placeholder_layout() {
+    // The core crate rebuilds code objects from `CodeType(...)` pickle arguments with the 3.11
+    // layout as a placeholder; 3.8 bytecode must still be read with the 3.8 opcode table.
+    let obj = marshal::loads(&import_os_system(8), None, &lim()).unwrap();
+    let mut code = obj.as_code().unwrap().clone();
+    code.layout = Layout::Py311;
+    code.version = None;
+    let f = analyze_code(&code, &lim());
+    assert!(has(&f, ProcessExec, "os.system"), "{f:#?}");
+}

@@ -422,6 +422,12 @@ fn unknown_calls() {
     assert_eq!(f.unknown_calls, ["foo"]);
     let f = facts("import collections\ncollections.OrderedDict()");
     assert_eq!(f.unknown_calls, ["collections.OrderedDict"]);
+    // A default argument naming a module is what the body uses.
+    assert_hit(
+        "lambda x, o=__import__('os'): o.system('id')",
+        ProcessExec,
+        "os.system",
+    );
     // A suspicious method on an argument is still recorded.
     let f = facts("lambda m: m.system('id')");
     assert_eq!(f.unknown_calls, ["m.system"]);
@@ -751,4 +757,104 @@ fn nesting_at_the_limit_fits_a_small_stack() {
             .unwrap();
         let (_complete, _errors) = h.join().expect("analysis overflowed a 1 MiB stack");
     }
+}
+
+#[test]
+fn resource_abuse_is_bounded() {
+    let started = std::time::Instant::now();
+    // Shared constants: thousands of references to a 1 MB string cost no copies.
+    let many = vec!["a"; 3000].join(", ");
+    let f = facts(&format!("a = 'x' * 1000000\nb = [{many}]\nc = (b, b, b)\n"));
+    assert!(f.complete, "{f:#?}");
+    // Huge repetitions are refused, not built.
+    let f = facts("x = [(1, 2, 3)] * 10000000\ny = 'ab' * 10**9\nz = list(range(10**9))");
+    assert!(!f.complete);
+    // Nested loops over constants: only one level is unrolled.
+    let f = facts(
+        "for i in range(256):\n    for j in range(256):\n        for k in range(256):\n            x = chr(i)\n",
+    );
+    assert!(f.complete, "{f:#?}");
+    // Quadratic growth hits the total fold budget.
+    let f = facts("s = 'a' * 900000\nfor i in range(200):\n    s = s[:-1] + 'b'\n");
+    assert!(
+        !f.complete && f.errors.iter().any(|e| e.contains("total folded")),
+        "{f:#?}"
+    );
+    // Many branches over a large scope are charged to the node budget.
+    let vars: String = (0..2000).map(|i| format!("v{i} = {i}\n")).collect();
+    let ifs = "if c:\n    pass\n".repeat(2000);
+    let f = facts(&format!("{vars}{ifs}"));
+    assert!(f.errors.iter().all(|e| !e.contains("syntax")), "{f:#?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn decoded_but_unused_blobs_are_examined() {
+    // Source decoded and handed to something we do not model.
+    let f = facts(
+        "import base64\ncode = base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik=')\nrunner(code)",
+    );
+    let hit = f
+        .hits
+        .iter()
+        .find(|h| h.target == "os.system")
+        .expect("decoded source analysed");
+    assert_eq!(hit.chain, ["base64", "decoded"]);
+    // A decoded pickle is handed back.
+    let f = facts("import base64\nblob = base64.b64decode('Y29zCnN5c3RlbQooUydpZCcKdFIu')");
+    assert_eq!(f.payloads.len(), 1, "{f:#?}");
+    assert_eq!(f.payloads[0].chain, ["base64", "decoded"]);
+    // Compressed data found after decoding is decompressed and examined.
+    let src = include_str!("data/layer_zlib_b64.py").replace("exec(zlib.decompress(", "x = ((");
+    let f = facts(&src);
+    let hit = f
+        .hits
+        .iter()
+        .find(|h| h.target == "os.system")
+        .expect("zlib layer examined");
+    assert_eq!(hit.chain, ["base64", "zlib", "decoded"]);
+    // Consumed blobs are not examined twice.
+    let f = facts(include_str!("data/layer_b64.py"));
+    assert_eq!(f.hits.len(), 1, "{f:#?}");
+    // Random decoded bytes are no finding and no error.
+    let f = facts("import base64\nx = base64.b64decode('AAECAwQFBgc=')");
+    assert!(f.inert, "{f:#?}");
+}
+
+#[test]
+fn torchscript_code_is_inert() {
+    // Shaped like the `code/*.py` files of a TorchScript archive.
+    let src = r#"op_version_set = 1
+class Linear(Module):
+  __parameters__ = ["weight", "bias", ]
+  __buffers__ = []
+  weight : Tensor
+  bias : Optional[Tensor]
+  training : bool
+  _is_full_backward_hook : Optional[bool]
+  def forward(self: __torch__.torch.nn.modules.linear.Linear,
+    input: Tensor) -> Tensor:
+    weight = self.weight
+    bias = self.bias
+    _0 = torch.linear(input, weight, bias)
+    _1 = torch._C._nn.gelu(_0)
+    x = annotate(List[int], [])
+    y = ops.prim.NumToTensor(torch.size(input, 0))
+    z = uninitialized(Tensor)
+    if torch.__is__(bias, None):
+      z = torch.add(_1, 1, alpha=1)
+    else:
+      z = unchecked_cast(Tensor, bias)
+    return torch.view(z, [-1, int(y)])
+"#;
+    assert_inert(src);
+    assert_hit(
+        "torch._C._load_for_lite_interpreter(f)",
+        NativeCode,
+        "torch._C._load_for_lite_interpreter",
+    );
 }

@@ -973,12 +973,28 @@ impl<'a> Judge<'a> {
             Capability::Introspection => (&rules::PKL_INTROSPECTION, Severity::Medium),
             Capability::ProcessControl => (&rules::PKL_INTROSPECTION, Severity::Medium),
         };
-        let sev = if called {
+        let mut sev = if called {
             sev
         } else {
             // A reference never called here may still be called by the application.
             sev.min(Severity::High)
         };
+        let mut what = String::new();
+        // eval/exec/compile of a constant: read the code instead of the word.
+        if called && cap == Capability::DynamicCode {
+            let sources = self.code_arguments(module, qualname, args);
+            if !sources.is_empty() {
+                // Each code string (timeit has stmt and setup) is judged; the worst decides.
+                sev = Severity::Info;
+                for src in sources {
+                    let facts = modelguard_pycode::analyze_source(&src, &self.ctx.code_limits);
+                    let (s, w) = self.code_hits(&facts, &name, &loc);
+                    if s >= sev {
+                        (sev, what) = (s, w);
+                    }
+                }
+            }
+        }
         if called && cap == Capability::Deserialize {
             for &arg in args {
                 if let Sym::Bytes(data) = self.eval(arg, 0) {
@@ -993,10 +1009,86 @@ impl<'a> Judge<'a> {
         self.push(
             rule,
             sev,
-            format!("pickle {verb} {name}{via}, which {}", cap.describe()),
+            format!("pickle {verb} {name}{via}, which {}{what}", cap.describe()),
             evidence,
             loc,
         );
+    }
+
+    /// The constant code strings handed to an evaluator (none when it is not one, or when no
+    /// code argument is constant).
+    fn code_arguments(&mut self, module: &str, qualname: &str, args: &[ValueId]) -> Vec<String> {
+        let evaluator = matches!(
+            (module, qualname),
+            ("builtins", "eval" | "exec" | "compile" | "execfile")
+                | ("timeit", "timeit" | "repeat")
+                | ("cProfile" | "profile", "run" | "runctx")
+                | ("code", "InteractiveInterpreter.runsource" | "InteractiveInterpreter.runcode")
+        );
+        if !evaluator {
+            return Vec::new();
+        }
+        // timeit(stmt, setup, …) and the runners take code first; runcode on an instance
+        // takes (self, code).
+        args.iter()
+            .take(2)
+            .filter_map(|&a| match self.eval(a, 0) {
+                Sym::Str(s) => Some(s),
+                Sym::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Report what analysed code reaches; returns the severity of the evaluating call and a
+    /// note for its message. Inert code (arithmetic, literals) makes the call `info`.
+    fn code_hits(
+        &mut self,
+        facts: &modelguard_pycode::CodeFacts,
+        evaluator: &str,
+        loc: &Location,
+    ) -> (Severity, String) {
+        let mut worst = None;
+        for h in &facts.hits {
+            let (rule, sev) = capability_rule(h.capability);
+            worst = worst.max(Some(sev));
+            let chain = if h.chain.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", h.chain.join(" → "))
+            };
+            self.push(
+                rule,
+                sev,
+                format!(
+                    "code passed to {evaluator} reaches {}, which {}{chain}",
+                    h.target,
+                    h.capability.describe()
+                ),
+                h.evidence.clone(),
+                loc.clone(),
+            );
+        }
+        for p in &facts.payloads {
+            if p.kind == modelguard_pycode::PayloadKind::Pickle {
+                self.out.nested.push(NestedPayload {
+                    data: p.data.clone(),
+                    loader: format!("{evaluator}:{}", p.chain.join("→")),
+                });
+            }
+        }
+        match worst {
+            Some(s) => (s.max(Severity::High), String::new()),
+            None if !facts.complete => (
+                Severity::High,
+                format!(" (the code could not be fully analysed: {})", facts.errors.join("; ")),
+            ),
+            None if facts.inert => (Severity::Info, " (the code is inert: only literals and arithmetic)".into()),
+            None => (
+                Severity::Medium,
+                format!(" (the code calls {} modelguard cannot judge)", facts.unknown_calls.join(", ")),
+            ),
+        }
     }
 
     fn judge_imports(&mut self) {

@@ -1,8 +1,35 @@
 //! Rules for structural checks of data-only formats (safetensors, msgpack, npy headers).
 
 use super::Rule;
-#[allow(unused_imports)]
 use crate::rule;
 
+rule! {
+    /// ## What it detects
+    /// A safetensors header that breaks the format: a repeated key, a `__metadata__` that is
+    /// not a map of strings, a tensor entry with an unknown dtype, a shape that is not a list
+    /// of non-negative integers, `data_offsets` whose length differs from shape × dtype size
+    /// (overflow-checked), spans beyond the data area, overlapping spans, or gaps between
+    /// them. Bytes after the last tensor are reported as `info`.
+    ///
+    /// ## Why is this dangerous?
+    /// safetensors carries no code, but a header readers interpret differently is how data is
+    /// smuggled past reviews: JSON parsers keep the first or the last copy of a repeated key,
+    /// overlapping spans make two tensors share bytes, gaps and trailing bytes hold data no
+    /// tensor accounts for (a second payload for a custom loader), and overflowing sizes
+    /// crash or confuse readers that do not check them.
+    ///
+    /// ## How the verdict is decided
+    /// The checks mirror the reference implementation's validation. Any violation: `medium`,
+    /// one finding listing them. A header that is not a JSON object, or a header length beyond
+    /// the file, makes the status `error`.
+    ///
+    /// ## False positives
+    /// Files written by non-standard tools that pad or align the data area.
+    ///
+    /// ## How to fix
+    /// Re-save the tensors with the `safetensors` library (`save_file`).
+    ST_HEADER { id: "MG-ST-HEADER", name: "safetensors-header", severity: Medium, formats: ["safetensors"], fires: Load }
+}
+
 /// The rules of this group, in documentation order.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[&ST_HEADER];

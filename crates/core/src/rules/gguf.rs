@@ -1,8 +1,87 @@
 //! Rules for GGUF files and chat templates.
 
 use super::Rule;
-#[allow(unused_imports)]
 use crate::rule;
 
+rule! {
+    /// ## What it detects
+    /// A chat template (`tokenizer.chat_template`, `tokenizer.chat_template.<name>` or any
+    /// other metadata key naming a template) whose Jinja code walks Python object internals:
+    /// attribute or item access to `__class__`, `__base__`, `__mro__`, `__subclasses__`,
+    /// `__init__`, `__globals__`, `__builtins__`, `__import__`, frame and code attributes;
+    /// calls of `popen`, `system`, `eval`, `exec`, `__import__`; the same names hidden by
+    /// `|attr(...)`, subscripts, `map(attribute=...)`, `str.format` fields, or built at render
+    /// time (`'_'*2 ~ 'class' ~ '_'*2`, `|join`, `|reverse`, `|replace`, `|format`, `|lower`,
+    /// slicing, variables set elsewhere in the template); `{% include %}`, `{% import %}` and
+    /// `{% extends %}`.
+    ///
+    /// ## Why is this dangerous?
+    /// The template is rendered on every chat request. Rendered without Jinja's sandbox (as
+    /// llama-cpp-python did, CVE-2024-34359) such an expression runs any command on the
+    /// inference server; with the sandbox it still shows a deliberately hostile template.
+    ///
+    /// ## How the verdict is decided
+    /// The template is parsed with minijinja's parser (nothing is rendered) and every
+    /// expression is evaluated symbolically: string constants are folded through the
+    /// operations above, variables keep every value they are assigned anywhere. `critical`
+    /// when a name that leads to arbitrary code is reached (`__globals__`, `__builtins__`,
+    /// `__subclasses__`, `__import__`, frames, `func_globals`…) or a command function is
+    /// called through such a chain; `high` for other dunder attributes, attribute names
+    /// computed at render time, calls of `popen`/`system`/`eval` on ordinary values and
+    /// template loading tags; `medium` for private (`_name`) attributes. One finding per
+    /// template lists every construct, with the worst expression as evidence.
+    ///
+    /// ## False positives
+    /// Chat templates of real models (ChatML, Llama 3, Mistral, Gemma, Qwen tool calling)
+    /// use none of these constructs. A template that merely prints such a name inside a
+    /// longer string is not reported.
+    ///
+    /// ## How to fix
+    /// Do not render the template. Replace it with the template of the base model, and
+    /// render templates only in a sandboxed Jinja environment.
+    TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: ["gguf"], fires: Query }
+}
+
+rule! {
+    /// ## What it detects
+    /// A chat template modelguard could not analyse: Jinja syntax minijinja does not accept
+    /// (extensions other than Transformers' `{% generation %}`, which is stripped), a block
+    /// with more than 1000 tokens, or a template above `max_template_bytes`.
+    ///
+    /// ## Why is this dangerous?
+    /// The template is code that runs on every request; an escape hidden in what the scanner
+    /// cannot read would go unseen. Unusual syntax is also a way to make scanners skip it.
+    ///
+    /// ## How the verdict is decided
+    /// `medium`, and the file's status becomes `incomplete`: it is never reported safe.
+    ///
+    /// ## False positives
+    /// Templates written for a Jinja dialect with extensions minijinja lacks.
+    ///
+    /// ## How to fix
+    /// Read the template (the evidence shows its start); if it is benign, allow the finding
+    /// by rule and file hash in the policy.
+    TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: ["gguf"], fires: Query }
+}
+
+rule! {
+    /// ## What it detects
+    /// GGUF metadata that readers disagree on: the same key stored more than once.
+    ///
+    /// ## Why is this dangerous?
+    /// llama.cpp refuses such a file, while other readers keep the first or the last value:
+    /// a scanner or reviewer may see a different chat template than the runtime renders.
+    ///
+    /// ## How the verdict is decided
+    /// `medium`. Every copy of a template key is analysed.
+    ///
+    /// ## False positives
+    /// Files written by buggy converters.
+    ///
+    /// ## How to fix
+    /// Re-export the file with the `gguf` package or llama.cpp's converters.
+    GGUF_HEADER { id: "MG-GGUF-HEADER", name: "gguf-ambiguous-metadata", severity: Medium, formats: ["gguf"], fires: Other }
+}
+
 /// The rules of this group, in documentation order.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[&TEMPLATE_SSTI, &TEMPLATE_PARSE, &GGUF_HEADER];

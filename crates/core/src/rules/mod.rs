@@ -23,7 +23,6 @@ mod tflite;
 mod msgpack;
 
 pub use archive::*;
-#[allow(unused_imports)]
 pub use code::*;
 #[allow(unused_imports)]
 pub use formats::*;

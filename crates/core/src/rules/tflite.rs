@@ -1,8 +1,56 @@
 //! Rules for TFLite flatbuffers (custom ops, Flex delegate ops).
 
-#[allow(unused_imports)]
-use crate::rule;
 use super::Rule;
+use crate::rule;
+
+rule! {
+    /// ## What it detects
+    /// TFLite operator codes that are not builtin operators: custom ops (`custom_code`), listed
+    /// by name.
+    ///
+    /// ## Why is this dangerous?
+    /// A custom op runs native code that the application registers with the interpreter; the
+    /// model file only names it. The list tells what the model needs and which ops to review.
+    ///
+    /// ## How the verdict is decided
+    /// `info`: by itself a custom op name runs nothing. Flex (TensorFlow) ops that reach files
+    /// or Python are reported by `MG-TFLITE-FLEX`.
+    ///
+    /// ## False positives
+    /// Not a risk finding.
+    ///
+    /// ## How to fix
+    /// Nothing to fix; make sure the op implementations you register are trusted.
+    TFLITE_CUSTOM_OP { id: "MG-TFLITE-CUSTOM-OP", name: "tflite-custom-op", severity: Info, formats: ["tflite"], fires: Query }
+}
+
+rule! {
+    /// ## What it detects
+    /// TFLite custom ops run by the Flex delegate (`custom_code` starting with `Flex`, i.e. a
+    /// full TensorFlow op) whose TensorFlow op reads or writes files or calls back into
+    /// Python: `FlexReadFile`, `FlexWriteFile`, `FlexMatchingFiles`, `FlexSave(V2)`,
+    /// `FlexRestore(V2)`, `FlexPyFunc`, `FlexEagerPyFunc`, dataset readers… The delegate runs
+    /// the op of the `NodeDef` serialised in each operator's custom options, not the op the
+    /// `custom_code` names, so those `NodeDef`s are read too (`FlexAdd` whose `NodeDef` says
+    /// `WriteFile` is reported as `WriteFile`).
+    ///
+    /// ## Why is this dangerous?
+    /// With the Flex delegate linked in (the `tensorflow` pip package's interpreter, or
+    /// `tensorflow-lite-select-tf-ops`), these ops run with the application's rights when the
+    /// model is invoked: reading secrets, overwriting files, or running Python callbacks.
+    ///
+    /// ## How the verdict is decided
+    /// `critical` for Python callbacks (`PyFunc`, `PyFuncStateless`, `EagerPyFunc`); `high`
+    /// for file writes and reads. Other Flex ops are listed by `MG-TFLITE-CUSTOM-OP`.
+    ///
+    /// ## False positives
+    /// Models that legitimately read a vocabulary file through a Flex op (rare: converters
+    /// bake assets into the model).
+    ///
+    /// ## How to fix
+    /// Do not run the model with the Flex delegate; re-convert it with builtin ops only.
+    TFLITE_FLEX { id: "MG-TFLITE-FLEX", name: "tflite-flex-dangerous-op", severity: High, formats: ["tflite"], fires: Query }
+}
 
 /// The rules of this group, in documentation order.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[&TFLITE_CUSTOM_OP, &TFLITE_FLEX];

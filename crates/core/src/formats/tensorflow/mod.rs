@@ -1,0 +1,750 @@
+//! TensorFlow SavedModel (`saved_model.pb`) and frozen GraphDef (`.pb`): the ops of every
+//! graph and of every function in the library.
+//!
+//! A TensorFlow graph is not Python, but its ops act on the machine when the graph runs:
+//! `ReadFile`/`WriteFile`/`MatchingFiles` touch any path, `PyFunc`/`EagerPyFunc` call back
+//! into Python, checkpoint ops (`SaveV2`, `RestoreV2`, `MergeV2Checkpoints`) write and read
+//! files, debug ops ship tensors to `file://` or `grpc://` URLs. Paths are usually `Const`
+//! nodes feeding the op: they are resolved (through `Identity` and `StringJoin`) and shown
+//! as evidence. Decoding uses a trimmed schema (`crates/core/proto/tensorflow.proto`).
+
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod pb;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use prost::Message;
+
+use super::{FormatCtx, Outcome, Problem};
+use crate::report::{Finding, Location, Severity};
+use crate::rules;
+use crate::source::{ReadAt, read_range};
+
+/// Ops that call Python functions registered in the loading process.
+const PYFUNC: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+
+/// Ops that read or write the file named by their first input.
+const FILE_IO: &[&str] = &["ReadFile", "WriteFile", "MatchingFiles"];
+
+/// Checkpoint ops: normal in every SavedModel with a placeholder path; reported when a
+/// constant path leaves the model directory. (op, input indices holding paths, writes)
+const CHECKPOINT: &[(&str, &[usize], bool)] = &[
+    ("Save", &[0], true),
+    ("SaveSlices", &[0], true),
+    ("SaveV2", &[0], true),
+    ("MergeV2Checkpoints", &[0, 1], true),
+    ("Restore", &[0], false),
+    ("RestoreSlice", &[0], false),
+    ("RestoreV2", &[0], false),
+    ("ShardedFilename", &[0], false),
+];
+
+/// Ops that read files named by their first input as part of ordinary pipelines (vocabulary
+/// tables, datasets, summaries): listed as `info`, `high` with a constant path that leaves
+/// the model directory.
+const READERS: &[&str] = &[
+    "InitializeTableFromTextFile",
+    "InitializeTableFromTextFileV2",
+    "TFRecordDataset",
+    "TFRecordDatasetV2",
+    "TextLineDataset",
+    "FixedLengthRecordDataset",
+    "FixedLengthRecordDatasetV2",
+    "CreateSummaryFileWriter",
+    "WholeFileReader",
+    "WholeFileReaderV2",
+    "TextLineReader",
+    "TextLineReaderV2",
+    "TFRecordReader",
+    "TFRecordReaderV2",
+    "FixedLengthRecordReader",
+    "FixedLengthRecordReaderV2",
+    "LoadAndRemapMatrix",
+    "ReadVariableXlaSplitND",
+];
+
+/// Built-in ops whose names contain a word of [`SUSPICIOUS_WORDS`] but are covered above or
+/// harmless.
+const KNOWN_NAMES: &[&str] = &[
+    "TPUExecute",
+    "TPUExecuteAndUpdateVariables",
+    "TPUPartitionedCall",
+    "FileSystemSetConfiguration",
+];
+
+/// Words in an op name that suggest file, network or process access.
+const SUSPICIOUS_WORDS: &[&str] = &[
+    "file",
+    "socket",
+    "exec",
+    "shell",
+    "popen",
+    "system",
+    "subprocess",
+    "http",
+    "url",
+    "download",
+    "upload",
+    "command",
+    "spawn",
+];
+
+/// Whether a constant path leaves the model directory.
+pub fn path_escapes(p: &str) -> bool {
+    let p = p.trim();
+    p.starts_with('/')
+        || p.starts_with('\\')
+        || p.starts_with('~')
+        || p.as_bytes().get(1) == Some(&b':')
+        || p.contains("://")
+        || p.split(['/', '\\']).any(|c| c == "..")
+}
+
+/// One graph: the nodes of a GraphDef or of a function body.
+struct Graph<'a> {
+    label: String,
+    nodes: &'a [pb::NodeDef],
+}
+
+/// The node name an input string refers to (`name`, `name:0`, `name:output:0`, `^name`).
+fn input_node(input: &str) -> Option<&str> {
+    if input.starts_with('^') {
+        return None;
+    }
+    input.split(':').next()
+}
+
+fn attr_str(n: &pb::NodeDef, key: &str) -> Option<String> {
+    match n.attr.get(key)?.value.as_ref()? {
+        pb::attr_value::Value::S(s) => Some(String::from_utf8_lossy(s).into_owned()),
+        _ => None,
+    }
+}
+
+fn attr_strs(n: &pb::NodeDef, key: &str) -> Vec<String> {
+    match n.attr.get(key).and_then(|a| a.value.as_ref()) {
+        Some(pb::attr_value::Value::S(s)) => vec![String::from_utf8_lossy(s).into_owned()],
+        Some(pb::attr_value::Value::List(l)) => {
+            l.s.iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// Constant strings a node's output can take, through `Identity`-like ops and `StringJoin`.
+fn const_strings(
+    by_name: &HashMap<&str, &pb::NodeDef>,
+    name: &str,
+    depth: usize,
+) -> Option<Vec<String>> {
+    let n = by_name.get(name)?;
+    if depth > 8 {
+        return None;
+    }
+    match n.op.as_str() {
+        "Const" => match n.attr.get("value")?.value.as_ref()? {
+            pb::attr_value::Value::Tensor(t) => Some(
+                t.string_val
+                    .iter()
+                    .take(16)
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect(),
+            ),
+            _ => None,
+        },
+        "Identity" | "Snapshot" | "StopGradient" | "PlaceholderWithDefault" => {
+            const_strings(by_name, input_node(n.input.first()?)?, depth + 1)
+        }
+        "StringJoin" => {
+            let sep = attr_str(n, "separator").unwrap_or_default();
+            let mut parts = Vec::new();
+            for i in n.input.iter().filter_map(|i| input_node(i)) {
+                parts.push(const_strings(by_name, i, depth + 1)?.into_iter().next()?);
+            }
+            Some(vec![parts.join(&sep)])
+        }
+        _ => None,
+    }
+}
+
+/// What the analysis collected across every graph.
+#[derive(Default)]
+struct Report {
+    findings: Vec<Finding>,
+    /// Unusual but expected ops: op → count.
+    unusual: BTreeMap<String, usize>,
+    ops: BTreeSet<String>,
+}
+
+impl Report {
+    fn add(&mut self, rule: &rules::Rule, severity: Severity, message: String, evidence: String) {
+        self.findings.push(Finding {
+            rule: rule.id.into(),
+            severity,
+            message,
+            evidence: Some(evidence),
+            location: Location::default(),
+            suppressed: None,
+        });
+    }
+
+    fn graph(&mut self, g: &Graph<'_>) {
+        let by_name: HashMap<&str, &pb::NodeDef> =
+            g.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+        for n in g.nodes {
+            self.ops.insert(n.op.clone());
+            self.node(g, &by_name, n);
+        }
+    }
+
+    fn node(&mut self, g: &Graph<'_>, by_name: &HashMap<&str, &pb::NodeDef>, n: &pb::NodeDef) {
+        let op = n.op.as_str();
+        let at = format!("node {} ({op}) in {}", n.name, g.label);
+        let path_args = |idx: &[usize]| -> Vec<String> {
+            idx.iter()
+                .filter_map(|i| n.input.get(*i))
+                .filter_map(|i| input_node(i))
+                .filter_map(|i| const_strings(by_name, i, 0))
+                .flatten()
+                .collect()
+        };
+        if PYFUNC.contains(&op) {
+            let token = attr_str(n, "token").unwrap_or_default();
+            self.add(
+                &rules::TF_PYFUNC,
+                Severity::High,
+                format!("{at} calls back into Python (function token {token:?})"),
+                at.clone(),
+            );
+            return;
+        }
+        if FILE_IO.contains(&op) {
+            let paths = path_args(&[0]);
+            let outside = paths.iter().any(|p| path_escapes(p));
+            let sev = if op == "WriteFile" && outside {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            let what = match op {
+                "ReadFile" => "reads the file",
+                "WriteFile" => "writes the file",
+                _ => "lists files matching",
+            };
+            let target = if paths.is_empty() {
+                "named at run time".to_string()
+            } else {
+                format!("{paths:?}")
+            };
+            self.add(
+                &rules::TF_FILE_OP,
+                sev,
+                format!("{at} {what} {target}"),
+                format!("{at}: {target}"),
+            );
+            return;
+        }
+        if let Some((_, idx, writes)) = CHECKPOINT.iter().find(|(o, _, _)| *o == op) {
+            let bad: Vec<String> = path_args(idx)
+                .into_iter()
+                .filter(|p| path_escapes(p))
+                .collect();
+            if !bad.is_empty() {
+                self.add(
+                    &rules::TF_FILE_OP,
+                    if *writes {
+                        Severity::Critical
+                    } else {
+                        Severity::High
+                    },
+                    format!(
+                        "{at} {} checkpoint files outside the model directory: {bad:?}",
+                        if *writes { "writes" } else { "reads" }
+                    ),
+                    format!("{at}: {bad:?}"),
+                );
+            }
+            return;
+        }
+        if READERS.contains(&op) {
+            let bad: Vec<String> = path_args(&[0])
+                .into_iter()
+                .filter(|p| path_escapes(p))
+                .collect();
+            if bad.is_empty() {
+                *self.unusual.entry(op.to_string()).or_default() += 1;
+            } else {
+                self.add(
+                    &rules::TF_FILE_OP,
+                    Severity::High,
+                    format!("{at} reads files outside the model directory: {bad:?}"),
+                    format!("{at}: {bad:?}"),
+                );
+            }
+            return;
+        }
+        if op == "ImmutableConst" {
+            let region = attr_str(n, "memory_region_name").unwrap_or_default();
+            if region.starts_with("memmapped_package://") {
+                *self.unusual.entry(op.to_string()).or_default() += 1;
+            } else {
+                self.add(
+                    &rules::TF_FILE_OP,
+                    Severity::High,
+                    format!("{at} maps the file {region:?} into memory"),
+                    format!("{at}: {region:?}"),
+                );
+            }
+            return;
+        }
+        if op.starts_with("Debug") {
+            let urls: Vec<String> = attr_strs(n, "debug_urls")
+                .into_iter()
+                .chain(attr_str(n, "dump_root"))
+                .filter(|u| !u.is_empty())
+                .collect();
+            if !urls.is_empty() {
+                self.add(
+                    &rules::TF_FILE_OP,
+                    Severity::High,
+                    format!("{at} sends tensors to {urls:?}"),
+                    format!("{at}: {urls:?}"),
+                );
+            }
+            return;
+        }
+        if op == "PrintV2" {
+            let stream = attr_str(n, "output_stream").unwrap_or_default();
+            if stream.starts_with("file://") {
+                self.add(
+                    &rules::TF_FILE_OP,
+                    Severity::High,
+                    format!("{at} prints to the file {stream:?}"),
+                    format!("{at}: {stream:?}"),
+                );
+            }
+            return;
+        }
+        let lower = op.to_ascii_lowercase();
+        if !KNOWN_NAMES.contains(&op)
+            && let Some(w) = SUSPICIOUS_WORDS.iter().find(|w| lower.contains(**w))
+        {
+            let args: Vec<String> = (0..n.input.len())
+                .filter_map(|i| n.input.get(i))
+                .filter_map(|i| input_node(i))
+                .filter_map(|i| const_strings(by_name, i, 0))
+                .flatten()
+                .take(8)
+                .collect();
+            self.add(
+                &rules::TF_FILE_OP,
+                Severity::High,
+                format!("{at}: the op name suggests {w} access; constant arguments {args:?}"),
+                format!("{at}: {args:?}"),
+            );
+        }
+    }
+}
+
+fn problem(out: &mut Outcome, fatal: bool, message: String) {
+    out.problems.push(Problem {
+        fatal,
+        message,
+        offset: None,
+    });
+}
+
+/// Analyse `src` as tensorflow.
+pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
+    let mut out = Outcome {
+        format: "tensorflow",
+        ..Outcome::default()
+    };
+    let size = src.size();
+    if size > ctx.limits.max_protobuf_bytes {
+        problem(
+            &mut out,
+            false,
+            format!(
+                "TensorFlow graph of {size} bytes above max_protobuf_bytes ({})",
+                ctx.limits.max_protobuf_bytes
+            ),
+        );
+        return out;
+    }
+    let data = match read_range(src, 0, size) {
+        Ok(d) => d,
+        Err(e) => {
+            problem(&mut out, true, format!("tensorflow: {e}"));
+            return out;
+        }
+    };
+    let lower = ctx.name.to_ascii_lowercase();
+    if lower.ends_with(".pbtxt") {
+        out.format = "tensorflow-text";
+        pbtxt(&String::from_utf8_lossy(&data), &mut out);
+        return out;
+    }
+    if lower.ends_with("fingerprint.pb") {
+        out.format = "tensorflow-fingerprint";
+        if let Err(e) = pb::FingerprintDef::decode(data.as_slice()) {
+            problem(&mut out, true, format!("not a SavedModel fingerprint: {e}"));
+        }
+        return out;
+    }
+    // Decode every way the bytes can be read: a SavedModel and a GraphDef share no magic,
+    // and a file valid as both is analysed as both.
+    let saved = pb::SavedModel::decode(data.as_slice())
+        .ok()
+        .filter(|s| s.meta_graphs.iter().any(|m| m.graph_def.is_some()));
+    let graph = pb::GraphDef::decode(data.as_slice())
+        .ok()
+        .filter(|g| !g.node.is_empty() || g.library.is_some());
+    let mut defs: Vec<(String, &pb::GraphDef)> = Vec::new();
+    if let Some(s) = &saved {
+        out.format = "tensorflow-savedmodel";
+        for (i, m) in s.meta_graphs.iter().enumerate() {
+            if let Some(g) = &m.graph_def {
+                let tags = m
+                    .meta_info_def
+                    .as_ref()
+                    .map(|i| i.tags.join(","))
+                    .unwrap_or_default();
+                defs.push((format!("meta graph {i} [{tags}]"), g));
+            }
+            // The loader opens assets at export_dir/assets/<filename>.
+            for a in m
+                .asset_file_def
+                .iter()
+                .filter(|a| path_escapes(&a.filename))
+            {
+                out.findings.push(Finding {
+                    rule: rules::TF_FILE_OP.id.into(),
+                    severity: Severity::High,
+                    message: format!(
+                        "asset of meta graph {i} points outside the assets directory: {:?}",
+                        a.filename
+                    ),
+                    evidence: Some(a.filename.clone()),
+                    location: Location::default(),
+                    suppressed: None,
+                });
+            }
+        }
+    }
+    if let Some(g) = &graph {
+        if saved.is_none() {
+            out.format = "tensorflow-graphdef";
+        }
+        defs.push(("graph".into(), g));
+    }
+    if defs.is_empty() {
+        problem(
+            &mut out,
+            true,
+            "not a TensorFlow SavedModel or GraphDef (no graph decoded)".into(),
+        );
+        return out;
+    }
+    let mut rep = Report::default();
+    for (label, g) in &defs {
+        rep.graph(&Graph {
+            label: label.clone(),
+            nodes: &g.node,
+        });
+        for f in g.library.iter().flat_map(|l| l.function.iter()) {
+            let name = f.signature.as_ref().map(|s| s.name.as_str()).unwrap_or("?");
+            rep.graph(&Graph {
+                label: format!("function {name}"),
+                nodes: &f.node_def,
+            });
+        }
+    }
+    if !rep.unusual.is_empty() {
+        let list: Vec<String> = rep
+            .unusual
+            .iter()
+            .map(|(op, n)| format!("{op} ×{n}"))
+            .collect();
+        out.findings.push(Finding {
+            rule: rules::TF_UNUSUAL_OP.id.into(),
+            severity: Severity::Info,
+            message: format!("ops that read files or map memory: {}", list.join(", ")),
+            evidence: None,
+            location: Location::default(),
+            suppressed: None,
+        });
+    }
+    out.findings.append(&mut rep.findings);
+    out
+}
+
+/// Text-format graphs (`.pbtxt`): op names found lexically (`op: "ReadFile"`). Constant
+/// arguments are not resolved, so the analysis is reported incomplete.
+fn pbtxt(text: &str, out: &mut Outcome) {
+    let mut nodes = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("op:") {
+        rest = rest.get(i + 3..).unwrap_or_default();
+        let t = rest.trim_start();
+        if let Some(q) = t.strip_prefix('"')
+            && let Some(end) = q.find('"')
+        {
+            nodes.push(pb::NodeDef {
+                name: format!("#{}", nodes.len()),
+                op: q.get(..end).unwrap_or_default().to_string(),
+                ..Default::default()
+            });
+        }
+        if nodes.len() > 1_000_000 {
+            break;
+        }
+    }
+    let mut rep = Report::default();
+    rep.graph(&Graph {
+        label: "text graph".into(),
+        nodes: &nodes,
+    });
+    out.findings.append(&mut rep.findings);
+    problem(
+        out,
+        false,
+        "text-format graph analysed lexically (op names only)".into(),
+    );
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::limits::Limits;
+    use crate::policy::Policy;
+    use crate::source::Bytes;
+
+    fn node(name: &str, op: &str, inputs: &[&str]) -> pb::NodeDef {
+        pb::NodeDef {
+            name: name.into(),
+            op: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn konst(name: &str, s: &str) -> pb::NodeDef {
+        let mut n = node(name, "Const", &[]);
+        n.attr.insert(
+            "value".into(),
+            pb::AttrValue {
+                value: Some(pb::attr_value::Value::Tensor(pb::TensorProto {
+                    dtype: 7,
+                    string_val: vec![s.as_bytes().to_vec()],
+                    ..Default::default()
+                })),
+            },
+        );
+        n
+    }
+
+    fn run_named(data: &[u8], name: &str) -> Outcome {
+        let policy = Policy::default();
+        let limits = Limits::default();
+        let ctx = FormatCtx {
+            limits: &limits,
+            policy: &policy,
+            name,
+        };
+        analyze(&Bytes(data), &ctx)
+    }
+
+    fn saved(nodes: Vec<pb::NodeDef>, functions: Vec<pb::FunctionDef>) -> Vec<u8> {
+        pb::SavedModel {
+            saved_model_schema_version: 1,
+            meta_graphs: vec![pb::MetaGraphDef {
+                meta_info_def: None,
+                asset_file_def: vec![],
+                graph_def: Some(pb::GraphDef {
+                    node: nodes,
+                    library: Some(pb::FunctionDefLibrary {
+                        function: functions,
+                    }),
+                }),
+            }],
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn asset_outside_assets_dir_is_high() {
+        let data = pb::SavedModel {
+            saved_model_schema_version: 1,
+            meta_graphs: vec![pb::MetaGraphDef {
+                meta_info_def: None,
+                graph_def: Some(pb::GraphDef::default()),
+                asset_file_def: vec![
+                    pb::AssetFileDef {
+                        filename: "vocab.txt".into(),
+                    },
+                    pb::AssetFileDef {
+                        filename: "../../../etc/passwd".into(),
+                    },
+                ],
+            }],
+        }
+        .encode_to_vec();
+        let out = run_named(&data, "saved_model.pb");
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].severity, Severity::High);
+    }
+
+    fn func(name: &str, nodes: Vec<pb::NodeDef>) -> pb::FunctionDef {
+        pb::FunctionDef {
+            signature: Some(pb::OpDef { name: name.into() }),
+            node_def: nodes,
+        }
+    }
+
+    #[test]
+    fn read_file_in_function_with_resolved_path() {
+        let data = saved(
+            vec![node("x", "Placeholder", &[])],
+            vec![func(
+                "__inference_f_12",
+                vec![
+                    konst("Const", "../../etc/passwd"),
+                    node("ident", "Identity", &["Const:output:0"]),
+                    node("ReadFile", "ReadFile", &["ident:output:0"]),
+                ],
+            )],
+        );
+        let out = run_named(&data, "saved_model.pb");
+        assert_eq!(out.format, "tensorflow-savedmodel");
+        let f = &out.findings[0];
+        assert_eq!(f.rule, "MG-TF-FILE-OP");
+        assert_eq!(f.severity, Severity::High);
+        assert!(f.message.contains("../../etc/passwd") && f.message.contains("__inference_f_12"));
+    }
+
+    #[test]
+    fn write_outside_is_critical_and_pyfunc_high() {
+        let data = pb::GraphDef {
+            node: vec![
+                konst("a", "/tmp"),
+                konst("b", "modelguard-test"),
+                {
+                    let mut j = node("join", "StringJoin", &["a", "b:0"]);
+                    j.attr.insert(
+                        "separator".into(),
+                        pb::AttrValue {
+                            value: Some(pb::attr_value::Value::S(b"/".to_vec())),
+                        },
+                    );
+                    j
+                },
+                node("w", "WriteFile", &["join", "b"]),
+                node("p", "EagerPyFunc", &["b"]),
+            ],
+            library: None,
+        }
+        .encode_to_vec();
+        let out = run_named(&data, "frozen.pb");
+        assert_eq!(out.format, "tensorflow-graphdef");
+        let w = out
+            .findings
+            .iter()
+            .find(|f| f.rule == "MG-TF-FILE-OP")
+            .unwrap();
+        assert_eq!(w.severity, Severity::Critical);
+        assert!(w.message.contains("/tmp/modelguard-test"));
+        assert!(
+            out.findings
+                .iter()
+                .any(|f| f.rule == "MG-TF-PYFUNC" && f.severity == Severity::High)
+        );
+    }
+
+    #[test]
+    fn ordinary_saver_graph_is_clean() {
+        // saver_filename placeholder → StringJoin with "_temp/part" → ShardedFilename → SaveV2.
+        let data = saved(
+            vec![
+                node("saver_filename", "Placeholder", &[]),
+                konst("c", "_temp/part"),
+                node("j", "StringJoin", &["saver_filename", "c"]),
+                node("s", "ShardedFilename", &["j", "n", "m"]),
+                node("save", "SaveV2", &["s", "names", "slices", "t"]),
+                node("r", "RestoreV2", &["saver_filename", "names", "slices"]),
+                konst("vocab", "assets/vocab.txt"),
+                node("init", "InitializeTableFromTextFileV2", &["table", "vocab"]),
+                node("add", "AddV2", &["x", "y"]),
+            ],
+            vec![],
+        );
+        let out = run_named(&data, "saved_model.pb");
+        assert!(out.problems.is_empty());
+        assert!(
+            out.findings.iter().all(|f| f.severity == Severity::Info),
+            "{:?}",
+            out.findings
+        );
+        // Constant checkpoint path outside the model: reported.
+        let data = saved(
+            vec![
+                konst("p", "/etc/cron.d/x"),
+                node("save", "SaveV2", &["p", "names", "slices", "t"]),
+            ],
+            vec![],
+        );
+        let out = run_named(&data, "saved_model.pb");
+        assert_eq!(out.findings[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn suspicious_names_debug_urls_and_text_format() {
+        let mut dbg = node("d", "DebugIdentity", &["x"]);
+        dbg.attr.insert(
+            "debug_urls".into(),
+            pb::AttrValue {
+                value: Some(pb::attr_value::Value::List(pb::attr_value::ListValue {
+                    s: vec![b"file:///tmp/dump".to_vec()],
+                    ..Default::default()
+                })),
+            },
+        );
+        let data = pb::GraphDef {
+            node: vec![dbg, node("s", "MySocketSend", &[])],
+            library: None,
+        }
+        .encode_to_vec();
+        let out = run_named(&data, "g.pb");
+        assert_eq!(out.findings.len(), 2, "{:?}", out.findings);
+        let out = run_named(b"node {\n name: \"r\"\n op: \"ReadFile\"\n}\n", "g.pbtxt");
+        assert_eq!(out.findings[0].rule, "MG-TF-FILE-OP");
+        assert!(!out.problems[0].fatal);
+    }
+
+    #[test]
+    fn malformed_is_an_error() {
+        assert!(run_named(b"\xff\xff\xff\xff", "x.pb").problems[0].fatal);
+        assert!(run_named(b"\x08\x01", "x.pb").problems[0].fatal);
+        let fp = pb::FingerprintDef {
+            saved_model_checksum: 1,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let out = run_named(&fp, "fingerprint.pb");
+        assert!(out.problems.is_empty() && out.findings.is_empty());
+        let limits = Limits {
+            max_protobuf_bytes: 1,
+            ..Limits::default()
+        };
+        let policy = Policy::default();
+        let ctx = FormatCtx {
+            limits: &limits,
+            policy: &policy,
+            name: "x.pb",
+        };
+        assert!(!analyze(&Bytes(b"\x08\x01"), &ctx).problems[0].fatal);
+    }
+}

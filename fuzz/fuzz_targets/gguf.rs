@@ -1,0 +1,25 @@
+//! Fuzz the GGUF header/metadata reader (v1-v3, both endiannesses) and the chat-template analyser on arbitrary bytes. Property: no panic, no unbounded work.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use modelguard::formats::FormatCtx;
+use modelguard::source::Bytes;
+
+fuzz_target!(|data: &[u8]| {
+    // Small metadata budget: the fuzzer should explore structure, not size.
+    let limits = modelguard::Limits {
+        max_gguf_metadata_bytes: 4 << 20,
+        ..modelguard::Limits::default()
+    };
+    let policy = modelguard::Policy::default();
+    let ctx = FormatCtx {
+        limits: &limits,
+        policy: &policy,
+        name: "model.gguf",
+    };
+    let _ = modelguard::formats::gguf::analyze(&Bytes(data), &ctx);
+    // The template analyser on its own, with the bytes as template text.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = modelguard::formats::gguf::jinja::analyze(text, &limits);
+    }
+});

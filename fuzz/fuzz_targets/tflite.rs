@@ -1,0 +1,20 @@
+//! Fuzz the hand-written TFLite flatbuffer reader on arbitrary bytes. Property: no panic, no hang (limits small).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use modelguard::formats::FormatCtx;
+use modelguard::source::Bytes;
+
+fuzz_target!(|data: &[u8]| {
+    let mut limits = modelguard::Limits::default();
+    limits.max_config_bytes = 1 << 20;
+    limits.max_hdf5_bytes = 1 << 20;
+    let policy = modelguard::Policy::default();
+    let ctx = FormatCtx {
+        limits: &limits,
+        policy: &policy,
+        name: "fuzz",
+    };
+    let o = modelguard::formats::tflite::analyze(&Bytes(data), &ctx);
+    let _ = o.findings.len();
+});
