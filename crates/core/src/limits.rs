@@ -51,6 +51,8 @@ pub struct Limits {
     pub max_protobuf_bytes: u64,
     /// ONNX / TensorFlow: nesting of subgraphs (If/Loop/Scan bodies, function calls).
     pub max_graph_depth: usize,
+    /// Chat-template files (`tokenizer_config.json`, `*.jinja`) read for analysis.
+    pub max_chat_template_file_bytes: u64,
     /// Keras: bytes of a model config (`config.json`, an HDF5 attribute, `keras_metadata.pb`)
     /// read and parsed as JSON.
     pub max_config_bytes: u64,
@@ -88,6 +90,7 @@ impl Default for Limits {
             max_safetensors_header_bytes: 100 << 20,
             max_protobuf_bytes: 1 << 30,
             max_graph_depth: 32,
+            max_chat_template_file_bytes: 64 << 20,
             max_config_bytes: 64 << 20,
             max_hdf5_bytes: 256 << 20,
             max_msgpack_depth: 64,

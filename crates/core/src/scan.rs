@@ -411,6 +411,8 @@ impl Walk<'_> {
         } else if lower.ends_with(".msgpack") || lower.ends_with(".flax") || lower.ends_with(".mpk")
         {
             formats::msgpack::analyze
+        } else if formats::gguf::is_chat_template_file(&lower) {
+            formats::gguf::analyze_chat_template_file
         } else {
             return None;
         };
@@ -671,6 +673,17 @@ impl Walk<'_> {
         }
         let j = pjudge::judge(a, &ctx);
         self.findings.extend(j.findings);
+        for why in j.incomplete {
+            self.error(
+                "incomplete",
+                why,
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            );
+        }
         if extra_view {
             return;
         }

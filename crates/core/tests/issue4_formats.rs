@@ -169,6 +169,28 @@ fn sevenzip_limits() {
 }
 
 #[test]
+fn sevenzip_raw_members_are_drained_within_the_budget() {
+    let data = fixture("archives/zeros_bomb.7z");
+    let r = Scanner::default().scan_bytes("x.7z", &data);
+    assert!(r.findings.iter().any(|f| f.rule == "MG-ARCHIVE-BOMB"));
+    assert_eq!(r.status, Status::Complete, "{:?}", r.errors);
+    let r = scan_with(
+        Limits {
+            max_decompressed_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        "x.7z",
+        &data,
+    );
+    assert_eq!(r.status, Status::Incomplete, "{:?}", r.errors);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.message.contains("max_decompressed_bytes"))
+    );
+}
+
+#[test]
 fn msgpack_limits() {
     let data = fixture("msgpack/embedded_pickle.msgpack");
     let r = scan_with(

@@ -394,6 +394,9 @@ struct Submission {
     repo_type: Option<String>,
     #[serde(default)]
     urls: Vec<String>,
+    /// `api` (default), `rescan` or `backlog`: a crawler feeds the backlog lane this way.
+    #[serde(default)]
+    lane: Option<Lane>,
 }
 
 fn scan_id() -> String {
@@ -491,7 +494,12 @@ async fn submit(
             return err(StatusCode::BAD_REQUEST, "bad repo, repoType or revision");
         };
         let revs = vec![(rev.clone(), String::new())];
-        return match enqueue_revisions(&ctx, HubKind::Hf, &repo, &revs, Lane::Api).await {
+        // Submissions never jump ahead of pushes.
+        let lane = match s.lane {
+            None | Some(Lane::Push) => Lane::Api,
+            Some(l) => l,
+        };
+        return match enqueue_revisions(&ctx, HubKind::Hf, &repo, &revs, lane).await {
             Ok(()) => accepted(&repo, &rev),
             Err(e) => internal(e),
         };

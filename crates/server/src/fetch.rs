@@ -701,6 +701,49 @@ mod tests {
         assert!(parse_hf_tree(b"{}").is_err());
     }
 
+    /// Arbitrary bytes never panic the parsers of untrusted hub answers (a small in-test
+    /// fuzz loop; these parsers are serde_json and string splitting).
+    #[test]
+    fn parsers_survive_garbage() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let seeds: [&[u8]; 4] = [
+            br#"[{"type":"file","path":"a","size":1,"lfs":{"oid":"ab"}}]"#,
+            b"<http://h/x?c=1>; rel=\"next\"",
+            b"\"api\";r=0;t=5",
+            b"",
+        ];
+        for i in 0..20_000u32 {
+            let seed = seeds[i as usize % seeds.len()];
+            let mut data = seed.to_vec();
+            for _ in 0..(i % 7) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let b = (x >> 24) as u8;
+                let pos = (x as usize) % (data.len() + 1);
+                match x % 3 {
+                    0 => data.insert(pos, b),
+                    1 if !data.is_empty() => {
+                        data.remove(pos.min(data.len() - 1));
+                    }
+                    _ => {
+                        if let Some(v) = data.get_mut(pos) {
+                            *v = b;
+                        }
+                    }
+                }
+            }
+            let _ = parse_hf_tree(&data);
+            let text = String::from_utf8_lossy(&data);
+            let _ = next_link(&text);
+            if let Ok(v) = header::HeaderValue::from_bytes(&data) {
+                let mut h = header::HeaderMap::new();
+                h.insert("ratelimit", v);
+                let _ = retry_after(&h);
+            }
+        }
+    }
+
     #[test]
     fn retry_after_headers() {
         let mut h = header::HeaderMap::new();

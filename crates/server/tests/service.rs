@@ -775,3 +775,103 @@ async fn shutdown_releases_running_jobs() {
     assert_eq!(doc["files"][0]["status"], "unsafe");
     svc.shutdown().await;
 }
+
+/// Limits: a file above `max_file_bytes` is `error` ("too large"), never safe, and not
+/// retried; a body above `max_body_bytes` is refused with 413; garbage webhook bodies are
+/// 400, never a crash; without `allow_private_urls` a loopback URL is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_enforced() {
+    let files: Vec<HubFile> = fixture_files()
+        .into_iter()
+        .filter(|f| f.path == "pytorch_model.bin" || f.path == "evil.pkl")
+        .collect();
+    let hub = fake_hub(files).await;
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start(Config {
+        max_file_bytes: 1000,
+        max_body_bytes: 4096,
+        allow_private_urls: false,
+        ..config(
+            format!("sqlite://{}", dir.path().join("mg.db").display()),
+            &hub,
+        )
+    })
+    .await;
+    let base = format!("http://{}", svc.addr);
+    let http = reqwest::Client::new();
+    let sha = "7777777777777777777777777777777777777777";
+    let post_hook = |body: Vec<u8>| {
+        http.post(format!("{base}/webhooks/huggingface"))
+            .header("X-Webhook-Secret", SECRET)
+            .body(body)
+            .send()
+    };
+    assert_eq!(post_hook(vec![b'x'; 5000]).await.unwrap().status(), 413);
+    for garbage in [
+        &b""[..],
+        b"{",
+        b"[]",
+        b"{\"event\":{}}",
+        b"{\"event\":{\"scope\":\"repo.content\"},\"repo\":{\"name\":\"../x\"}}",
+        b"\xff\xfe",
+    ] {
+        assert_eq!(post_hook(garbage.to_vec()).await.unwrap().status(), 400);
+    }
+    let r = post_hook(webhook("acme/limits", sha).to_string().into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let doc = wait_done(
+        &http,
+        &format!("{base}/v1/repos/acme/limits/revisions/{sha}"),
+    )
+    .await;
+    let files = doc["files"].as_array().unwrap();
+    let big = files
+        .iter()
+        .find(|f| f["path"] == "pytorch_model.bin")
+        .unwrap();
+    assert_eq!(big["status"], "error", "{doc:#}");
+    assert!(big["error"].as_str().unwrap().contains("too large"));
+    let small = files.iter().find(|f| f["path"] == "evil.pkl").unwrap();
+    assert_eq!(small["status"], "unsafe");
+    // A repository submitted to the backlog lane.
+    let r: Value = http
+        .post(format!("{base}/v1/scans"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"repo": "acme/limits", "revision": "main", "lane": "backlog"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doc = wait_done(
+        &http,
+        &format!("{base}{}", r["links"]["results"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(doc["files"].as_array().unwrap().len(), 2);
+    let lanes: Vec<i64> =
+        sqlx::query("SELECT lane FROM jobs WHERE payload LIKE '%\"revision\":\"main\"%'")
+            .fetch_all(svc.ctx.store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| sqlx::Row::try_get(r, 0).unwrap())
+            .collect();
+    assert!(
+        !lanes.is_empty() && lanes.iter().all(|l| *l == 4),
+        "{lanes:?}"
+    );
+    let r = http
+        .post(format!("{base}/v1/scans"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"urls": [format!("{}/acme/x/resolve/main/evil.pkl", hub.base)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("non-public"));
+    svc.shutdown().await;
+}

@@ -816,6 +816,32 @@ mod tests {
     }
 
     #[test]
+    fn keras2_function_lambda_and_nested_models() {
+        // Keras 2 Lambda naming a module-level function.
+        let o = run(
+            r#"{"class_name":"Lambda","config":{"name":"f","function":"system","function_type":"function","module":"os"}}"#,
+        );
+        assert_eq!(max(&o), Some(Severity::Critical), "{:?}", o.findings);
+        // A helper from the training script (`__main__`) is resolved by the loader: nothing.
+        let o = run(
+            r#"{"class_name":"Lambda","config":{"name":"f","function":"helper","function_type":"function","module":"__main__"}}"#,
+        );
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+        // References three models deep, inside a wrapper, keep the innermost layer name.
+        let o = run(
+            r#"{"class_name":"Functional","config":{"name":"outer","layers":[{"class_name":"Sequential","config":{"name":"mid","layers":[{"class_name":"TimeDistributed","config":{"name":"td","layer":{"module":"subprocess","class_name":"Popen","config":{}}}}]}}]}}"#,
+        );
+        assert_eq!(max(&o), Some(Severity::Critical));
+        assert!(
+            o.findings[0]
+                .evidence
+                .as_deref()
+                .unwrap()
+                .starts_with("td: subprocess.Popen")
+        );
+    }
+
+    #[test]
     fn malformed_json_is_fatal() {
         let o = run("{not json");
         assert!(o.problems.iter().any(|p| p.fatal));

@@ -175,12 +175,20 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         let named_pickle = name.ends_with(".pkl") || name.ends_with(".pickle");
         let keep = named_pickle || !matches!(kind, Kind::Data | Kind::Empty);
         if !keep {
-            // Raw data: decoded (the reader validates it) but not kept.
-            let n = std::io::copy(
-                &mut (&mut *r).take(room - head.len() as u64),
-                &mut std::io::sink(),
-            )?;
+            // Raw data: decoded (the reader validates it) but not kept. Draining is bounded
+            // by the budget too: past it the block is abandoned (the rest is not analysed).
+            let left = room.saturating_sub(head.len() as u64);
+            let n = std::io::copy(&mut (&mut *r).take(left + 1), &mut std::io::sink())?;
             decoded += n;
+            if n > left {
+                problems.push(problem(
+                    false,
+                    format!(
+                        "7z output exceeds max_decompressed_bytes ({budget}) in {name}; later members not analysed"
+                    ),
+                ));
+                return Ok(EntryDecision::Stop);
+            }
             return Ok(EntryDecision::Continue);
         }
         let mut data = head;
@@ -191,7 +199,9 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
             data.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
             problems.push(problem(
                 false,
-                format!("7z member {name} larger than max_member_bytes / remaining max_decompressed_bytes ({cap}); analysed the first {cap} bytes"),
+                format!(
+                    "7z member {name} larger than max_member_bytes / remaining max_decompressed_bytes ({cap}); analysed the first {cap} bytes, later members of its block not analysed"
+                ),
             ));
             decoded += data.len() as u64;
             nested.push((name, data));

@@ -70,6 +70,9 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     /// Nested payloads to analyse.
     pub nested: Vec<NestedPayload>,
+    /// Parts that could not be analysed (code strings that do not parse, limits): the file
+    /// cannot be `complete`.
+    pub incomplete: Vec<String>,
 }
 
 struct Judge<'a> {
@@ -1005,6 +1008,18 @@ impl<'a> Judge<'a> {
                 }
             }
         }
+        // Arguments matter: a path outside the model or a remote URL says what the call does.
+        if called {
+            let notes = self.argument_notes(args);
+            if !notes.is_empty() {
+                if matches!(cap, Capability::FileRead | Capability::FileWrite)
+                    && notes.iter().any(|n| n.starts_with("path"))
+                {
+                    sev = sev.max(Severity::High);
+                }
+                what.push_str(&format!(" ({})", notes.join("; ")));
+            }
+        }
         let verb = if called { "calls" } else { "references" };
         self.push(
             rule,
@@ -1015,6 +1030,33 @@ impl<'a> Judge<'a> {
         );
     }
 
+    /// Constant string arguments that are paths outside the model, URLs or shell pipelines.
+    fn argument_notes(&mut self, args: &[ValueId]) -> Vec<String> {
+        let mut notes = Vec::new();
+        for &a in args.iter().take(8) {
+            let Sym::Str(s) = self.eval(a, 0) else {
+                continue;
+            };
+            let t = s.trim();
+            let lower = t.to_ascii_lowercase();
+            if lower.starts_with("http://")
+                || lower.starts_with("https://")
+                || lower.starts_with("ftp://")
+            {
+                notes.push(format!("URL {t:?}"));
+            } else if t.starts_with('/')
+                || t.starts_with('~')
+                || t.contains("..")
+                || t.get(1..2) == Some(":")
+            {
+                notes.push(format!("path {t:?} outside the model"));
+            } else if t.contains('|') || t.contains("&&") || t.contains('`') || t.contains("$(") {
+                notes.push(format!("shell pipeline {t:?}"));
+            }
+        }
+        notes
+    }
+
     /// The constant code strings handed to an evaluator (none when it is not one, or when no
     /// code argument is constant).
     fn code_arguments(&mut self, module: &str, qualname: &str, args: &[ValueId]) -> Vec<String> {
@@ -1023,7 +1065,10 @@ impl<'a> Judge<'a> {
             ("builtins", "eval" | "exec" | "compile" | "execfile")
                 | ("timeit", "timeit" | "repeat")
                 | ("cProfile" | "profile", "run" | "runctx")
-                | ("code", "InteractiveInterpreter.runsource" | "InteractiveInterpreter.runcode")
+                | (
+                    "code",
+                    "InteractiveInterpreter.runsource" | "InteractiveInterpreter.runcode"
+                )
         );
         if !evaluator {
             return Vec::new();
@@ -1079,14 +1124,29 @@ impl<'a> Judge<'a> {
         }
         match worst {
             Some(s) => (s.max(Severity::High), String::new()),
-            None if !facts.complete => (
-                Severity::High,
-                format!(" (the code could not be fully analysed: {})", facts.errors.join("; ")),
+            None if !facts.complete => {
+                self.out.incomplete.push(format!(
+                    "code passed to {evaluator}: {}",
+                    facts.errors.join("; ")
+                ));
+                (
+                    Severity::High,
+                    format!(
+                        " (the code could not be fully analysed: {})",
+                        facts.errors.join("; ")
+                    ),
+                )
+            }
+            None if facts.inert => (
+                Severity::Info,
+                " (the code is inert: only literals and arithmetic)".into(),
             ),
-            None if facts.inert => (Severity::Info, " (the code is inert: only literals and arithmetic)".into()),
             None => (
                 Severity::Medium,
-                format!(" (the code calls {} modelguard cannot judge)", facts.unknown_calls.join(", ")),
+                format!(
+                    " (the code calls {} modelguard cannot judge)",
+                    facts.unknown_calls.join(", ")
+                ),
             ),
         }
     }

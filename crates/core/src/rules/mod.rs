@@ -15,12 +15,12 @@ mod code;
 mod formats;
 mod gguf;
 mod keras;
+mod msgpack;
 mod onnx;
 mod pickle;
 mod signatures;
 mod tensorflow;
 mod tflite;
-mod msgpack;
 
 pub use archive::*;
 pub use code::*;
@@ -31,6 +31,8 @@ pub use gguf::*;
 #[allow(unused_imports)]
 pub use keras::*;
 #[allow(unused_imports)]
+pub use msgpack::*;
+#[allow(unused_imports)]
 pub use onnx::*;
 pub use pickle::*;
 #[allow(unused_imports)]
@@ -39,8 +41,6 @@ pub use signatures::*;
 pub use tensorflow::*;
 #[allow(unused_imports)]
 pub use tflite::*;
-#[allow(unused_imports)]
-pub use msgpack::*;
 
 /// When the threat takes effect (JFrog's "time of infection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -197,18 +197,47 @@ pub fn analyze(src: &str, limits: &Limits) -> TemplateReport {
         rep.unparsed = Some(e);
         return rep;
     }
-    let ast = match minijinja::machinery::parse(&text, "chat_template", SyntaxConfig::default()) {
+    // minijinja builds operator and postfix chains as left-deep trees; parsing, walking and
+    // dropping them recurse once per level. A dedicated thread with a large stack makes the
+    // depth the token limit allows safe on any caller's thread (rayon workers, test threads).
+    let run = || analyze_parsed(&text);
+    let joined = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("modelguard-jinja".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(s, run)
+            .map(|h| h.join())
+    });
+    match joined {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => TemplateReport {
+            hits: vec![],
+            unparsed: Some("template analysis failed".into()),
+        },
+        Err(e) => TemplateReport {
+            hits: vec![],
+            unparsed: Some(format!("template analysis could not start: {e}")),
+        },
+    }
+}
+
+/// Stack of the template analysis thread.
+const ANALYSIS_STACK: usize = 64 << 20;
+
+fn analyze_parsed(text: &str) -> TemplateReport {
+    let mut rep = TemplateReport::default();
+    let ast = match minijinja::machinery::parse(text, "chat_template", SyntaxConfig::default()) {
         Ok(a) => a,
         Err(e) => {
             rep.unparsed = Some(format!("Jinja parse error: {e}"));
             // Jinja2 accepts syntax minijinja does not (a call after a filter:
             // `x|attr(n)()`): the tokens still tell what names the template builds.
-            rep.hits = lexical(&text);
+            rep.hits = lexical(text);
             return rep;
         }
     };
     let mut an = An {
-        src: &text,
+        src: text,
         env: HashMap::new(),
         hits: Vec::new(),
         report: false,
@@ -1410,6 +1439,19 @@ mod tests {
         assert!(analyze(&long, &Limits::default()).unparsed.is_some());
         let ok = format!("{{{{ {} }}}}", vec!["'a'"; 400].join(" ~ "));
         assert!(analyze(&ok, &Limits::default()).unparsed.is_none());
+        // The deepest trees the token limit lets through fit a 2 MiB thread stack.
+        let deep = format!("{{{{ {} }}}}", vec!["'a'"; 499].join(" ~ "));
+        let chain = format!("{{{{ x{} }}}}", ".a".repeat(498));
+        let filters = format!("{{{{ x{} }}}}", "|f".repeat(498));
+        for t in [deep, chain, filters] {
+            let r = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || analyze(&t, &Limits::default()).unparsed)
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(r.is_none(), "{r:?}");
+        }
     }
 
     #[test]

