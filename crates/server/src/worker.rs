@@ -138,6 +138,7 @@ async fn run_one(
             }
         })
     };
+    let started = std::time::Instant::now();
     let work = process(ctx, &job);
     tokio::pin!(work);
     let grace = Duration::from_secs(ctx.cfg.shutdown_grace_secs);
@@ -151,6 +152,8 @@ async fn run_one(
         } => None,
     };
     renew.abort();
+    metrics::histogram!("modelguard_job_seconds", "kind" => job.kind.clone())
+        .record(started.elapsed().as_secs_f64());
     match outcome {
         None => {
             tracing::info!("shutdown: releasing lease");

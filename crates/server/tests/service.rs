@@ -299,6 +299,9 @@ async fn scenario(db: String, browser_check: bool) {
     assert!(m.contains("modelguard_queue_depth"), "{m}");
     assert!(m.contains("modelguard_scans_total"), "{m}");
     assert!(m.contains("modelguard_bytes_fetched_total"), "{m}");
+    assert!(m.contains("modelguard_job_seconds"), "{m}");
+    assert!(m.contains("modelguard_oldest_job_age_seconds"), "{m}");
+    assert!(m.contains("modelguard_cache_hits_total"), "{m}");
     assert_eq!(
         http.get(format!("{base}/readyz"))
             .send()

@@ -373,6 +373,7 @@ pub async fn pg_db() -> Option<PgDb> {
                         .as_millis(),
                     N.fetch_add(1, Ordering::Relaxed)
                 );
+                drop_stale(&admin).await;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&admin)
                     .await
@@ -491,4 +492,33 @@ pub fn big_checkpoint(numel: u32) -> Vec<u8> {
         w.write_all(&data).unwrap();
     }
     w.finish().unwrap().into_inner()
+}
+
+/// Drop test databases left behind by runs that failed (panicked before dropping) more than
+/// an hour ago; the creation time is in the name.
+async fn drop_stale(admin: &sqlx::AnyPool) {
+    use sqlx::Row;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'mg_test_%'")
+        .fetch_all(admin)
+        .await
+    else {
+        return;
+    };
+    for r in rows {
+        let name: String = r.try_get(0).unwrap();
+        let created: Option<u128> = name.split('_').nth(3).and_then(|t| t.parse().ok());
+        if created.is_some_and(|t| now.saturating_sub(t) > 3_600_000)
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(admin)
+            .await;
+        }
+    }
 }
