@@ -1,4 +1,5 @@
-//! Fuzz the GGUF header/metadata reader (v1-v3, both endiannesses) and the chat-template analyser on arbitrary bytes. Property: no panic, no unbounded work.
+//! Fuzz the GGUF header/metadata reader (v1-v3, both endiannesses) and the chat-template analyser
+//! on arbitrary bytes. Property: no panic, no unbounded work.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,6 +19,15 @@ fuzz_target!(|data: &[u8]| {
         name: "model.gguf",
     };
     let _ = modelguard::formats::gguf::analyze(&Bytes(data), &ctx);
+    // Hugging Face template carriers (JSON with chat_template, plain Jinja).
+    for name in ["tokenizer_config.json", "chat_template.jinja"] {
+        let ctx = FormatCtx {
+            limits: &limits,
+            policy: &policy,
+            name,
+        };
+        let _ = modelguard::formats::gguf::analyze_chat_template_file(&Bytes(data), &ctx);
+    }
     // The template analyser on its own, with the bytes as template text.
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = modelguard::formats::gguf::jinja::analyze(text, &limits);

@@ -1,4 +1,5 @@
-//! Fuzz the ONNX ModelProto decoding and graph walk on arbitrary bytes. Property: no panic, no unbounded work.
+//! Fuzz the ONNX ModelProto decoding and graph walk on arbitrary bytes. Property: no panic, no
+//! unbounded work.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -341,7 +341,9 @@ fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<Strin
             // through `Path::file_name` and cost a third of a 5,000-file scan.
             if let Some(added) = files.get_mut(start..) {
                 added.sort_unstable_by(|a, b| {
-                    a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes())
+                    a.as_os_str()
+                        .as_encoded_bytes()
+                        .cmp(b.as_os_str().as_encoded_bytes())
                 });
             }
         } else if p.exists() {

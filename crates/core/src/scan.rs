@@ -1189,13 +1189,19 @@ impl Walk<'_> {
                 continue;
             }
             let sub = join(member, &e.name);
-            let data = match zip::read_member(src, e, limits.code.max_source_bytes as u64 + 1, &limits) {
-                Ok((d, _)) => d,
-                Err(err) => {
-                    self.malformed(format!("zip member: {err}"), Some(&sub), Some(e.data_offset), true);
-                    continue;
-                }
-            };
+            let data =
+                match zip::read_member(src, e, limits.code.max_source_bytes as u64 + 1, &limits) {
+                    Ok((d, _)) => d,
+                    Err(err) => {
+                        self.malformed(
+                            format!("zip member: {err}"),
+                            Some(&sub),
+                            Some(e.data_offset),
+                            true,
+                        );
+                        continue;
+                    }
+                };
             let text = String::from_utf8_lossy(&data);
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
@@ -1225,7 +1231,10 @@ impl Walk<'_> {
             if !facts.complete {
                 self.error(
                     "incomplete",
-                    format!("TorchScript code not fully analysed: {}", facts.errors.join("; ")),
+                    format!(
+                        "TorchScript code not fully analysed: {}",
+                        facts.errors.join("; ")
+                    ),
                     Location {
                         member: Some(sub.clone()),
                         ..Location::default()

@@ -35,7 +35,10 @@ fn assert_limited(r: &modelguard::report::FileReport, what: &str) {
 fn defaults_pass_the_inputs() {
     let s = Scanner::default();
     assert_eq!(s.scan_bytes("a.pkl", PICKLE).verdict, Verdict::Safe);
-    assert_eq!(s.scan_bytes("a.pkl.gz", &gz(&gz(PICKLE))).verdict, Verdict::Safe);
+    assert_eq!(
+        s.scan_bytes("a.pkl.gz", &gz(&gz(PICKLE))).verdict,
+        Verdict::Safe
+    );
 }
 
 #[test]
@@ -70,5 +73,10 @@ fn max_decompressed_bytes_and_ratio() {
 fn hash_auto_max_bytes() {
     let s = scanner(|l| l.hash_auto_max_bytes = 4);
     assert!(s.scan_bytes("a.pkl", PICKLE).sha256.is_none());
-    assert!(Scanner::default().scan_bytes("a.pkl", PICKLE).sha256.is_some());
+    assert!(
+        Scanner::default()
+            .scan_bytes("a.pkl", PICKLE)
+            .sha256
+            .is_some()
+    );
 }

@@ -289,6 +289,11 @@ pub static FORMATS: &[FormatInfo] = &[
         checks: "metadata (v1-v3, both byte orders, bounded); chat templates parsed as Jinja and checked for sandbox escapes",
     },
     FormatInfo {
+        name: "chat-template",
+        detected_by: "name tokenizer_config.json, chat_template.json, *.jinja",
+        checks: "chat templates (string or named list) parsed as Jinja and checked for sandbox escapes, as in GGUF",
+    },
+    FormatInfo {
         name: "onnx",
         detected_by: "name *.onnx, confirmed by protobuf structure",
         checks: "external data paths (traversal, absolute), custom operator domains, tensor consistency, subgraphs",

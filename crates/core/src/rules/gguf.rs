@@ -5,8 +5,9 @@ use crate::rule;
 
 rule! {
     /// ## What it detects
-    /// A chat template (`tokenizer.chat_template`, `tokenizer.chat_template.<name>` or any
-    /// other metadata key naming a template) whose Jinja code walks Python object internals:
+    /// A chat template (GGUF `tokenizer.chat_template`, `tokenizer.chat_template.<name>` or
+    /// any other metadata key naming a template; Hugging Face `tokenizer_config.json`,
+    /// `chat_template.json`, `chat_template.jinja`) whose Jinja code walks Python internals:
     /// attribute or item access to `__class__`, `__base__`, `__mro__`, `__subclasses__`,
     /// `__init__`, `__globals__`, `__builtins__`, `__import__`, frame and code attributes;
     /// calls of `popen`, `system`, `eval`, `exec`, `__import__`; the same names hidden by
@@ -18,7 +19,8 @@ rule! {
     /// ## Why is this dangerous?
     /// The template is rendered on every chat request. Rendered without Jinja's sandbox (as
     /// llama-cpp-python did, CVE-2024-34359) such an expression runs any command on the
-    /// inference server; with the sandbox it still shows a deliberately hostile template.
+    /// inference server; with the sandbox (Transformers) it still shows a deliberately
+    /// hostile template, one sandbox bug away from code execution.
     ///
     /// ## How the verdict is decided
     /// The template is parsed with minijinja's parser (nothing is rendered) and every
@@ -39,7 +41,7 @@ rule! {
     /// ## How to fix
     /// Do not render the template. Replace it with the template of the base model, and
     /// render templates only in a sandboxed Jinja environment.
-    TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: ["gguf"], fires: Query }
+    TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: ["gguf", "tokenizer-config", "chat-template"], fires: Query }
 }
 
 rule! {
@@ -61,7 +63,7 @@ rule! {
     /// ## How to fix
     /// Read the template (the evidence shows its start); if it is benign, allow the finding
     /// by rule and file hash in the policy.
-    TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: ["gguf"], fires: Query }
+    TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: ["gguf", "tokenizer-config", "chat-template"], fires: Query }
 }
 
 rule! {

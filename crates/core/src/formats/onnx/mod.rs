@@ -202,6 +202,9 @@ impl Walk<'_> {
                 match k.as_str() {
                     "location" => loc = Some(v),
                     "length" => length = Some(v),
+                    "offset" if v.trim().parse::<u64>().is_err() => self
+                        .tensors
+                        .push(format!("{name}: external offset {v:?} is not a number")),
                     _ => {}
                 }
             }

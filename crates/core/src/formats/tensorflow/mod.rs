@@ -11,7 +11,7 @@
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use prost::Message;
 
@@ -175,7 +175,6 @@ struct Report {
     findings: Vec<Finding>,
     /// Unusual but expected ops: op → count.
     unusual: BTreeMap<String, usize>,
-    ops: BTreeSet<String>,
 }
 
 impl Report {
@@ -194,7 +193,6 @@ impl Report {
         let by_name: HashMap<&str, &pb::NodeDef> =
             g.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
         for n in g.nodes {
-            self.ops.insert(n.op.clone());
             self.node(g, &by_name, n);
         }
     }
