@@ -179,7 +179,8 @@ impl Scanner {
 fn sha256(src: &dyn ReadAt) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // Sized to the file: a fresh 1 MiB buffer per small file cost more than hashing it.
+    let mut buf = vec![0u8; usize::try_from(src.size().clamp(1, 1 << 20)).unwrap_or(1 << 20)];
     let mut off = 0u64;
     loop {
         let n = src.read_at(off, &mut buf)?;

@@ -52,10 +52,15 @@ impl ReadAt for Bytes<'_> {
     }
 }
 
-/// A file opened for reading, with its size taken once.
+/// Files up to this size are read whole when opened: one read instead of one per range
+/// (most files in a model folder are small configs and pickles).
+const SLURP_MAX: u64 = 64 << 10;
+
+/// A file opened for reading, with its size taken once. Small files are held in memory.
 pub struct FileSource {
     file: std::fs::File,
     size: u64,
+    small: Option<Vec<u8>>,
 }
 
 impl FileSource {
@@ -63,7 +68,17 @@ impl FileSource {
     pub fn open(path: &std::path::Path) -> io::Result<Self> {
         let file = std::fs::File::open(path)?;
         let size = file.metadata()?.len();
-        Ok(FileSource { file, size })
+        let mut src = FileSource {
+            file,
+            size,
+            small: None,
+        };
+        if size <= SLURP_MAX {
+            let data = read_range(&src, 0, size)?;
+            src.size = data.len() as u64;
+            src.small = Some(data);
+        }
+        Ok(src)
     }
 }
 
@@ -71,12 +86,21 @@ impl ReadAt for FileSource {
     fn size(&self) -> u64 {
         self.size
     }
-    #[cfg(unix)]
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.small {
+            Some(data) => data.as_slice().read_at(offset, buf),
+            None => self.read_file_at(offset, buf),
+        }
+    }
+}
+
+impl FileSource {
+    #[cfg(unix)]
+    fn read_file_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         std::os::unix::fs::FileExt::read_at(&self.file, buf, offset)
     }
     #[cfg(windows)]
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_file_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         std::os::windows::fs::FileExt::seek_read(&self.file, buf, offset)
     }
 }

@@ -440,19 +440,31 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     let joined = format!("{module}.{qualname}");
     // find_class may reach a module through attributes (logging.os → os): try every suffix
     // of the joined path as a fresh module path too (os.system from logging.os.system).
-    let parts: Vec<&str> = joined.split('.').collect();
+    // Split positions are byte offsets of the dots, so no string is built per try (this runs
+    // for every import of every pickle).
+    let dots: Vec<usize> = joined
+        .char_indices()
+        .filter(|&(_, c)| c == '.')
+        .map(|(i, _)| i)
+        .collect();
     // Only attribute paths can lead elsewhere: start inside the qualname, never inside the
     // module path (`torch.jit._pickle` is not `_pickle`).
     let first_attr = module.split('.').count();
-    for start in std::iter::once(0).chain(first_attr.max(1)..parts.len()) {
-        let rest = parts.get(start..).unwrap_or_default();
-        for split in (1..rest.len()).rev() {
-            let (m, q) = rest.split_at(split);
-            let (m, q) = (m.join("."), q.join("."));
+    let starts = std::iter::once(0).chain(
+        dots.iter()
+            .enumerate()
+            .filter(|&(k, _)| k + 1 >= first_attr.max(1))
+            .map(|(_, &d)| d + 1),
+    );
+    for start in starts {
+        for &d in dots.iter().rev().filter(|&&d| d > start) {
+            let (Some(m), Some(q)) = (joined.get(start..d), joined.get(d + 1..)) else {
+                continue;
+            };
             if m == module && q == qualname {
                 continue;
             }
-            if let Some(e) = lookup(&m, &q) {
+            if let Some(e) = lookup(m, q) {
                 return Some(e);
             }
         }
