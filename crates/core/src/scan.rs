@@ -934,18 +934,8 @@ impl Walk<'_> {
                 e.name.clone()
             };
             let sub = join(member, &label);
-            let head = match zip::read_member(src, e, 512, &limits) {
-                Ok((h, _)) => h,
-                Err(err) => {
-                    let fatal = !matches!(err, zip::ZipError::Limit(_));
-                    self.malformed(
-                        format!("zip member: {err}"),
-                        Some(&sub),
-                        Some(e.data_offset),
-                        fatal,
-                    );
-                    continue;
-                }
+            let Some((head, _)) = self.zip_member(src, e, 512, &sub, &limits) else {
+                continue;
             };
             let kind = formats::sniff(&head);
             let named_pickle = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
@@ -968,32 +958,22 @@ impl Walk<'_> {
                 }
                 continue;
             }
-            let data = match zip::read_member(src, e, limits.max_member_bytes, &limits) {
-                Ok((d, over)) => {
-                    if over {
-                        self.malformed(
-                            format!(
-                                "member larger than max_member_bytes ({})",
-                                limits.max_member_bytes
-                            ),
-                            Some(&sub),
-                            None,
-                            false,
-                        );
-                    }
-                    d
-                }
-                Err(err) => {
-                    let fatal = !matches!(err, zip::ZipError::Limit(_));
-                    self.malformed(
-                        format!("zip member: {err}"),
-                        Some(&sub),
-                        Some(e.data_offset),
-                        fatal,
-                    );
-                    continue;
-                }
+            let Some((data, over)) =
+                self.zip_member(src, e, limits.max_member_bytes, &sub, &limits)
+            else {
+                continue;
             };
+            if over {
+                self.malformed(
+                    format!(
+                        "member larger than max_member_bytes ({})",
+                        limits.max_member_bytes
+                    ),
+                    Some(&sub),
+                    None,
+                    false,
+                );
+            }
             if e.crc != 0 && zip::crc32(&data) != e.crc && data.len() as u64 == e.uncompressed {
                 self.finding(
                     &rules::ZIP_TAMPER,
@@ -1248,6 +1228,31 @@ impl Walk<'_> {
                 format: "torchscript-code".into(),
                 size: e.uncompressed,
             });
+        }
+    }
+
+    /// Read up to `max` bytes of a zip member; a failure is recorded (a crossed limit makes
+    /// the file incomplete, anything else malformed) and gives `None`.
+    fn zip_member(
+        &mut self,
+        src: &dyn ReadAt,
+        e: &zip::Entry,
+        max: u64,
+        sub: &str,
+        limits: &Limits,
+    ) -> Option<(Vec<u8>, bool)> {
+        match zip::read_member(src, e, max, limits) {
+            Ok(r) => Some(r),
+            Err(err) => {
+                let fatal = !matches!(err, zip::ZipError::Limit(_));
+                self.malformed(
+                    format!("zip member: {err}"),
+                    Some(sub),
+                    Some(e.data_offset),
+                    fatal,
+                );
+                None
+            }
         }
     }
 

@@ -694,23 +694,15 @@ fn fields(b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
 
 fn analyze_metadata_pb(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let mut w = Walker::new(ctx, "keras-metadata");
-    let size = src.size();
-    if size > ctx.limits.max_config_bytes {
-        w.out.problems.push(problem(
-            false,
-            format!(
-                "keras_metadata.pb larger than max_config_bytes ({})",
-                ctx.limits.max_config_bytes
-            ),
-        ));
-        return w.out;
-    }
-    let data = match read_range(src, 0, size) {
+    let data = match super::read_whole(
+        src,
+        ctx.limits.max_config_bytes,
+        "keras_metadata.pb",
+        "max_config_bytes",
+    ) {
         Ok(d) => d,
-        Err(e) => {
-            w.out
-                .problems
-                .push(problem(true, format!("keras_metadata.pb: {e}")));
+        Err(p) => {
+            w.out.problems.push(p);
             return w.out;
         }
     };

@@ -38,6 +38,30 @@ pub struct Problem {
     pub offset: Option<u64>,
 }
 
+/// Read a whole source for parsers that need it in memory (protobuf, JSON, templates), unless
+/// it is larger than `max` (then a non-fatal problem: the file is `incomplete`). `what` names
+/// the content and `limit` the `Limits` field, for the message.
+pub fn read_whole(
+    src: &dyn crate::source::ReadAt,
+    max: u64,
+    what: &str,
+    limit: &str,
+) -> Result<Vec<u8>, Problem> {
+    let size = src.size();
+    if size > max {
+        return Err(Problem {
+            fatal: false,
+            message: format!("{what} of {size} bytes above {limit} ({max})"),
+            offset: None,
+        });
+    }
+    crate::source::read_range(src, 0, size).map_err(|e| Problem {
+        fatal: true,
+        message: format!("{what}: {e}"),
+        offset: None,
+    })
+}
+
 /// What a format analyser found. The driver sets each finding's member path (findings may
 /// carry a member relative to this file, which is joined), records problems (never `safe`
 /// after one) and recurses into `nested` (weights inside a `.keras`, a pickle in a msgpack

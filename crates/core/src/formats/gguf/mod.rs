@@ -379,26 +379,15 @@ pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outc
         format: "chat-template",
         ..Outcome::default()
     };
-    let size = src.size();
-    if size > ctx.limits.max_chat_template_file_bytes {
-        out.problems.push(Problem {
-            fatal: false,
-            message: format!(
-                "chat template file of {size} bytes above max_chat_template_file_bytes ({})",
-                ctx.limits.max_chat_template_file_bytes
-            ),
-            offset: None,
-        });
-        return out;
-    }
-    let data = match read_range(src, 0, size) {
+    let data = match super::read_whole(
+        src,
+        ctx.limits.max_chat_template_file_bytes,
+        "chat template file",
+        "max_chat_template_file_bytes",
+    ) {
         Ok(d) => d,
-        Err(e) => {
-            out.problems.push(Problem {
-                fatal: true,
-                message: format!("chat template: {e}"),
-                offset: None,
-            });
+        Err(p) => {
+            out.problems.push(p);
             return out;
         }
     };

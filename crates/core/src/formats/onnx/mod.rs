@@ -19,7 +19,7 @@ use super::{FormatCtx, Outcome, Problem};
 use crate::limits::Limits;
 use crate::report::{Finding, Location, Severity};
 use crate::rules;
-use crate::source::{ReadAt, read_range};
+use crate::source::ReadAt;
 
 /// Operator domains built into the ONNX standard and onnxruntime.
 pub const STANDARD_DOMAINS: &[&str] = &[
@@ -275,26 +275,15 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         format: "onnx",
         ..Outcome::default()
     };
-    let size = src.size();
-    if size > ctx.limits.max_protobuf_bytes {
-        out.problems.push(Problem {
-            fatal: false,
-            message: format!(
-                "ONNX model of {size} bytes above max_protobuf_bytes ({})",
-                ctx.limits.max_protobuf_bytes
-            ),
-            offset: None,
-        });
-        return out;
-    }
-    let data = match read_range(src, 0, size) {
+    let data = match super::read_whole(
+        src,
+        ctx.limits.max_protobuf_bytes,
+        "ONNX model",
+        "max_protobuf_bytes",
+    ) {
         Ok(d) => d,
-        Err(e) => {
-            out.problems.push(Problem {
-                fatal: true,
-                message: format!("onnx: {e}"),
-                offset: None,
-            });
+        Err(p) => {
+            out.problems.push(p);
             return out;
         }
     };

@@ -18,7 +18,7 @@ use prost::Message;
 use super::{FormatCtx, Outcome, Problem};
 use crate::report::{Finding, Location, Severity};
 use crate::rules;
-use crate::source::{ReadAt, read_range};
+use crate::source::ReadAt;
 
 /// Ops that call Python functions registered in the loading process.
 const PYFUNC: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
@@ -360,22 +360,15 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         format: "tensorflow",
         ..Outcome::default()
     };
-    let size = src.size();
-    if size > ctx.limits.max_protobuf_bytes {
-        problem(
-            &mut out,
-            false,
-            format!(
-                "TensorFlow graph of {size} bytes above max_protobuf_bytes ({})",
-                ctx.limits.max_protobuf_bytes
-            ),
-        );
-        return out;
-    }
-    let data = match read_range(src, 0, size) {
+    let data = match super::read_whole(
+        src,
+        ctx.limits.max_protobuf_bytes,
+        "TensorFlow graph",
+        "max_protobuf_bytes",
+    ) {
         Ok(d) => d,
-        Err(e) => {
-            problem(&mut out, true, format!("tensorflow: {e}"));
+        Err(p) => {
+            out.problems.push(p);
             return out;
         }
     };
