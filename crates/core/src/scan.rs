@@ -923,12 +923,18 @@ impl Walk<'_> {
                 );
             }
         }
+        // Counted once: a per-member count would be quadratic in the member limit.
+        let mut name_counts: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
+        for e in &view.entries {
+            *name_counts.entry(e.name.as_str()).or_default() += 1;
+        }
         for (i, e) in view.entries.iter().enumerate() {
             if e.name.ends_with('/') || e.is_symlink() {
                 continue;
             }
             // Several views of one name: label each so evidence says which was read.
-            let label = if view.entries.iter().filter(|x| x.name == e.name).count() > 1 {
+            let label = if name_counts.get(e.name.as_str()).copied().unwrap_or(0) > 1 {
                 format!("{}#{}", e.name, i)
             } else {
                 e.name.clone()

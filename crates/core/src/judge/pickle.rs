@@ -84,6 +84,11 @@ struct Judge<'a> {
     called_values: HashSet<ValueId>,
     /// Attributes planted on imported objects by BUILD: (module, qualname, attr) → value.
     planted: HashMap<(String, String, String), ValueId>,
+    /// The same values by object, for gadget checks (a scan of `planted` per call argument
+    /// would be quadratic).
+    planted_on: HashMap<(String, String), Vec<ValueId>>,
+    /// Index of the last BUILD of each target (linear lookups per call were quadratic).
+    last_build: HashMap<ValueId, usize>,
     /// Severity that code objects in this pickle earned from their bytecode analysis
     /// (`None`: no code object could be analysed).
     code_severity: Option<Severity>,
@@ -98,6 +103,13 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
         out: Judgement::default(),
         called_values: HashSet::default(),
         planted: HashMap::default(),
+        planted_on: HashMap::default(),
+        last_build: a
+            .builds
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.target, i))
+            .collect(),
         code_severity: None,
     };
     j.collect_planted();
@@ -389,11 +401,10 @@ impl<'a> Judge<'a> {
             } = &s
             {
                 let planted: Vec<ValueId> = self
-                    .planted
-                    .iter()
-                    .filter(|((pm, pq, _), _)| pm == m && pq == q)
-                    .map(|(_, v)| *v)
-                    .collect();
+                    .planted_on
+                    .get(&(m.clone(), q.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 for v in planted {
                     if is_builtins(&self.eval(v, depth)) {
                         reaches = true;
@@ -616,7 +627,7 @@ impl<'a> Judge<'a> {
 
     /// The `(func, args)` a BUILD gives a `functools.partial` object, if any.
     fn partial_state(&self, target: ValueId) -> Option<(ValueId, Vec<ValueId>)> {
-        let b = self.a.builds.iter().rev().find(|b| b.target == target)?;
+        let b = self.a.builds.get(*self.last_build.get(&target)?)?;
         let Some(Value::Tuple(parts)) = self.a.value(b.state) else {
             return None;
         };
@@ -653,6 +664,10 @@ impl<'a> Judge<'a> {
                     if let Some(key) = a.str_value(k) {
                         self.planted
                             .insert((module.clone(), name.clone(), key.to_string()), v);
+                        self.planted_on
+                            .entry((module.clone(), name.clone()))
+                            .or_default()
+                            .push(v);
                     }
                 }
             }
