@@ -80,3 +80,13 @@ fn hash_auto_max_bytes() {
             .is_some()
     );
 }
+
+#[test]
+fn unknown_limit_fields_are_rejected() {
+    let typo = r#"{"pickle": {"max_opcode": 5}}"#;
+    assert!(serde_json::from_str::<Limits>(typo).is_err());
+    let typo = r#"{"code": {"max_ast_node": 5}}"#;
+    assert!(serde_json::from_str::<Limits>(typo).is_err());
+    let ok = r#"{"pickle": {"max_opcodes": 5}, "max_depth": 3}"#;
+    assert!(serde_json::from_str::<Limits>(ok).is_ok());
+}

@@ -12,7 +12,7 @@ pub type ValueId = u32;
 /// input is bounded by one of these; crossing a limit stops the run with [`ErrorKind::Limit`]
 /// and keeps everything found so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Opcodes executed across all pickles of the stream.
     pub max_opcodes: u64,

@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 /// Resource limits for every analysis in this crate. All inputs are hostile: each limit turns
 /// an unbounded cost into `complete = false` with an error, never a panic or a hang.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Longest source text analysed (bytes); longer text is not parsed.
     pub max_source_bytes: usize,
