@@ -7,6 +7,7 @@
 //! Query parameters appear in ascending `$N` order and are never reused, because SQLite
 //! numbers `$N` parameters by first appearance.
 
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -72,20 +73,20 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Schema versions, applied in order on start; each entry is (sqlite, postgres) DDL.
-/// Hand-rolled rather than `sqlx::migrate!` because the two dialects need different DDL
-/// for the same version and the `Any` migrator runs one script set.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    r#"
+/// Schema versions, applied in order on start. One DDL text for both databases: `{ID}` and
+/// `{BLOB}` stand for the two column types the dialects spell differently (see
+/// [`Dialect::migrations`]). Hand-rolled rather than `sqlx::migrate!` because the `Any` migrator runs
+/// one script set for every backend.
+const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id {ID},
   source TEXT NOT NULL,
   delivery_key TEXT NOT NULL UNIQUE,
   received_at BIGINT NOT NULL,
   body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS jobs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id {ID},
   kind TEXT NOT NULL,
   lane BIGINT NOT NULL,
   payload TEXT NOT NULL,
@@ -133,89 +134,53 @@ CREATE TABLE IF NOT EXISTS repo_files (
 );
 CREATE INDEX IF NOT EXISTS repo_files_sha ON repo_files (sha256);
 CREATE TABLE IF NOT EXISTS uploads (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  data BLOB NOT NULL,
+  id {ID},
+  data {BLOB} NOT NULL,
   created_at BIGINT NOT NULL
 );
-"#,
-    r#"
-CREATE TABLE IF NOT EXISTS events (
-  id BIGSERIAL PRIMARY KEY,
-  source TEXT NOT NULL,
-  delivery_key TEXT NOT NULL UNIQUE,
-  received_at BIGINT NOT NULL,
-  body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-  id BIGSERIAL PRIMARY KEY,
-  kind TEXT NOT NULL,
-  lane BIGINT NOT NULL,
-  payload TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts BIGINT NOT NULL DEFAULT 0,
-  max_attempts BIGINT NOT NULL,
-  run_at BIGINT NOT NULL,
-  lease_until BIGINT,
-  worker TEXT,
-  last_error TEXT,
-  created_at BIGINT NOT NULL,
-  unique_key TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (status, lane, run_at, id);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_key ON jobs (unique_key)
-  WHERE status IN ('queued', 'running');
-CREATE TABLE IF NOT EXISTS results (
-  sha256 TEXT NOT NULL,
-  analyser TEXT NOT NULL,
-  policy TEXT NOT NULL,
-  status TEXT NOT NULL,
-  report TEXT NOT NULL,
-  scanned_at BIGINT NOT NULL,
-  PRIMARY KEY (sha256, analyser, policy)
-);
-CREATE TABLE IF NOT EXISTS revisions (
-  repo TEXT NOT NULL,
-  revision TEXT NOT NULL,
-  refs TEXT NOT NULL,
-  state TEXT NOT NULL,
-  error TEXT,
-  created_at BIGINT NOT NULL,
-  PRIMARY KEY (repo, revision)
-);
-CREATE TABLE IF NOT EXISTS repo_files (
-  repo TEXT NOT NULL,
-  revision TEXT NOT NULL,
-  path TEXT NOT NULL,
-  sha256 TEXT,
-  size BIGINT NOT NULL,
-  status TEXT NOT NULL,
-  error TEXT,
-  updated_at BIGINT NOT NULL,
-  PRIMARY KEY (repo, revision, path)
-);
-CREATE INDEX IF NOT EXISTS repo_files_sha ON repo_files (sha256);
-CREATE TABLE IF NOT EXISTS uploads (
-  id BIGSERIAL PRIMARY KEY,
-  data BYTEA NOT NULL,
-  created_at BIGINT NOT NULL
-);
-"#,
-)];
+"#];
+
+impl Dialect {
+    /// Every migration's DDL in this dialect (built once: queries borrow it for `'static`).
+    fn migrations(self) -> &'static [String] {
+        static SQLITE: LazyLock<Vec<String>> =
+            LazyLock::new(|| spell(("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB")));
+        static POSTGRES: LazyLock<Vec<String>> =
+            LazyLock::new(|| spell(("BIGSERIAL PRIMARY KEY", "BYTEA")));
+        match self {
+            Dialect::Sqlite => &SQLITE,
+            Dialect::Postgres => &POSTGRES,
+        }
+    }
+}
+
+/// The migrations with `{ID}` and `{BLOB}` spelt `(id, blob)`.
+fn spell((id, blob): (&str, &str)) -> Vec<String> {
+    MIGRATIONS
+        .iter()
+        .map(|t| t.replace("{ID}", id).replace("{BLOB}", blob))
+        .collect()
+}
+
+/// The claim statement, with the dialect's row-locking clause spliced in.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', lease_until = $1, worker = $2, ",
+            "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE ",
+            "(status = 'queued' AND run_at <= $3) OR (status = 'running' AND lease_until < $4) ",
+            "ORDER BY CASE WHEN lane = $5 THEN 0 ELSE 1 END, lane, run_at, id LIMIT 1",
+            $lock,
+            ") RETURNING id, kind, payload, attempts, max_attempts"
+        )
+    };
+}
 
 /// The claim: queued and due, or running with an expired lease; the preferred lane first
 /// (`$5`, see [`Lane::share`]), then by lane priority, then age.
-const CLAIM_SQLITE: &str = "UPDATE jobs SET status = 'running', lease_until = $1, worker = $2, \
-     attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE \
-     (status = 'queued' AND run_at <= $3) OR (status = 'running' AND lease_until < $4) \
-     ORDER BY CASE WHEN lane = $5 THEN 0 ELSE 1 END, lane, run_at, id LIMIT 1) \
-     RETURNING id, kind, payload, attempts, max_attempts";
+const CLAIM_SQLITE: &str = claim_sql!("");
 /// The same on PostgreSQL, skipping rows other workers are claiming.
-const CLAIM_PG: &str = "UPDATE jobs SET status = 'running', lease_until = $1, worker = $2, \
-     attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE \
-     (status = 'queued' AND run_at <= $3) OR (status = 'running' AND lease_until < $4) \
-     ORDER BY CASE WHEN lane = $5 THEN 0 ELSE 1 END, lane, run_at, id LIMIT 1 \
-     FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, payload, attempts, max_attempts";
+const CLAIM_PG: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 /// A claimed job.
 #[derive(Debug, Clone)]
@@ -369,16 +334,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let have = n(&row, 0)?;
-        for (i, (lite, pg)) in MIGRATIONS.iter().enumerate() {
+        for (i, ddl) in self.dialect.migrations().iter().enumerate() {
             let version = i64::try_from(i).unwrap_or(i64::MAX) + 1;
             if version <= have {
                 continue;
             }
-            let ddl = if self.dialect == Dialect::Sqlite {
-                lite
-            } else {
-                pg
-            };
             for stmt in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 sqlx::query(stmt).execute(&mut *tx).await?;
             }

@@ -73,23 +73,13 @@ async fn scenario(db: String, browser_check: bool) {
 
     // Authentication of the webhook.
     let body = webhook("acme/demo", sha1).to_string();
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", "wrong")
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        post_hf(&http, &base, "wrong", body.clone()).await.status(),
+        401
+    );
 
     let t0 = Instant::now();
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = post_hf(&http, &base, SECRET, body.clone()).await;
     assert_eq!(r.status(), 202);
     assert!(
         t0.elapsed() < Duration::from_secs(2),
@@ -98,13 +88,7 @@ async fn scenario(db: String, browser_check: bool) {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["revisions"], json!([sha1]));
     // The same delivery again is absorbed.
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = post_hf(&http, &base, SECRET, body).await;
     assert_eq!(r.status(), 202);
     assert_eq!(r.json::<Value>().await.unwrap()["duplicate"], true);
 
@@ -343,14 +327,17 @@ async fn lease_scenario(db: String) {
     let base = format!("http://{}", api.addr);
     let http = reqwest::Client::new();
     let sha1 = "1111111111111111111111111111111111111111";
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(webhook("acme/lease", sha1).to_string())
-        .send()
+    assert_eq!(
+        post_hf(
+            &http,
+            &base,
+            SECRET,
+            webhook("acme/lease", sha1).to_string()
+        )
         .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+        .status(),
+        202
+    );
     // "Worker A" claims the listing job and dies (never renews, never completes).
     let store = api.ctx.store.clone();
     let job = store.claim("dead-worker", 2000).await.unwrap().unwrap();
@@ -546,14 +533,12 @@ async fn rescan_after_policy_change_sqlite() {
     let sha = "4444444444444444444444444444444444444444";
     let svc = start(cfg.clone()).await;
     let base = format!("http://{}", svc.addr);
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(webhook("acme/re", sha).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(
+        post_hf(&http, &base, SECRET, webhook("acme/re", sha).to_string())
+            .await
+            .status(),
+        202
+    );
     let url = format!("{base}/v1/repos/acme/re/revisions/{sha}");
     wait_done(&http, &url).await;
     svc.shutdown().await;
@@ -729,14 +714,12 @@ async fn shutdown_releases_running_jobs() {
     let base = format!("http://{}", svc.addr);
     let http = reqwest::Client::new();
     let sha = "6666666666666666666666666666666666666666";
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(webhook("acme/stop", sha).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(
+        post_hf(&http, &base, SECRET, webhook("acme/stop", sha).to_string())
+            .await
+            .status(),
+        202
+    );
     let pool = svc.ctx.store.pool().clone();
     let t0 = Instant::now();
     loop {

@@ -89,14 +89,12 @@ async fn killed_worker_process_job_completed_by_another() {
     let base = format!("http://{}", api.addr);
     let http = reqwest::Client::new();
     let sha = "2222222222222222222222222222222222222222";
-    let r = http
-        .post(format!("{base}/webhooks/huggingface"))
-        .header("X-Webhook-Secret", SECRET)
-        .body(webhook("acme/procs", sha).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(
+        post_hf(&http, &base, SECRET, webhook("acme/procs", sha).to_string())
+            .await
+            .status(),
+        202
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut a = spawn_worker(dir.path(), "a", &pg.url, &hub.base);

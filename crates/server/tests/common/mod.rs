@@ -334,6 +334,21 @@ pub async fn wait_done(http: &reqwest::Client, url: &str) -> Value {
     }
 }
 
+/// POST a Hugging Face webhook body with `secret`.
+pub async fn post_hf(
+    http: &reqwest::Client,
+    base: &str,
+    secret: &str,
+    body: String,
+) -> reqwest::Response {
+    http.post(format!("{base}/webhooks/huggingface"))
+        .header("X-Webhook-Secret", secret)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn webhook(repo: &str, sha: &str) -> Value {
     json!({
         "event": {"action": "update", "scope": "repo.content"},
