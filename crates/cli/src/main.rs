@@ -9,6 +9,7 @@
 mod baseline;
 mod clamd;
 mod hf;
+mod json;
 mod output;
 mod progress;
 mod rules_doc;
@@ -28,6 +29,9 @@ use modelguard::report::{Report, ScannerInfo, Severity};
 use modelguard::{HashMode, Limits, Policy, Scanner, rules};
 use rayon::prelude::*;
 use serde_json::Value;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Security scanner for machine-learning model files: finds code that runs when a model is
 /// loaded (pickle, PyTorch, NumPy, joblib…) and tells harmless from harmful.
@@ -372,6 +376,8 @@ struct Scanners<'a> {
     args: &'a ScanArgs,
     hash: HashMode,
     built: Vec<Arc<Scanner>>,
+    /// The last directory asked about and its scanner: files come grouped by directory.
+    last: Option<(PathBuf, Arc<Scanner>)>,
     /// YARA rules (bundled plus --yara-rules), compiled once and shared by every scanner.
     signatures: modelguard::signatures::Signatures,
     by_config: HashMap<Option<PathBuf>, usize>,
@@ -388,6 +394,7 @@ impl<'a> Scanners<'a> {
                 HashArg::Never => HashMode::Never,
             },
             built: Vec::new(),
+            last: None,
             signatures: modelguard::signatures::Signatures::bundled(),
             by_config: HashMap::new(),
             by_dir: HashMap::new(),
@@ -421,8 +428,16 @@ impl<'a> Scanners<'a> {
 
     /// The scanner for `file`, building it on first use.
     fn for_file(&mut self, file: &Path) -> Result<Arc<Scanner>> {
+        let dir = file.parent().unwrap_or(Path::new(""));
+        if let Some((d, s)) = &self.last
+            && d == dir
+        {
+            return Ok(s.clone());
+        }
         let config = self.config_for(file);
-        self.get(config)
+        let s = self.get(config)?;
+        self.last = Some((dir.to_path_buf(), s.clone()));
+        Ok(s)
     }
 
     fn get(&mut self, config: Option<PathBuf>) -> Result<Arc<Scanner>> {
@@ -496,7 +511,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Some(p) => baseline::read(p)?,
         None => BTreeSet::new(),
     };
+    // Compile the bundled YARA rules (a few milliseconds) while the main thread walks.
+    let warm = (args.yara_rules.is_empty())
+        .then(|| std::thread::spawn(modelguard::signatures::Signatures::bundled));
     let (files, walk_errors) = collect(&args.paths, &excludes);
+    if let Some(w) = warm {
+        let _ = w.join();
+    }
     let mut scanners = Scanners::new(&args);
     if !args.yara_rules.is_empty() {
         scanners.signatures = modelguard::signatures::Signatures::with_rule_dirs(&args.yara_rules)
@@ -565,7 +586,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let color = args.output.is_none() && output::color_stdout();
     match args.format {
-        Format::Json => write_json(&report, &mut out)?,
+        Format::Json => json::write(&report, &mut out)?,
         Format::Sarif => writeln!(
             out,
             "{}",
@@ -582,7 +603,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     for e in &walk_errors {
         eprintln!("modelguard: {e}");
     }
-    Ok(exit_code(&report, args.fail_on, !walk_errors.is_empty()))
+    let code = exit_code(&report, args.fail_on, !walk_errors.is_empty());
+    // The process ends next: freeing thousands of reports one by one is wasted work.
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// 1 when an unsuppressed finding reaches the threshold (wins over errors), else 2 on any
@@ -599,31 +623,4 @@ fn exit_code(report: &Report, fail_on: Severity, walk_error: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// The JSON report, with each file's entry serialised in parallel (for thousands of small
-/// files, serialising on one thread was a fifth of the run).
-fn write_json(report: &Report, out: &mut dyn Write) -> Result<()> {
-    let files: Vec<String> = report
-        .files
-        .par_iter()
-        .map(|f| {
-            let text = serde_json::to_string_pretty(f)?;
-            // Indent by two levels (inside the top object and the files array).
-            Ok::<_, serde_json::Error>(format!("    {}", text.replace('\n', "\n    ")))
-        })
-        .collect::<Result<_, _>>()?;
-    let body = if files.is_empty() {
-        "[]".to_string()
-    } else {
-        format!("[\n{}\n  ]", files.join(",\n"))
-    };
-    let scanner = serde_json::to_string_pretty(&report.scanner)?.replace('\n', "\n  ");
-    let summary = serde_json::to_string_pretty(&report.summary)?.replace('\n', "\n  ");
-    writeln!(
-        out,
-        "{{\n  \"schema\": {},\n  \"scanner\": {scanner},\n  \"files\": {body},\n  \"summary\": {summary}\n}}",
-        serde_json::to_string(&report.schema)?,
-    )?;
-    Ok(())
 }

@@ -73,7 +73,11 @@ impl Scanner {
 
     /// Scan a file on disk.
     pub fn scan_path(&self, path: &Path) -> FileReport {
-        let display = path.display().to_string();
+        // `to_str` first: `display` validates byte by byte even for valid UTF-8.
+        let display = match path.to_str() {
+            Some(s) => s.to_owned(),
+            None => path.display().to_string(),
+        };
         match FileSource::open(path) {
             Ok(src) => {
                 let mut r = self.scan_source(&display, &src);
@@ -532,8 +536,13 @@ impl Walk<'_> {
         }
     }
 
-    fn read_window(&mut self, src: &dyn ReadAt, len: u64, member: Option<&str>) -> Option<Vec<u8>> {
-        match read_range(src, 0, len) {
+    fn read_window<'s>(
+        &mut self,
+        src: &'s dyn ReadAt,
+        len: u64,
+        member: Option<&str>,
+    ) -> Option<std::borrow::Cow<'s, [u8]>> {
+        match crate::source::range(src, 0, len) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.error(

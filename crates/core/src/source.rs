@@ -10,6 +10,10 @@ pub trait ReadAt: Send + Sync {
     fn size(&self) -> u64;
     /// Read up to `buf.len()` bytes at `offset`; returns how many were read (0 at the end).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// All the bytes, when they are already in memory (then ranges are borrowed, not copied).
+    fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl ReadAt for [u8] {
@@ -29,6 +33,9 @@ impl ReadAt for [u8] {
         }
         Ok(n)
     }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(self)
+    }
 }
 
 impl ReadAt for Vec<u8> {
@@ -37,6 +44,9 @@ impl ReadAt for Vec<u8> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.as_slice().read_at(offset, buf)
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(self)
     }
 }
 
@@ -49,6 +59,9 @@ impl ReadAt for Bytes<'_> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read_at(offset, buf)
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(self.0)
     }
 }
 
@@ -92,6 +105,9 @@ impl ReadAt for FileSource {
             None => self.read_file_at(offset, buf),
         }
     }
+    fn bytes(&self) -> Option<&[u8]> {
+        self.small.as_deref()
+    }
 }
 
 impl FileSource {
@@ -103,6 +119,21 @@ impl FileSource {
     fn read_file_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         std::os::windows::fs::FileExt::seek_read(&self.file, buf, offset)
     }
+}
+
+/// Like [`read_range`], but borrowed when `src` is in memory.
+pub fn range(src: &dyn ReadAt, offset: u64, len: u64) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+    if let Some(all) = src.bytes() {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        let end = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .saturating_add(start)
+            .min(all.len());
+        return Ok(std::borrow::Cow::Borrowed(
+            all.get(start..end).unwrap_or_default(),
+        ));
+    }
+    read_range(src, offset, len).map(std::borrow::Cow::Owned)
 }
 
 /// Read exactly `len` bytes at `offset` (fewer only at end of data).

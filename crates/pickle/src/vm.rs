@@ -26,7 +26,7 @@ struct Frame {
     stack: Vec<ValueId>,
     /// Stack heights at each MARK.
     marks: Vec<usize>,
-    memo: HashMap<u64, ValueId>,
+    memo: Memo,
     /// Current protocol (PROTO sets it; 0 without one), consulted by `find_class` mapping.
     proto: u8,
     /// For a joblib object-array pickle: the outer unpickler's protocol. joblib 1.6 reads the
@@ -34,6 +34,56 @@ struct Frame {
     /// the outer protocol; older versions used a plain `pickle.load`. Names are mapped if
     /// either protocol is below 3, so no version's reading is missed.
     outer_proto: Option<u8>,
+}
+
+/// A pickle's memo. Picklers number entries 0, 1, 2, … (sometimes with gaps, after
+/// `pickletools.optimize`), so indices near the end live in a vector; an index far beyond it
+/// goes to a map, so a hostile `PUT 999999` does not grow the vector.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Option<ValueId>>,
+    sparse: HashMap<u64, ValueId>,
+    len: usize,
+}
+
+/// Largest gap past the vector's end that still extends it (bounds wasted slots per PUT).
+const MEMO_DENSE_GAP: u64 = 64;
+
+impl Memo {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, idx: u64) -> Option<ValueId> {
+        match usize::try_from(idx).ok().and_then(|i| self.dense.get(i)) {
+            Some(Some(v)) => Some(*v),
+            _ => self.sparse.get(&idx).copied(),
+        }
+    }
+
+    fn contains(&self, idx: u64) -> bool {
+        self.get(idx).is_some()
+    }
+
+    fn insert(&mut self, idx: u64, v: ValueId) {
+        let end = self.dense.len() as u64;
+        if idx < end.saturating_add(MEMO_DENSE_GAP)
+            && let Ok(i) = usize::try_from(idx)
+            && (self.sparse.is_empty() || !self.sparse.contains_key(&idx))
+        {
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            if let Some(slot) = self.dense.get_mut(i) {
+                if slot.is_none() {
+                    self.len += 1;
+                }
+                *slot = Some(v);
+            }
+        } else if self.sparse.insert(idx, v).is_none() {
+            self.len += 1;
+        }
+    }
 }
 
 impl Frame {
@@ -239,7 +289,11 @@ impl<'a> Vm<'a> {
             Some((h, _)) if raw.len() > max => (h, true),
             _ => (raw, false),
         };
-        let s = String::from_utf8_lossy(head).into_owned();
+        // `from_utf8` first: the lossy path validates byte by byte even for valid text.
+        let s = match std::str::from_utf8(head) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(head).into_owned(),
+        };
         let (value, t) = truncate_str(s, max);
         self.charge_strings(value.len())?;
         self.new_value(Value::Str {
@@ -288,7 +342,11 @@ impl<'a> Vm<'a> {
             return Err(ErrorKind::Limit("max_string_bytes"));
         }
         self.charge_strings(line.len())?;
-        Ok((String::from_utf8_lossy(line).into_owned(), eof))
+        let text = match std::str::from_utf8(line) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(line).into_owned(),
+        };
+        Ok((text, eof))
     }
 
     /// The `module\nname\n` operands of GLOBAL/INST (see [`Vm::name_line`] for the flag).
@@ -359,7 +417,7 @@ impl<'a> Vm<'a> {
     fn memo_put(&self, f: &mut Frame, idx: u64) -> R<()> {
         let top = Self::top(f)?;
         let max = self.limits.max_memo as u64;
-        if idx >= max || (f.memo.len() >= self.limits.max_memo && !f.memo.contains_key(&idx)) {
+        if idx >= max || (f.memo.len() >= self.limits.max_memo && !f.memo.contains(idx)) {
             return Err(ErrorKind::Limit("max_memo"));
         }
         f.memo.insert(idx, top);
@@ -367,7 +425,7 @@ impl<'a> Vm<'a> {
     }
 
     fn memo_get(&self, f: &mut Frame, idx: u64) -> R<()> {
-        let id = *f.memo.get(&idx).ok_or(ErrorKind::MissingMemo(idx))?;
+        let id = f.memo.get(idx).ok_or(ErrorKind::MissingMemo(idx))?;
         self.push(f, id)
     }
 

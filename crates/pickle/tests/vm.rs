@@ -139,6 +139,43 @@ fn stack_global_operands_from_memo_with_padding() {
 }
 
 #[test]
+fn memo_entries_far_apart_and_overlapping_stay_found() {
+    /// PROTO 4, `'far'` put at `far`, then `None` put at each index of `run`, then `tail`.
+    fn memo_pickle(far: u32, run: impl Iterator<Item = u8>, tail: &[u8]) -> Vec<u8> {
+        let mut p = b"\x80\x04\x8c\x03farr".to_vec();
+        p.extend(far.to_le_bytes());
+        p.push(b'0');
+        for i in run {
+            p.extend([b'N', b'q', i, b'0']);
+        }
+        p.extend(tail);
+        p
+    }
+    fn far_str(a: &Analysis) -> bool {
+        matches!(result(a, 0), Value::Str { value, .. } if value == "far")
+    }
+    // A far index is kept apart from the dense run of small ones.
+    let a = run(&memo_pickle(1000, 0..=200, b"j\xe8\x03\x00\x00."));
+    assert_eq!(a.error, None);
+    assert!(far_str(&a), "{:?}", result(&a, 0));
+    // The run grows past index 70 (stored apart: too far when put) without overwriting it.
+    let tail = b"h\x46.";
+    let p = memo_pickle(70, (0..70).chain(71..=100), tail);
+    let a = run(&p);
+    assert_eq!(a.error, None);
+    assert!(far_str(&a), "{:?}", result(&a, 0));
+    // A PUT at 70 in the run replaces it, as in Python's dict memo.
+    let a = run(&memo_pickle(70, 0..=100, tail));
+    assert!(matches!(result(&a, 0), Value::None));
+    // 101 distinct indices are counted once each against the limit.
+    assert_eq!(
+        error_kind(&run_with(&p, |l| l.max_memo = 100)),
+        Some(ErrorKind::Limit("max_memo"))
+    );
+    assert_eq!(error_kind(&run_with(&p, |l| l.max_memo = 101)), None);
+}
+
+#[test]
 fn stack_global_from_protocol0_strings_and_dynamic_operands() {
     // STRING operands decode to str in Python 3, so they are valid STACK_GLOBAL operands.
     let a = run(b"S'os'\nS'system'\n\x93.");

@@ -437,6 +437,10 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     if let Some(e) = lookup(module, qualname) {
         return Some(e);
     }
+    // Without a dot on either side the name as written is the only reading.
+    if !module.contains('.') && !qualname.contains('.') {
+        return None;
+    }
     let joined = format!("{module}.{qualname}");
     // find_class may reach a module through attributes (logging.os → os): try every suffix
     // of the joined path as a fresh module path too (os.system from logging.os.system).
@@ -485,18 +489,17 @@ pub fn mentions_module(name: &str) -> bool {
 /// The table indexed by module, built once: a lookup touches only the entries of the module
 /// and of its parent packages instead of scanning the whole table (this is on the hot path:
 /// every import and call of every pickle is classified).
-static INDEX: std::sync::LazyLock<
-    std::collections::HashMap<&'static str, Vec<(usize, &'static str)>>,
-> = std::sync::LazyLock::new(|| {
-    let mut m: std::collections::HashMap<&'static str, Vec<(usize, &'static str)>> =
-        std::collections::HashMap::new();
-    for (i, &(pattern, _)) in CATALOG.iter().enumerate() {
-        if let Some((pm, pq)) = pattern.split_once(':') {
-            m.entry(pm).or_default().push((i, pq));
+static INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Vec<(usize, &'static str)>>> =
+    std::sync::LazyLock::new(|| {
+        let mut m: rustc_hash::FxHashMap<&'static str, Vec<(usize, &'static str)>> =
+            rustc_hash::FxHashMap::default();
+        for (i, &(pattern, _)) in CATALOG.iter().enumerate() {
+            if let Some((pm, pq)) = pattern.split_once(':') {
+                m.entry(pm).or_default().push((i, pq));
+            }
         }
-    }
-    m
-});
+        m
+    });
 
 /// Match one exact (module, qualname) pair against the table (first entry in table order wins).
 fn lookup(module: &str, qualname: &str) -> Option<Entry> {

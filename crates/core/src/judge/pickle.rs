@@ -75,6 +75,16 @@ pub struct Judgement {
     pub incomplete: Vec<String>,
 }
 
+/// A finding's evidence, rendered only when a finding is made: rendering the result of every
+/// benign call (each `OrderedDict(...)` of a state dict) was a fifth of the judge's time.
+#[derive(Clone)]
+enum Evidence {
+    /// The rendering of this value.
+    Of(ValueId),
+    /// Fixed text.
+    Text(String),
+}
+
 struct Judge<'a> {
     a: &'a Analysis,
     ctx: &'a Context<'a>,
@@ -678,6 +688,13 @@ impl<'a> Judge<'a> {
         self.a.render(id)
     }
 
+    fn evidence(&self, e: &Evidence) -> String {
+        match e {
+            Evidence::Of(id) => self.render(*id),
+            Evidence::Text(t) => t.clone(),
+        }
+    }
+
     fn run(&mut self) {
         let a = self.a;
         // 1. Calls.
@@ -718,7 +735,7 @@ impl<'a> Judge<'a> {
                 Sym::Partial(_, pargs) => pargs.iter().chain(call.args.iter()).copied().collect(),
                 _ => call.args.clone(),
             };
-            let evidence = self.render(call.result);
+            let evidence = Evidence::Of(call.result);
             let loc = self.loc(call.at);
             let via = match &raw_callee {
                 Sym::Partial(..) => " via functools.partial",
@@ -733,14 +750,14 @@ impl<'a> Judge<'a> {
                     &rules::PKL_RESOLVER,
                     Severity::High,
                     format!("pickle calls a callable it computes at load time ({why})"),
-                    evidence,
+                    self.render(call.result),
                     loc,
                 ),
                 Sym::Module(m) => self.push(
                     &rules::PKL_RESOLVER,
                     Severity::High,
                     format!("pickle calls module object {m}"),
-                    evidence,
+                    self.render(call.result),
                     loc,
                 ),
                 Sym::AttrGetter(_) | Sym::Str(_) | Sym::Bytes(_) => {}
@@ -752,7 +769,7 @@ impl<'a> Judge<'a> {
                             &rules::PKL_RESOLVER,
                             Severity::Medium,
                             "pickle calls the result of another call".into(),
-                            evidence,
+                            self.render(call.result),
                             loc,
                         );
                     }
@@ -827,7 +844,7 @@ impl<'a> Judge<'a> {
         qualname: &str,
         via: &str,
         args: &[ValueId],
-        evidence: String,
+        evidence: Evidence,
         loc: Location,
     ) {
         let Some(call) = self.a.calls.get(ci) else {
@@ -849,7 +866,7 @@ impl<'a> Judge<'a> {
                 &rules::PKL_RESOLVER,
                 Severity::High,
                 format!("pickle resolves a name it computes at load time ({why})"),
-                evidence,
+                self.evidence(&evidence),
                 loc,
             );
             return;
@@ -859,7 +876,7 @@ impl<'a> Judge<'a> {
                 &rules::PKL_INTROSPECTION,
                 Severity::High,
                 format!("pickle calls a dunder attribute {module}.{qualname}"),
-                evidence.clone(),
+                self.evidence(&evidence),
                 loc.clone(),
             );
         }
@@ -905,7 +922,7 @@ impl<'a> Judge<'a> {
             &rules::PKL_UNKNOWN_GLOBAL,
             sev,
             format!("pickle {how} {module}.{qualname}, which is not on the allowlist"),
-            evidence,
+            self.evidence(&evidence),
             loc,
         );
     }
@@ -915,7 +932,7 @@ impl<'a> Judge<'a> {
         module: &str,
         qualname: &str,
         args: &[ValueId],
-        evidence: String,
+        evidence: Evidence,
         loc: Location,
         allowed: Option<Allowed>,
     ) {
@@ -947,7 +964,7 @@ impl<'a> Judge<'a> {
                 rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
                 severity: Severity::Low,
                 message: format!("pickle calls {module}.{qualname}"),
-                evidence: Some(evidence),
+                evidence: Some(self.evidence(&evidence)),
                 location: loc,
                 suppressed: Some(format!("allowlisted by policy: {pattern}")),
             });
@@ -963,7 +980,7 @@ impl<'a> Judge<'a> {
         called: bool,
         via: &str,
         args: &[ValueId],
-        evidence: String,
+        evidence: Evidence,
         loc: Location,
     ) {
         let name = format!("{module}.{qualname}");
@@ -1040,7 +1057,7 @@ impl<'a> Judge<'a> {
             rule,
             sev,
             format!("pickle {verb} {name}{via}, which {}{what}", cap.describe()),
-            evidence,
+            self.evidence(&evidence),
             loc,
         );
     }
@@ -1238,7 +1255,7 @@ impl<'a> Judge<'a> {
             if let Some(entry) = catalog::classify(module, name) {
                 let loc = self.loc(imp.at);
                 let called_later = partial_funcs.contains(&imp.value);
-                let evidence = format!("{module}.{name}");
+                let evidence = Evidence::Text(format!("{module}.{name}"));
                 self.capability_finding(
                     entry.capability,
                     module,
@@ -1303,7 +1320,7 @@ impl<'a> Judge<'a> {
             };
             if let Some(e) = catalog::classify(&m, &q) {
                 let loc = self.loc(call.at);
-                let ev = self.render(call.result);
+                let ev = Evidence::Of(call.result);
                 self.capability_finding(e.capability, &m, &q, false, "", &[], ev, loc);
             } else if is_dunder(&q) {
                 let loc = self.loc(call.at);

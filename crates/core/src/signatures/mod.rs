@@ -25,7 +25,7 @@ use std::sync::{Arc, LazyLock};
 use boreal::{MetadataValue, compiler::Compiler};
 
 use crate::report::{Finding, Location, Severity};
-use crate::source::{ReadAt, read_range};
+use crate::source::ReadAt;
 
 /// Version of the bundled rule set; also each bundled rule's `version` meta.
 pub const BUNDLED_VERSION: &str = "2026.11.1";
@@ -185,7 +185,7 @@ impl Signatures {
         };
         let mut out = Vec::new();
         for (start, len) in windows {
-            let data = read_range(src, start, len).map_err(|e| e.to_string())?;
+            let data = crate::source::range(src, start, len).map_err(|e| e.to_string())?;
             scan_buffer(c, &data, start, &mut out)?;
         }
         Ok(out)
