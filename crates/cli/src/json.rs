@@ -1,12 +1,13 @@
 //! The JSON report writer: the same text as `serde_json::to_string_pretty(&report)`, built
-//! with each file's entry serialised on its own thread straight into its final indentation.
+//! from each file's entry serialised straight into its final indentation, by the worker that
+//! scanned the file ([`entry`]) or in parallel at the end.
 //!
 //! For thousands of small files the report is megabytes; pretty-printing it on one thread
 //! and re-indenting the pieces cost as much as scanning them.
 
 use std::io::{self, Write};
 
-use modelguard::report::Report;
+use modelguard::report::{FileReport, Report};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::ser::Formatter;
@@ -99,18 +100,29 @@ fn pretty_at<T: Serialize + ?Sized>(
     value.serialize(&mut ser)
 }
 
-/// Write `report` as pretty JSON followed by a newline, in one write.
-pub fn write(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
-    let files = report
-        .files
-        .par_iter()
-        .map(|f| {
-            let mut buf = Vec::with_capacity(512);
-            buf.extend_from_slice(b"\n    ");
-            pretty_at(&mut buf, f, 2)?;
-            Ok(buf)
-        })
-        .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
+/// One file's entry of the `files` array, as [`write`] places it.
+pub fn entry(f: &FileReport) -> serde_json::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(512);
+    buf.extend_from_slice(b"\n    ");
+    pretty_at(&mut buf, f, 2)?;
+    Ok(buf)
+}
+
+/// Write `report` as pretty JSON followed by a newline, in one write. `entries`, when given,
+/// are the files' [`entry`] texts in report order (made while scanning).
+pub fn write(
+    report: &Report,
+    entries: Option<Vec<Vec<u8>>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let files = match entries {
+        Some(e) if e.len() == report.files.len() => e,
+        _ => report
+            .files
+            .par_iter()
+            .map(entry)
+            .collect::<serde_json::Result<Vec<Vec<u8>>>>()?,
+    };
     let mut doc = Vec::with_capacity(files.iter().map(Vec::len).sum::<usize>() + 1024);
     doc.extend_from_slice(b"{\n  \"schema\": ");
     serde_json::to_writer(&mut doc, &report.schema)?;
@@ -151,9 +163,13 @@ mod tests {
         ];
         for files in [files.clone(), vec![]] {
             let report = Report::new(s.info(), files);
-            let mut ours = Vec::new();
-            write(&report, &mut ours).unwrap();
             let theirs = serde_json::to_string_pretty(&report).unwrap() + "\n";
+            let mut ours = Vec::new();
+            write(&report, None, &mut ours).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+            let made: Vec<_> = report.files.iter().map(|f| entry(f).unwrap()).collect();
+            let mut ours = Vec::new();
+            write(&report, Some(made), &mut ours).unwrap();
             assert_eq!(String::from_utf8(ours).unwrap(), theirs);
         }
     }

@@ -549,19 +549,31 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         &paths,
         progress::wanted(paths.len(), args.quiet, args.no_progress),
     );
-    let mut reports = pool.install(|| {
+    // Without --write-baseline every suppression is known before the scan, so each worker
+    // finishes its file: baseline applied and, for JSON, the report entry written.
+    let finish_in_worker = args.write_baseline.is_none();
+    let entries_in_worker = finish_in_worker && args.format == Format::Json;
+    let (mut reports, entries): (Vec<_>, Vec<_>) = pool.install(|| {
         jobs.par_iter()
             .map(|(s, f)| {
                 let mut r = s.scan_path(f);
                 if let Some(c) = &clamd {
                     c.amend(&mut r, f, &s.policy);
                 }
+                if finish_in_worker && !known.is_empty() {
+                    baseline::apply(std::slice::from_mut(&mut r), &known);
+                }
                 bar.file_done(r.size);
-                r
+                let entry = entries_in_worker.then(|| json::entry(&r));
+                (r, entry)
             })
-            .collect::<Vec<_>>()
+            .unzip()
     });
     bar.finish();
+    let entries = entries
+        .into_iter()
+        .collect::<Option<serde_json::Result<Vec<_>>>>()
+        .transpose()?;
     if let Some(p) = &args.write_baseline {
         let doc = baseline::build(&reports);
         baseline::write(p, &doc)?;
@@ -574,7 +586,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             );
         }
     }
-    if !known.is_empty() {
+    if !finish_in_worker && !known.is_empty() {
         baseline::apply(&mut reports, &known);
     }
     let report = Report::new(info, reports);
@@ -586,7 +598,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let color = args.output.is_none() && output::color_stdout();
     match args.format {
-        Format::Json => json::write(&report, &mut out)?,
+        Format::Json => json::write(&report, entries, &mut out)?,
         Format::Sarif => writeln!(
             out,
             "{}",
