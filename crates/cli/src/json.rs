@@ -105,11 +105,13 @@ pub fn entry(f: &FileReport) -> serde_json::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(512);
     buf.extend_from_slice(b"\n    ");
     pretty_at(&mut buf, f, 2)?;
+    // Entries are kept until the whole report is written: keep only what they use.
+    buf.shrink_to_fit();
     Ok(buf)
 }
 
-/// Write `report` as pretty JSON followed by a newline, in one write. `entries`, when given,
-/// are the files' [`entry`] texts in report order (made while scanning).
+/// Write `report` as pretty JSON followed by a newline. `entries`, when given, are the files'
+/// [`entry`] texts in report order (made while scanning).
 pub fn write(
     report: &Report,
     entries: Option<Vec<Vec<u8>>>,
@@ -123,23 +125,30 @@ pub fn write(
             .map(entry)
             .collect::<serde_json::Result<Vec<Vec<u8>>>>()?,
     };
-    let mut doc = Vec::with_capacity(files.iter().map(Vec::len).sum::<usize>() + 1024);
-    doc.extend_from_slice(b"{\n  \"schema\": ");
-    serde_json::to_writer(&mut doc, &report.schema)?;
-    doc.extend_from_slice(b",\n  \"scanner\": ");
-    pretty_at(&mut doc, &report.scanner, 1)?;
-    doc.extend_from_slice(b",\n  \"files\": [");
+    // Pieces go straight to a buffered writer: no second copy of a megabytes-long report.
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut head = b"{\n  \"schema\": ".to_vec();
+    serde_json::to_writer(&mut head, &report.schema)?;
+    head.extend_from_slice(b",\n  \"scanner\": ");
+    pretty_at(&mut head, &report.scanner, 1)?;
+    head.extend_from_slice(b",\n  \"files\": [");
+    w.write_all(&head)?;
     for (i, f) in files.iter().enumerate() {
         if i > 0 {
-            doc.push(b',');
+            w.write_all(b",")?;
         }
-        doc.extend_from_slice(f);
+        w.write_all(f)?;
     }
-    doc.extend_from_slice(if files.is_empty() { b"]" } else { b"\n  ]" });
-    doc.extend_from_slice(b",\n  \"summary\": ");
-    pretty_at(&mut doc, &report.summary, 1)?;
-    doc.extend_from_slice(b"\n}\n");
-    out.write_all(&doc)?;
+    let mut tail = if files.is_empty() {
+        b"]".to_vec()
+    } else {
+        b"\n  ]".to_vec()
+    };
+    tail.extend_from_slice(b",\n  \"summary\": ");
+    pretty_at(&mut tail, &report.summary, 1)?;
+    tail.extend_from_slice(b"\n}\n");
+    w.write_all(&tail)?;
+    w.flush()?;
     Ok(())
 }
 

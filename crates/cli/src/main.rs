@@ -10,6 +10,7 @@ mod baseline;
 mod clamd;
 mod hf;
 mod json;
+mod open;
 mod output;
 mod progress;
 mod rules_doc;
@@ -535,19 +536,19 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    let mut dirs = open::Dirs::default();
     let jobs = files
         .into_iter()
-        .map(|f| Ok((scanners.for_file(&f)?, f)))
+        .map(|f| Ok((scanners.for_file(&f)?, dirs.handle(&f), f)))
         .collect::<Result<Vec<_>>>()?;
     let info = scanners.info()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("thread pool")?;
-    let paths: Vec<PathBuf> = jobs.iter().map(|(_, f)| f.clone()).collect();
     let bar = progress::Progress::new(
-        &paths,
-        progress::wanted(paths.len(), args.quiet, args.no_progress),
+        jobs.iter().map(|(_, _, f)| f.as_path()),
+        progress::wanted(jobs.len(), args.quiet, args.no_progress),
     );
     // Without --write-baseline every suppression is known before the scan, so each worker
     // finishes its file: baseline applied and, for JSON, the report entry written.
@@ -555,8 +556,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let entries_in_worker = finish_in_worker && args.format == Format::Json;
     let (mut reports, entries): (Vec<_>, Vec<_>) = pool.install(|| {
         jobs.par_iter()
-            .map(|(s, f)| {
-                let mut r = s.scan_path(f);
+            .map(|(s, dir, f)| {
+                let mut r = s.scan_file(open::open(dir.as_ref(), f), f);
                 if let Some(c) = &clamd {
                     c.amend(&mut r, f, &s.policy);
                 }

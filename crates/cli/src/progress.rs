@@ -4,7 +4,7 @@
 //! not with `--quiet` or `--no-progress`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -27,10 +27,10 @@ pub fn wanted(files: usize, quiet: bool, no_progress: bool) -> bool {
 
 impl Progress {
     /// A bar over `files` (their sizes make the byte total), drawn when `show`.
-    pub fn new(files: &[PathBuf], show: bool) -> Progress {
+    pub fn new<'p>(files: impl ExactSizeIterator<Item = &'p Path>, show: bool) -> Progress {
+        let count = files.len();
         let bar = show.then(|| {
             let total: u64 = files
-                .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
                 .map(|m| m.len())
                 .sum();
@@ -40,14 +40,14 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
-            bar.set_message(format!("files 0/{}", files.len()));
+            bar.set_message(format!("files 0/{count}"));
             // First draw now: a short scan still shows where it stands.
             bar.tick();
             bar
         });
         Progress {
             bar,
-            files: files.len(),
+            files: count,
             done: AtomicUsize::new(0),
         }
     }

@@ -73,12 +73,17 @@ impl Scanner {
 
     /// Scan a file on disk.
     pub fn scan_path(&self, path: &Path) -> FileReport {
+        self.scan_file(std::fs::File::open(path), path)
+    }
+
+    /// Scan a file the caller opened (or failed to open); `path` names it in the report.
+    pub fn scan_file(&self, file: std::io::Result<std::fs::File>, path: &Path) -> FileReport {
         // `to_str` first: `display` validates byte by byte even for valid UTF-8.
         let display = match path.to_str() {
             Some(s) => s.to_owned(),
             None => path.display().to_string(),
         };
-        match FileSource::open(path) {
+        match file.and_then(FileSource::from_file) {
             Ok(src) => {
                 let mut r = self.scan_source(&display, &src);
                 r.path = display;
@@ -199,6 +204,9 @@ fn sha256(src: &dyn ReadAt) -> std::io::Result<String> {
 
 /// Remove exact duplicates (the same fact seen through two views of one archive).
 fn dedup_findings(f: &mut Vec<Finding>) {
+    if f.len() < 2 {
+        return;
+    }
     let mut seen = std::collections::HashSet::new();
     f.retain(|x| {
         seen.insert((

@@ -79,7 +79,11 @@ pub struct FileSource {
 impl FileSource {
     /// Open `path`.
     pub fn open(path: &std::path::Path) -> io::Result<Self> {
-        let file = std::fs::File::open(path)?;
+        Self::from_file(std::fs::File::open(path)?)
+    }
+
+    /// A source over a file the caller opened (e.g. relative to a directory handle).
+    pub fn from_file(file: std::fs::File) -> io::Result<Self> {
         let size = file.metadata()?.len();
         let mut src = FileSource {
             file,

@@ -173,10 +173,14 @@ fn truncate_str(mut s: String, max: usize) -> (String, bool) {
 
 impl<'a> Vm<'a> {
     pub(crate) fn new(data: &'a [u8], limits: &'a Limits) -> Self {
+        let mut out = Analysis::default();
+        // Room for the values a typical stream of this size makes (about one per 8 bytes),
+        // so small pickles do not regrow the arena several times.
+        out.values.reserve((data.len() / 8).clamp(16, 1 << 12));
         Self {
             data,
             limits,
-            out: Analysis::default(),
+            out,
             opcodes: 0,
             string_bytes: 0,
             copied: 0,
