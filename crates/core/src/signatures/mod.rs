@@ -437,7 +437,7 @@ pub(crate) fn drop_container_duplicates(findings: &mut Vec<Finding>, own: std::o
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
     use crate::source::Bytes;
 
