@@ -133,7 +133,7 @@ pub struct Signatures {
 struct Compiled {
     scanner: boreal::Scanner,
     /// For the bundled set alone: [`BUNDLED_ATOMS`]. User rules are never prefiltered.
-    prefilter: Option<aho_corasick::AhoCorasick>,
+    prefilter: Option<regex::bytes::Regex>,
     /// `sha256:` of the bundled version and every rule file's name and text.
     digest: String,
     /// User rule files compiled in, for [`Signatures::files`].
@@ -372,17 +372,19 @@ fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
             .string_max_nb_matches(MAX_MATCHES_PER_STRING)
             .match_max_length(256),
     );
-    // An automaton over a dozen literals cannot fail to build; if it ever did, every buffer
+    // An alternation of a few dozen literals cannot fail to build; if it ever did, every buffer
     // simply goes to the YARA engine.
     let prefilter = files
         .is_empty()
         .then(|| {
-            let mut atoms: Vec<Vec<u8>> = BUNDLED_ATOMS
-                .iter()
-                .map(|a| a.as_bytes().to_vec())
-                .collect();
-            atoms.extend(BUNDLED_ATOMS_NOCASE.iter().flat_map(|a| case_variants(a)));
-            aho_corasick::AhoCorasick::new(atoms).ok()
+            let mut atoms: Vec<String> = BUNDLED_ATOMS.iter().map(|a| regex::escape(a)).collect();
+            atoms.extend(
+                BUNDLED_ATOMS_NOCASE
+                    .iter()
+                    .flat_map(|a| case_variants(a))
+                    .map(|v| regex::escape(&String::from_utf8_lossy(&v))),
+            );
+            regex::bytes::Regex::new(&atoms.join("|")).ok()
         })
         .flatten();
     Ok(Compiled {
