@@ -243,7 +243,7 @@ impl Signatures {
         let mut out = Vec::new();
         for (start, len) in windows {
             let data = crate::source::range(src, start, len).map_err(|e| e.to_string())?;
-            if c.prefilter.as_ref().is_some_and(|p| !p.is_match(&*data)) {
+            if c.prefilter.as_ref().is_some_and(|p| !p.is_match(&data)) {
                 continue;
             }
             scan_buffer(c, &data, start, &mut out)?;
