@@ -4,7 +4,8 @@
   (a) 5,000 small pickles (90 % benign state-dict-like objects, 10 % os.system payloads);
   (b) a 2 GiB checkpoint in torch's zip format (torch.save of one large tensor).
 
-Prints wall time, peak RSS and the ratio for each. Needs the fixture venv (torch, picklescan):
+Both tools run alternately, several rounds per case; prints the best and the median wall
+time of each, the peak RSS and the ratios. Needs the fixture venv (torch, picklescan):
   python3 -m venv .venv && .venv/bin/pip install -r tests/fixtures/requirements.txt
   cargo build --release -p modelguard-cli
   .venv/bin/python bench/compare.py
@@ -13,6 +14,7 @@ Generated files go to bench/out/ (git-ignored) and are reused across runs.
 import collections
 import os
 import pickle
+import statistics
 import subprocess
 import sys
 import time
@@ -71,9 +73,14 @@ def timed(cmd):
     return dt, rss_kb / 1024, p.returncode
 
 
-def best_of(cmd, runs):
-    results = [timed(cmd) for _ in range(runs)]
-    return min(results, key=lambda r: r[0])
+def runs_of(cmds, rounds):
+    """Run every command once per round, interleaved (so a slow spell of a shared machine
+    hits all of them alike); return each command's list of (seconds, RSS MiB, exit code)."""
+    results = [[] for _ in cmds]
+    for _ in range(rounds):
+        for i, cmd in enumerate(cmds):
+            results[i].append(timed(cmd))
+    return results
 
 
 def main():
@@ -81,17 +88,21 @@ def main():
         sys.exit("build first: cargo build --release -p modelguard-cli")
     small = make_small()
     big = make_big()
-    rows = []
-    for label, target, runs in (("5,000 small pickles", small, 3), ("2 GiB torch zip", big, 5)):
-        mg = best_of([MG, "scan", "--format", "json", "--hash", "never", target], runs)
-        ps = best_of([PICKLESCAN, "-p", target], 1 if label.startswith("5") else 3)
-        rows.append((label, mg, ps))
-    print(f"{'case':<22} {'modelguard':>16} {'picklescan':>16} {'speed-up':>9}")
-    for label, mg, ps in rows:
-        print(
-            f"{label:<22} {mg[0]*1000:9.0f} ms {mg[1]:4.0f}M {ps[0]*1000:9.0f} ms {ps[1]:4.0f}M"
-            f" {ps[0]/mg[0]:8.1f}x   (exit codes {mg[2]}, {ps[2]})"
+    print(f"{'case':<22} {'':>6} {'modelguard':>16} {'picklescan':>16} {'speed-up':>9}")
+    for label, target, rounds in (("5,000 small pickles", small, 7), ("2 GiB torch zip", big, 7)):
+        mg, ps = runs_of(
+            [[MG, "scan", "--format", "json", "--hash", "never", target], [PICKLESCAN, "-p", target]],
+            rounds,
         )
+        for stat, pick in (("best", min), ("median", statistics.median)):
+            m = pick(r[0] for r in mg)
+            p = pick(r[0] for r in ps)
+            m_rss = max(r[1] for r in mg)
+            p_rss = max(r[1] for r in ps)
+            print(
+                f"{label:<22} {stat:>6} {m*1000:9.1f} ms {m_rss:4.0f}M {p*1000:9.1f} ms {p_rss:4.0f}M"
+                f" {p/m:8.1f}x   (exit codes {mg[0][2]}, {ps[0][2]})"
+            )
 
 
 if __name__ == "__main__":

@@ -430,8 +430,9 @@ impl<'a> Scanners<'a> {
     /// The scanner for `file`, building it on first use.
     fn for_file(&mut self, file: &Path) -> Result<Arc<Scanner>> {
         let dir = file.parent().unwrap_or(Path::new(""));
+        // Compared as bytes: `Path` equality re-parses both into components.
         if let Some((d, s)) = &self.last
-            && d == dir
+            && d.as_os_str() == dir.as_os_str()
         {
             return Ok(s.clone());
         }
@@ -512,13 +513,16 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Some(p) => baseline::read(p)?,
         None => BTreeSet::new(),
     };
-    // Compile the bundled YARA rules (a few milliseconds) while the main thread walks.
-    let warm = (args.yara_rules.is_empty())
-        .then(|| std::thread::spawn(modelguard::signatures::Signatures::bundled));
-    let (files, walk_errors) = collect(&args.paths, &excludes);
-    if let Some(w) = warm {
-        let _ = w.join();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("thread pool")?;
+    // A worker compiles the bundled YARA rules (a few milliseconds) while this thread walks;
+    // the first use below waits for it.
+    if args.yara_rules.is_empty() {
+        pool.spawn(|| drop(modelguard::signatures::Signatures::bundled()));
     }
+    let (files, walk_errors) = collect(&args.paths, &excludes);
     let mut scanners = Scanners::new(&args);
     if !args.yara_rules.is_empty() {
         scanners.signatures = modelguard::signatures::Signatures::with_rule_dirs(&args.yara_rules)
@@ -542,10 +546,6 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         .map(|f| Ok((scanners.for_file(&f)?, dirs.handle(&f), f)))
         .collect::<Result<Vec<_>>>()?;
     let info = scanners.info()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()
-        .context("thread pool")?;
     let bar = progress::Progress::new(
         jobs.iter().map(|(_, _, f)| f.as_path()),
         progress::wanted(jobs.len(), args.quiet, args.no_progress),

@@ -26,8 +26,9 @@ impl Dirs {
     /// then opened by its full path, which reports any error itself).
     pub fn handle(&mut self, file: &Path) -> Option<DirHandle> {
         let dir = file.parent()?;
+        // Compared as bytes: `Path` equality re-parses both into components.
         if let Some((d, h)) = &self.last
-            && d == dir
+            && d.as_os_str() == dir.as_os_str()
         {
             return h.clone();
         }

@@ -144,14 +144,13 @@ const BUILTIN_EXACT: &[&str] = &[
 ];
 
 /// [`BUILTIN_EXACT`] as a set of `(module, qualname)`, built once (hot path).
-static BUILTIN_EXACT_SET: std::sync::LazyLock<
-    std::collections::HashSet<(&'static str, &'static str)>,
-> = std::sync::LazyLock::new(|| {
-    BUILTIN_EXACT
-        .iter()
-        .filter_map(|e| e.split_once(':'))
-        .collect()
-});
+static BUILTIN_EXACT_SET: std::sync::LazyLock<rustc_hash::FxHashSet<(&'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        BUILTIN_EXACT
+            .iter()
+            .filter_map(|e| e.split_once(':'))
+            .collect()
+    });
 
 /// Module prefixes whose classes frameworks pickle as objects. The catalog of dangerous
 /// callables overrides these (a prefix says "this package's classes", not "every function").
