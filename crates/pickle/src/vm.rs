@@ -1026,6 +1026,8 @@ impl<'a> Vm<'a> {
     /// (an attacker-chosen method). The pure-Python unpickler calls `extend` even with no items.
     fn append(&mut self, target: ValueId, items: Vec<ValueId>, at: Location) -> R<()> {
         match self.out.values.get_mut(target as usize) {
+            // A list restored by one APPENDS takes the popped items as they are.
+            Some(Value::List(l)) if l.is_empty() => *l = items,
             Some(Value::List(l)) => l.extend(items),
             _ => {
                 self.call(target, items, Vec::new(), CallKind::Append, at)?;
