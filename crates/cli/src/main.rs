@@ -517,8 +517,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("thread pool")?;
-    // A worker compiles the bundled YARA rules (a few milliseconds) while this thread walks;
-    // the first use below waits for it.
+    // A worker sets up the bundled signature set (rule digest, literal prefilter) while this
+    // thread walks; the first use below waits for it.
     if args.yara_rules.is_empty() {
         pool.spawn(|| drop(modelguard::signatures::Signatures::bundled()));
     }

@@ -8,7 +8,7 @@
 //!   ([`Signatures::with_rule_dirs`]).
 //! - Compiled once per rule set; a [`Signatures`] is an `Arc`, cheap to clone into every
 //!   [`Scanner`](crate::Scanner) and shared across threads. The bundled set is compiled once
-//!   per process, on first use.
+//!   per process, when the first buffer gets past its literal prefilter (most never do).
 //! - Bounded: a source up to `Limits::max_signature_bytes` is scanned whole (one buffer, full
 //!   YARA semantics: `filesize`, offsets); a larger one is scanned in two windows, its first
 //!   and its last `max_signature_bytes / 2` bytes, each as its own buffer. The middle of a
@@ -125,13 +125,17 @@ pub enum SignatureError {
 /// A compiled rule set. Cheap to clone; `Default` is the bundled set.
 #[derive(Clone)]
 pub struct Signatures {
-    /// `Err` only if the bundled rules failed to compile (a build defect, caught by tests):
-    /// then every scan reports the signature layer as not run (status incomplete).
+    /// `Err` only if the bundled set could not be set up (a build defect, caught by tests).
     inner: Result<Arc<Compiled>, Arc<str>>,
 }
 
 struct Compiled {
-    scanner: boreal::Scanner,
+    /// The YARA engine. A set with user rules is compiled when made (so a bad rule file is
+    /// an error up front); the bundled set alone is compiled on first use, since its
+    /// prefilter turns most buffers away and compiling costs a few milliseconds of every
+    /// run. A compile error of the bundled rules (a build defect, caught by tests) makes every
+    /// scan report the signature layer as not run (status incomplete).
+    scanner: std::sync::OnceLock<Result<boreal::Scanner, String>>,
     /// For the bundled set alone: [`BUNDLED_ATOMS`]. User rules are never prefiltered.
     prefilter: Option<regex::bytes::Regex>,
     /// `sha256:` of the bundled version and every rule file's name and text.
@@ -162,7 +166,7 @@ impl Default for Signatures {
 }
 
 impl Signatures {
-    /// The bundled rules (compiled once per process).
+    /// The bundled rules (compiled once per process, when first needed).
     pub fn bundled() -> Self {
         Self::default()
     }
@@ -217,11 +221,13 @@ impl Signatures {
     /// Names of every rule in the set (`namespace:name`).
     pub fn rule_names(&self) -> Vec<String> {
         match &self.inner {
-            Ok(c) => c
-                .scanner
-                .rules()
-                .map(|r| format!("{}:{}", r.namespace, r.name))
-                .collect(),
+            Ok(c) => match c.engine() {
+                Ok(scanner) => scanner
+                    .rules()
+                    .map(|r| format!("{}:{}", r.namespace, r.name))
+                    .collect(),
+                Err(_) => vec![],
+            },
             Err(_) => vec![],
         }
     }
@@ -299,8 +305,19 @@ impl Match {
     }
 }
 
+impl Compiled {
+    /// The engine, compiled now if it was deferred.
+    fn engine(&self) -> Result<&boreal::Scanner, String> {
+        self.scanner
+            .get_or_init(|| compile(&self.files).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
 fn scan_buffer(c: &Compiled, data: &[u8], base: u64, out: &mut Vec<Match>) -> Result<(), String> {
-    let res = match c.scanner.scan_mem(data) {
+    let scanner = c.engine()?;
+    let res = match scanner.scan_mem(data) {
         Ok(r) => r,
         Err((e, _partial)) => return Err(format!("YARA scan: {e:?}")),
     };
@@ -308,11 +325,11 @@ fn scan_buffer(c: &Compiled, data: &[u8], base: u64, out: &mut Vec<Match>) -> Re
         let mut severity = Severity::High;
         let mut message = None;
         for m in r.metadatas {
-            let key = c.scanner.get_string_symbol(m.name);
+            let key = scanner.get_string_symbol(m.name);
             let MetadataValue::Bytes(b) = m.value else {
                 continue;
             };
-            let value = String::from_utf8_lossy(c.scanner.get_bytes_symbol(b)).into_owned();
+            let value = String::from_utf8_lossy(scanner.get_bytes_symbol(b)).into_owned();
             match key {
                 "severity" => severity = Severity::parse(&value).unwrap_or(Severity::High),
                 "message" => message = Some(value),
@@ -341,16 +358,9 @@ fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(BUNDLED_VERSION.as_bytes());
-    let mut compiler = Compiler::new();
     for (name, text) in BUNDLED {
         h.update(name.as_bytes());
         h.update(text.as_bytes());
-        compiler
-            .add_rules_str_in_namespace(text, BUNDLED_NAMESPACE)
-            .map_err(|e| SignatureError::Compile {
-                path: PathBuf::from(name),
-                message: e.to_string().replacen("mem:", &format!("{name}:"), 1),
-            })?;
     }
     for f in files {
         let text = std::fs::read(f).map_err(|source| SignatureError::Io {
@@ -359,19 +369,11 @@ fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
         })?;
         h.update(f.to_string_lossy().as_bytes());
         h.update(&text);
-        compiler
-            .add_rules_file_in_namespace(f, f.to_string_lossy())
-            .map_err(|e| SignatureError::Compile {
-                path: f.clone(),
-                message: e.to_string(),
-            })?;
     }
-    let mut scanner = compiler.finalize();
-    scanner.set_scan_params(
-        boreal::scanner::ScanParams::default()
-            .string_max_nb_matches(MAX_MATCHES_PER_STRING)
-            .match_max_length(256),
-    );
+    let scanner = std::sync::OnceLock::new();
+    if !files.is_empty() {
+        let _ = scanner.set(Ok(compile(files)?));
+    }
     // An alternation of a few dozen literals cannot fail to build; if it ever did, every buffer
     // simply goes to the YARA engine.
     let prefilter = files
@@ -393,6 +395,34 @@ fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
         digest: format!("sha256:{}", crate::report::hex(&h.finalize())),
         files: files.to_vec(),
     })
+}
+
+/// Compile the bundled rules plus `files` (each in its own namespace: its path).
+fn compile(files: &[PathBuf]) -> Result<boreal::Scanner, SignatureError> {
+    let mut compiler = Compiler::new();
+    for (name, text) in BUNDLED {
+        compiler
+            .add_rules_str_in_namespace(text, BUNDLED_NAMESPACE)
+            .map_err(|e| SignatureError::Compile {
+                path: PathBuf::from(name),
+                message: e.to_string().replacen("mem:", &format!("{name}:"), 1),
+            })?;
+    }
+    for f in files {
+        compiler
+            .add_rules_file_in_namespace(f, f.to_string_lossy())
+            .map_err(|e| SignatureError::Compile {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    let mut scanner = compiler.finalize();
+    scanner.set_scan_params(
+        boreal::scanner::ScanParams::default()
+            .string_max_nb_matches(MAX_MATCHES_PER_STRING)
+            .match_max_length(256),
+    );
+    Ok(scanner)
 }
 
 /// Whether `path` is a rule file this module would load from a directory.
@@ -454,6 +484,10 @@ mod tests {
     fn bundled_rules_compile() {
         let s = Signatures::bundled();
         assert!(s.inner.is_ok(), "{:?}", s.inner.as_ref().err());
+        // The bundled engine is compiled lazily: force it here.
+        let engine = s.inner.as_ref().unwrap().engine();
+        assert!(engine.is_ok(), "{:?}", engine.err());
+        assert!(s.rule_names().len() >= 8);
         assert!(s.rule_names().len() >= 8);
         assert!(s.digest().starts_with("sha256:"));
     }
