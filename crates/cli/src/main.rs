@@ -318,17 +318,21 @@ fn is_vcs_dir(e: &walkdir::DirEntry) -> bool {
             .is_some_and(|n| VCS_DIRS.contains(&n))
 }
 
-/// Expand directories into their files (sorted, symlinks not followed, version-control
-/// directories skipped), minus exclusions.
-fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<String>) {
-    let mut files = Vec::new();
+/// Expand directories into their files (symlinks not followed, version-control directories
+/// skipped), minus exclusions: `found(root, file)` is called for each file in the order the
+/// walk meets it, `root` being the index of the path argument it came from. Returns the walk
+/// errors.
+fn walk_files(
+    paths: &[PathBuf],
+    excludes: &[PathGlob],
+    found: &mut dyn FnMut(usize, PathBuf),
+) -> Vec<String> {
     let mut errors = Vec::new();
-    for p in paths {
+    for (root, p) in paths.iter().enumerate() {
         if excluded(p, None, excludes) {
             continue;
         }
         if p.is_dir() {
-            let start = files.len();
             let walk = walkdir::WalkDir::new(p)
                 .follow_links(false)
                 .into_iter()
@@ -337,28 +341,42 @@ fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<Strin
                 });
             for entry in walk {
                 match entry {
-                    Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+                    Ok(e) if e.file_type().is_file() => found(root, e.into_path()),
                     Ok(_) => {}
                     Err(e) => errors.push(format!("{}: {e}", p.display())),
                 }
             }
-            // Sorted once by raw bytes: walkdir's per-directory `sort_by_file_name` compares
-            // through `Path::file_name` and cost a third of a 5,000-file scan.
-            if let Some(added) = files.get_mut(start..) {
-                added.sort_unstable_by(|a, b| {
-                    a.as_os_str()
-                        .as_encoded_bytes()
-                        .cmp(b.as_os_str().as_encoded_bytes())
-                });
-            }
         } else if p.exists() {
-            files.push(p.clone());
+            found(root, p.clone());
         } else {
             errors.push(format!("{}: no such file or directory", p.display()));
         }
     }
-    (files, errors)
+    errors
 }
+
+/// Report order: by path argument, then by the path's raw bytes (sorting once by bytes:
+/// walkdir's per-directory `sort_by_file_name` compares through `Path::file_name` and cost
+/// a third of a 5,000-file scan).
+fn report_order(a: &(usize, PathBuf), b: &(usize, PathBuf)) -> std::cmp::Ordering {
+    a.0.cmp(&b.0).then_with(|| {
+        a.1.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.1.as_os_str().as_encoded_bytes())
+    })
+}
+
+/// All files of [`walk_files`], in report order.
+fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let errors = walk_files(paths, excludes, &mut |root, f| files.push((root, f)));
+    files.sort_unstable_by(report_order);
+    (files.into_iter().map(|(_, f)| f).collect(), errors)
+}
+
+/// Files handed to the pool together while walking: one task (and one worker wake-up) per
+/// batch instead of per file.
+const WALK_BATCH: usize = 64;
 
 /// Merge JSON objects: fields of `patch` replace those of `base`, recursively.
 fn merge(base: &mut Value, patch: Value) {
@@ -522,7 +540,6 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if args.yara_rules.is_empty() {
         pool.spawn(|| drop(modelguard::signatures::Signatures::bundled()));
     }
-    let (files, walk_errors) = collect(&args.paths, &excludes);
     let mut scanners = Scanners::new(&args);
     if !args.yara_rules.is_empty() {
         scanners.signatures = modelguard::signatures::Signatures::with_rule_dirs(&args.yara_rules)
@@ -540,36 +557,99 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let mut dirs = open::Dirs::default();
-    let jobs = files
-        .into_iter()
-        .map(|f| Ok((scanners.for_file(&f)?, dirs.handle(&f), f)))
-        .collect::<Result<Vec<_>>>()?;
-    let info = scanners.info()?;
-    let bar = progress::Progress::new(
-        jobs.iter().map(|(_, _, f)| f.as_path()),
-        progress::wanted(jobs.len(), args.quiet, args.no_progress),
-    );
     // Without --write-baseline every suppression is known before the scan, so each worker
     // finishes its file: baseline applied and, for JSON, the report entry written.
     let finish_in_worker = args.write_baseline.is_none();
     let entries_in_worker = finish_in_worker && args.format == Format::Json;
-    let (mut reports, entries): (Vec<_>, Vec<_>) = pool.install(|| {
-        jobs.par_iter()
-            .map(|(s, dir, f)| {
-                let mut r = s.scan_file(open::open(dir.as_ref(), f), f);
-                if let Some(c) = &clamd {
-                    c.amend(&mut r, f, &s.policy);
+    let scan_one =
+        |s: &Scanner, dir: Option<&open::DirHandle>, f: &Path, bar: &progress::Progress| {
+            let mut r = s.scan_file(open::open(dir, f), f);
+            if let Some(c) = &clamd {
+                c.amend(&mut r, f, &s.policy);
+            }
+            if finish_in_worker && !known.is_empty() {
+                baseline::apply(std::slice::from_mut(&mut r), &known);
+            }
+            bar.file_done(r.size);
+            let entry = entries_in_worker.then(|| json::entry(&r));
+            (r, entry)
+        };
+    let mut dirs = open::Dirs::default();
+    let (bar, walk_errors, results) = if progress::wanted(2, args.quiet, args.no_progress) {
+        // A progress bar needs the total first: walk, then scan.
+        let (files, walk_errors) = collect(&args.paths, &excludes);
+        let jobs = files
+            .into_iter()
+            .map(|f| Ok((scanners.for_file(&f)?, dirs.handle(&f), f)))
+            .collect::<Result<Vec<_>>>()?;
+        let bar = progress::Progress::new(
+            jobs.iter().map(|(_, _, f)| f.as_path()),
+            progress::wanted(jobs.len(), args.quiet, args.no_progress),
+        );
+        let results: Vec<_> = pool.install(|| {
+            jobs.par_iter()
+                .map(|(s, dir, f)| scan_one(s, dir.as_ref(), f, &bar))
+                .collect()
+        });
+        (bar, walk_errors, results)
+    } else {
+        // Otherwise the pool scans batches of files while this thread is still walking, and
+        // the results are put in report order at the end.
+        let bar = progress::Progress::new(std::iter::empty(), false);
+        let done = std::sync::Mutex::new(Vec::new());
+        let mut failed = None;
+        let mut walk_errors = Vec::new();
+        pool.in_place_scope(|scope| {
+            let mut batch = Vec::with_capacity(WALK_BATCH);
+            let (done, scan_one, bar) = (&done, &scan_one, &bar);
+            let send = |batch: Vec<(usize, PathBuf, Arc<Scanner>, Option<open::DirHandle>)>| {
+                scope.spawn(move |_| {
+                    let results: Vec<_> = batch
+                        .into_iter()
+                        .map(|(root, f, s, dir)| {
+                            let r = scan_one(&s, dir.as_ref(), &f, bar);
+                            ((root, f), r)
+                        })
+                        .collect();
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(results);
+                });
+            };
+            walk_errors = walk_files(&args.paths, &excludes, &mut |root, f| {
+                if failed.is_some() {
+                    return;
                 }
-                if finish_in_worker && !known.is_empty() {
-                    baseline::apply(std::slice::from_mut(&mut r), &known);
+                match scanners.for_file(&f) {
+                    Ok(s) => {
+                        let dir = dirs.handle(&f);
+                        batch.push((root, f, s, dir));
+                        if batch.len() == WALK_BATCH {
+                            send(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(WALK_BATCH),
+                            ));
+                        }
+                    }
+                    Err(e) => failed = Some(e),
                 }
-                bar.file_done(r.size);
-                let entry = entries_in_worker.then(|| json::entry(&r));
-                (r, entry)
-            })
-            .unzip()
-    });
+            });
+            if !batch.is_empty() {
+                send(batch);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let mut done = done
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        done.sort_unstable_by(|a, b| report_order(&a.0, &b.0));
+        let results = done.into_iter().map(|(_, r)| r).collect();
+        (bar, walk_errors, results)
+    };
+    let info = scanners.info()?;
+    let (mut reports, entries): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     bar.finish();
     let entries = entries
         .into_iter()
