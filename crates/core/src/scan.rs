@@ -1153,7 +1153,7 @@ impl Walk<'_> {
 
     /// ZipSlip/TarSlip: absolute paths, drive letters, `..` above the root.
     fn check_member_path(&mut self, name: &str, member: Option<&str>) {
-        if escapes(name, "") {
+        if formats::escapes(name, "") {
             self.finding(
                 &rules::ARCHIVE_SLIP,
                 Severity::High,
@@ -1165,7 +1165,7 @@ impl Walk<'_> {
     }
 
     fn check_link(&mut self, name: &str, target: &str, kind: &str, member: Option<&str>) {
-        let out = escapes(target, name);
+        let out = formats::escapes(target, name);
         self.finding(
             &rules::ARCHIVE_LINK,
             if out {
@@ -1447,45 +1447,5 @@ impl ReadAt for Slice<'_> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         self.src.read_at(self.start.saturating_add(offset), buf)
-    }
-}
-
-/// Whether `path` (relative to the directory of `base`, a member path) is absolute or climbs
-/// above the archive root.
-fn escapes(path: &str, base: &str) -> bool {
-    let p = path.replace('\\', "/");
-    if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
-        return true;
-    }
-    let mut depth: i64 = base.replace('\\', "/").matches('/').count() as i64;
-    for part in p.split('/') {
-        match part {
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
-            }
-            "" | "." => {}
-            _ => depth += 1,
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escapes;
-
-    #[test]
-    fn path_escapes() {
-        assert!(escapes("../../.ssh/authorized_keys", ""));
-        assert!(escapes("/etc/passwd", ""));
-        assert!(escapes("C:\\x", ""));
-        assert!(escapes("a/../../b", ""));
-        assert!(!escapes("a/../b", ""));
-        assert!(!escapes("archive/data.pkl", ""));
-        assert!(!escapes("../x", "dir/link"));
-        assert!(escapes("../../x", "dir/link"));
     }
 }

@@ -359,6 +359,30 @@ pub static FORMATS: &[FormatInfo] = &[
     },
 ];
 
+/// Whether an archive member path or link target `path` (relative to the directory of `base`,
+/// the member that names it; `""` for a member's own name) is absolute or climbs above the
+/// archive root. Shared by the zip, tar and 7z readers.
+pub fn escapes(path: &str, base: &str) -> bool {
+    let p = path.replace('\\', "/");
+    if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
+        return true;
+    }
+    let mut depth: i64 = base.replace('\\', "/").matches('/').count() as i64;
+    for part in p.split('/') {
+        match part {
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            "" | "." => {}
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +407,19 @@ mod tests {
         assert_eq!(sniff(&[0x78, 0x9c, 1, 2]), Kind::Zlib);
         assert_eq!(sniff(b"\x1f\x8b\x08"), Kind::Gzip);
         assert_eq!(sniff(b"hello world"), Kind::Data);
+    }
+
+    #[test]
+    fn path_escapes() {
+        assert!(escapes("../../.ssh/authorized_keys", ""));
+        assert!(escapes("/etc/passwd", ""));
+        assert!(escapes("C:\\x", ""));
+        assert!(escapes("a/../../b", ""));
+        assert!(!escapes("a/../b", ""));
+        assert!(!escapes("archive/data.pkl", ""));
+        assert!(!escapes("../x", "dir/link"));
+        assert!(escapes("../../x", "dir/link"));
+        assert!(escapes("..\\x", ""));
+        assert!(escapes("/abs", "dir/link"));
     }
 }

@@ -23,28 +23,6 @@ pub fn analyze(_src: &dyn ReadAt, _ctx: &FormatCtx<'_>) -> Outcome {
     Outcome::unsupported("7z")
 }
 
-/// Whether `path` is absolute or climbs above the archive root (same rule as zip/tar).
-pub fn escapes(path: &str) -> bool {
-    let p = path.replace('\\', "/");
-    if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
-        return true;
-    }
-    let mut depth: i64 = 0;
-    for part in p.split('/') {
-        match part {
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
-            }
-            "" | "." => {}
-            _ => depth += 1,
-        }
-    }
-    false
-}
-
 #[cfg(feature = "sevenz")]
 fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
     Finding {
@@ -129,7 +107,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         ));
     }
     for f in files {
-        if escapes(&f.name) {
+        if super::escapes(&f.name, "") {
             out.findings.push(finding(
                 &rules::ARCHIVE_SLIP,
                 Severity::High,
@@ -225,13 +203,8 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         out.problems.push(problem(fatal, format!("7z: {e}")));
     }
     for (name, target) in links {
-        let outside = escapes(&target) || {
-            // Relative to the link's directory.
-            match name.rsplit_once(['/', '\\']) {
-                Some((dir, _)) => escapes(&format!("{dir}/{target}")),
-                None => false,
-            }
-        };
+        // Relative to the link's directory, as the zip and tar readers read it.
+        let outside = super::escapes(&target, &name);
         out.findings.push(finding(
             &rules::ARCHIVE_LINK,
             if outside {
@@ -249,18 +222,4 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     out.problems.extend(problems);
     out.nested = nested;
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escapes;
-
-    #[test]
-    fn path_escapes() {
-        assert!(escapes("../x"));
-        assert!(escapes("/etc/passwd"));
-        assert!(escapes("C:\\x"));
-        assert!(!escapes("a/../b"));
-        assert!(!escapes("model.bin"));
-    }
 }
