@@ -366,6 +366,24 @@ fn report_order(a: &(usize, PathBuf), b: &(usize, PathBuf)) -> std::cmp::Orderin
     })
 }
 
+/// The scan results, put in report order by their keys. The sort moves only a key reference
+/// and an index: moving the results themselves (a report and its JSON entry each) made this
+/// serial step a tenth of the main thread's work on 5,000 files.
+fn in_report_order<T>(done: Vec<((usize, PathBuf), T)>) -> Vec<T> {
+    let mut order: Vec<(&(usize, PathBuf), usize)> = done
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _))| (key, i))
+        .collect();
+    order.sort_unstable_by(|a, b| report_order(a.0, b.0));
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    let mut slots: Vec<Option<T>> = done.into_iter().map(|(_, r)| Some(r)).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
 /// All files of [`walk_files`], in report order.
 fn collect(paths: &[PathBuf], excludes: &[PathGlob]) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
@@ -641,12 +659,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         if let Some(e) = failed {
             return Err(e);
         }
-        let mut done = done
+        let done = done
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        done.sort_unstable_by(|a, b| report_order(&a.0, &b.0));
-        let results = done.into_iter().map(|(_, r)| r).collect();
-        (bar, walk_errors, results)
+        (bar, walk_errors, in_report_order(done))
     };
     let info = scanners.info()?;
     let (mut reports, entries): (Vec<_>, Vec<_>) = results.into_iter().unzip();
@@ -715,5 +731,27 @@ fn exit_code(report: &Report, fail_on: Severity, walk_error: bool) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_by_argument_then_path_bytes() {
+        let key = |root: usize, p: &str| (root, PathBuf::from(p));
+        let done = vec![
+            (key(1, "a/x"), "1:a/x"),
+            (key(0, "b/b"), "0:b/b"),
+            (key(0, "b/a"), "0:b/a"),
+            (key(0, "B/z"), "0:B/z"),
+            (key(1, "a/w"), "1:a/w"),
+        ];
+        assert_eq!(
+            in_report_order(done),
+            ["0:B/z", "0:b/a", "0:b/b", "1:a/w", "1:a/x"]
+        );
+        assert!(in_report_order(Vec::<((usize, PathBuf), ())>::new()).is_empty());
     }
 }

@@ -308,12 +308,33 @@ impl Report {
 }
 
 /// Lowercase hex of bytes.
+///
+/// By table, not `write!("{:02x}")`: every scanned file's sha256 goes through here, and the
+/// formatting machinery was a tenth of a 5,000-small-file scan's instructions.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0xf] {
+            // A nibble is below 16, so the lookup always succeeds.
+            s.push(
+                DIGITS
+                    .get(usize::from(nibble))
+                    .map_or('0', |&d| char::from(d)),
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(super::hex(&[]), "");
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
+        let all: Vec<u8> = (0..=255).collect();
+        let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(super::hex(&all), want);
+    }
 }
