@@ -667,10 +667,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let info = scanners.info()?;
     let (mut reports, entries): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     bar.finish();
-    let entries = entries
-        .into_iter()
-        .collect::<Option<serde_json::Result<Vec<_>>>>()
-        .transpose()?;
+    let entries = entries.into_iter().collect::<Option<Vec<_>>>();
     if let Some(p) = &args.write_baseline {
         let doc = baseline::build(&reports);
         baseline::write(p, &doc)?;

@@ -69,6 +69,17 @@ pub enum Status {
     Error,
 }
 
+impl Status {
+    /// Lowercase name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Incomplete => "incomplete",
+            Status::Error => "error",
+        }
+    }
+}
+
 /// The conclusion for a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,6 +92,18 @@ pub enum Verdict {
     Safe,
     /// Analysis was not complete and found nothing `high` or above: not known to be safe.
     Unknown,
+}
+
+impl Verdict {
+    /// Lowercase name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Malicious => "malicious",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Safe => "safe",
+            Verdict::Unknown => "unknown",
+        }
+    }
 }
 
 /// Where a finding was seen.
@@ -154,6 +177,17 @@ pub enum ImportSafety {
     Suspicious,
     /// In the catalog of dangerous callables (process, code, native, file, network…).
     Dangerous,
+}
+
+impl ImportSafety {
+    /// Lowercase name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportSafety::Innocuous => "innocuous",
+            ImportSafety::Suspicious => "suspicious",
+            ImportSafety::Dangerous => "dangerous",
+        }
+    }
 }
 
 /// A global imported by a pickle in the file (`GLOBAL`/`STACK_GLOBAL`, or a name resolved
@@ -336,5 +370,44 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(super::hex(&all), want);
+    }
+
+    /// `as_str` is the serialised name (writers that bypass serde rely on it).
+    #[test]
+    fn enum_names_match_serde() {
+        use super::*;
+        fn serde_name<T: Serialize>(v: T) -> String {
+            serde_json::to_value(v)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }
+        for v in [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            assert_eq!(serde_name(v), v.as_str());
+        }
+        for v in [Status::Complete, Status::Incomplete, Status::Error] {
+            assert_eq!(serde_name(v), v.as_str());
+        }
+        for v in [
+            Verdict::Malicious,
+            Verdict::Suspicious,
+            Verdict::Safe,
+            Verdict::Unknown,
+        ] {
+            assert_eq!(serde_name(v), v.as_str());
+        }
+        for v in [
+            ImportSafety::Innocuous,
+            ImportSafety::Suspicious,
+            ImportSafety::Dangerous,
+        ] {
+            assert_eq!(serde_name(v), v.as_str());
+        }
     }
 }
