@@ -4,8 +4,9 @@
   (a) 5,000 small pickles (90 % benign state-dict-like objects, 10 % os.system payloads);
   (b) a 2 GiB checkpoint in torch's zip format (torch.save of one large tensor).
 
-Both tools run alternately, several rounds per case; prints the best and the median wall
-time of each, the peak RSS and the ratios. Needs the fixture venv (torch, picklescan):
+Both tools run alternately, several rounds per case (ROUNDS=N, default 7); prints the best
+and the median wall time of each, the peak RSS and the ratios. Needs the fixture venv
+(torch, picklescan):
   python3 -m venv .venv && .venv/bin/pip install -r tests/fixtures/requirements.txt
   cargo build --release -p modelguard-cli
   .venv/bin/python bench/compare.py
@@ -85,7 +86,9 @@ def main():
     small = make_small()
     big = make_big()
     print(f"{'case':<22} {'':>6} {'modelguard':>16} {'picklescan':>16} {'speed-up':>9}")
-    for label, target, rounds in (("5,000 small pickles", small, 7), ("2 GiB torch zip", big, 7)):
+    # More rounds give steadier medians on a noisy machine: ROUNDS=21 bench/compare.py.
+    rounds = int(os.environ.get("ROUNDS", "7"))
+    for label, target in (("5,000 small pickles", small), ("2 GiB torch zip", big)):
         mg, ps = runs_of(
             [[MG, "scan", "--format", "json", "--hash", "never", target], [PICKLESCAN, "-p", target]],
             rounds,
