@@ -97,7 +97,7 @@ pub fn analyze_with(data: &[u8], limits: &Limits, options: &Options) -> Analysis
         if count >= limits.max_pickles {
             if data
                 .get(pos)
-                .is_some_and(|&b| opcodes::min_protocol(b).is_some())
+                .is_some_and(|&b| opcodes::min_protocol_of(b).is_some())
             {
                 let e = Error {
                     kind: ErrorKind::Limit("max_pickles"),

@@ -92,6 +92,33 @@ pub(crate) const fn min_protocol(op: u8) -> Option<u8> {
     })
 }
 
+/// [`min_protocol`] as a table (`NO_OPCODE` for bytes that are no opcode): the run loop
+/// looks every opcode up, and a load is cheaper than the compiled `match`.
+const MIN_PROTOCOL: [u8; 256] = {
+    let mut table = [NO_OPCODE; 256];
+    let mut rest: &mut [u8] = &mut table;
+    let mut op: u8 = 0;
+    while let [slot, tail @ ..] = rest {
+        if let Some(p) = min_protocol(op) {
+            *slot = p;
+        }
+        op = op.wrapping_add(1);
+        rest = tail;
+    }
+    table
+};
+
+const NO_OPCODE: u8 = u8::MAX;
+
+/// Same answer as [`min_protocol`], by table.
+#[inline]
+pub(crate) fn min_protocol_of(op: u8) -> Option<u8> {
+    match MIN_PROTOCOL.get(usize::from(op)) {
+        Some(&p) if p != NO_OPCODE => Some(p),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +132,8 @@ mod tests {
         );
         assert_eq!(min_protocol(0), None);
         assert_eq!(min_protocol(0xff), None);
+        for b in 0..=255u8 {
+            assert_eq!(min_protocol_of(b), min_protocol(b));
+        }
     }
 }

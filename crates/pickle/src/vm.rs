@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::compat::map_python2_name;
-use crate::opcodes::{self as op, min_protocol};
+use crate::opcodes::{self as op, min_protocol_of};
 use crate::reader::Reader;
 use crate::text::{self, PyInt};
 use crate::{
@@ -54,6 +54,7 @@ impl Memo {
         self.len
     }
 
+    #[inline]
     fn get(&self, idx: u64) -> Option<ValueId> {
         match usize::try_from(idx).ok().and_then(|i| self.dense.get(i)) {
             Some(Some(v)) => Some(*v),
@@ -65,6 +66,7 @@ impl Memo {
         self.get(idx).is_some()
     }
 
+    #[inline]
     fn insert(&mut self, idx: u64, v: ValueId) {
         let end = self.dense.len() as u64;
         if idx < end.saturating_add(MEMO_DENSE_GAP)
@@ -141,10 +143,15 @@ pub(crate) struct Vm<'a> {
 
 type R<T> = Result<T, ErrorKind>;
 
+// Errors end the run: keeping their construction out of line keeps the handlers small.
+#[cold]
+#[inline(never)]
 fn stack_err(msg: &str) -> ErrorKind {
     ErrorKind::Stack(msg.to_owned())
 }
 
+#[cold]
+#[inline(never)]
 fn bad(msg: &str) -> ErrorKind {
     ErrorKind::BadOperand(msg.to_owned())
 }
@@ -229,6 +236,7 @@ impl<'a> Vm<'a> {
 
     // ----- arena -------------------------------------------------------------------------
 
+    #[inline(always)]
     fn new_value(&mut self, v: Value) -> R<ValueId> {
         let n = self.out.values.len();
         if n.saturating_add(self.copied) >= self.limits.max_values {
@@ -264,6 +272,7 @@ impl<'a> Vm<'a> {
         Ok(id)
     }
 
+    #[inline]
     fn charge_strings(&mut self, n: usize) -> R<()> {
         self.string_bytes = self.string_bytes.saturating_add(n);
         if self.string_bytes > self.limits.max_total_string_bytes {
@@ -287,7 +296,24 @@ impl<'a> Vm<'a> {
     }
 
     /// A UTF-8 string operand of which only the first `max_string_bytes` are decoded.
+    #[inline]
     fn new_utf8(&mut self, raw: &[u8]) -> R<ValueId> {
+        // The common case, valid text within the limit, needs no cutting.
+        if raw.len() <= self.limits.max_string_bytes
+            && let Ok(s) = std::str::from_utf8(raw)
+        {
+            self.charge_strings(s.len())?;
+            return self.new_value(Value::Str {
+                value: s.to_owned(),
+                truncated: false,
+            });
+        }
+        self.new_utf8_cut(raw)
+    }
+
+    /// [`Vm::new_utf8`] for long or invalid text.
+    #[inline(never)]
+    fn new_utf8_cut(&mut self, raw: &[u8]) -> R<ValueId> {
         let max = self.limits.max_string_bytes;
         let (head, cut) = match raw.split_at_checked(max) {
             Some((h, _)) if raw.len() > max => (h, true),
@@ -365,6 +391,7 @@ impl<'a> Vm<'a> {
 
     // ----- stack -------------------------------------------------------------------------
 
+    #[inline(always)]
     fn push(&self, f: &mut Frame, id: ValueId) -> R<()> {
         if f.stack.len() >= self.limits.max_stack {
             return Err(ErrorKind::Limit("max_stack"));
@@ -377,6 +404,7 @@ impl<'a> Vm<'a> {
         f.marks.last().copied().unwrap_or(0)
     }
 
+    #[inline(always)]
     fn pop(f: &mut Frame) -> R<ValueId> {
         if f.stack.len() <= Self::fence(f) {
             return Err(stack_err("unpickling stack underflow"));
@@ -386,6 +414,7 @@ impl<'a> Vm<'a> {
             .ok_or_else(|| stack_err("unpickling stack underflow"))
     }
 
+    #[inline(always)]
     fn top(f: &Frame) -> R<ValueId> {
         if f.stack.len() <= Self::fence(f) {
             return Err(stack_err("unpickling stack underflow"));
@@ -406,6 +435,22 @@ impl<'a> Vm<'a> {
     }
 
     fn pop_mark(f: &mut Frame) -> R<Vec<ValueId>> {
+        let m = Self::pop_mark_height(f)?;
+        Ok(f.stack.split_off(m))
+    }
+
+    /// What [`Vm::top`] gives once the items above stack height `m` (a popped mark) are gone.
+    #[inline(always)]
+    fn below_mark(f: &Frame, m: usize) -> R<ValueId> {
+        match m.checked_sub(1).and_then(|i| f.stack.get(i)) {
+            Some(&t) if m > Self::fence(f) => Ok(t),
+            _ => Err(stack_err("unpickling stack underflow")),
+        }
+    }
+
+    /// Pops the top mark and returns its stack height: the items above it are `stack[m..]`.
+    #[inline(always)]
+    fn pop_mark_height(f: &mut Frame) -> R<usize> {
         let m = f
             .marks
             .pop()
@@ -413,11 +458,12 @@ impl<'a> Vm<'a> {
         if m > f.stack.len() {
             return Err(stack_err("MARK above stack top"));
         }
-        Ok(f.stack.split_off(m))
+        Ok(m)
     }
 
     // ----- memo --------------------------------------------------------------------------
 
+    #[inline(always)]
     fn memo_put(&self, f: &mut Frame, idx: u64) -> R<()> {
         let top = Self::top(f)?;
         let max = self.limits.max_memo as u64;
@@ -428,12 +474,23 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
+    #[inline]
     fn memo_get(&self, f: &mut Frame, idx: u64) -> R<()> {
         let id = f.memo.get(idx).ok_or(ErrorKind::MissingMemo(idx))?;
         self.push(f, id)
     }
 
     // ----- imports and calls -------------------------------------------------------------
+
+    /// Where the opcode at `pos` is (`self.opcodes` already counts it). Built only by the
+    /// handlers that record a location, not for every opcode.
+    fn at(&self, pos: usize, pickle: u32) -> Location {
+        Location {
+            offset: pos as u64,
+            opcode: self.opcodes - 1,
+            pickle,
+        }
+    }
 
     fn global(
         &mut self,
@@ -532,8 +589,16 @@ impl<'a> Vm<'a> {
             opcodes: 0,
             result: None,
         });
+        // Room for a typical small pickle's stack, marks and memo, so they are allocated once
+        // instead of regrown from empty.
         let mut ctx = Ctx {
             frame: Frame {
+                stack: Vec::with_capacity(32),
+                marks: Vec::with_capacity(8),
+                memo: Memo {
+                    dense: Vec::with_capacity(32),
+                    ..Memo::default()
+                },
                 outer_proto,
                 ..Frame::default()
             },
@@ -584,14 +649,9 @@ impl<'a> Vm<'a> {
         if self.opcodes > self.limits.max_opcodes {
             return Err(err(ErrorKind::Limit("max_opcodes")));
         }
-        let proto = min_protocol(code).ok_or(err(ErrorKind::UnknownOpcode(code)))?;
+        let proto = min_protocol_of(code).ok_or_else(|| err(ErrorKind::UnknownOpcode(code)))?;
         c.min_proto = c.min_proto.max(proto);
-        let at = Location {
-            offset: pos as u64,
-            opcode: self.opcodes - 1,
-            pickle: c.pickle,
-        };
-        match self.exec(code, c, at).map_err(err)? {
+        match self.exec(code, c, pos).map_err(err)? {
             Step::Continue => Ok(None),
             Step::Stop(v) => Ok(Some(v)),
             Step::Built { target, state } => {
@@ -603,8 +663,12 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// The opcode handlers, after CPython's `load_*` methods.
-    fn exec(&mut self, code: u8, c: &mut Ctx<'a>, at: Location) -> R<Step> {
+    /// The opcode handlers, after CPython's `load_*` methods. The opcodes that make up most of
+    /// a protocol 1–5 pickle (numbers, strings, empty containers, list items, memo, marks) are
+    /// handled here, inlined into the run loop; the others in [`Vm::exec_other`], so the
+    /// common path keeps a small stack frame.
+    #[inline(always)]
+    fn exec(&mut self, code: u8, c: &mut Ctx<'a>, pos: usize) -> R<Step> {
         let r = &mut c.r;
         let f = &mut c.frame;
         let pushed = match code {
@@ -615,6 +679,92 @@ impl<'a> Vm<'a> {
                 f.marks.push(f.stack.len());
                 return Ok(Step::Continue);
             }
+            op::BININT => {
+                let v = r.i32_le()?;
+                self.new_value(Value::Int(i64::from(v)))?
+            }
+            op::BININT1 => {
+                let v = r.u8()?;
+                self.new_value(Value::Int(i64::from(v)))?
+            }
+            op::BININT2 => {
+                let v = r.u16_le()?;
+                self.new_value(Value::Int(i64::from(v)))?
+            }
+            op::BINFLOAT => {
+                let v = f64::from_be_bytes(r.array()?);
+                self.new_value(Value::Float(v))?
+            }
+            op::BINGET => {
+                let idx = u64::from(r.u8()?);
+                self.memo_get(f, idx)?;
+                return Ok(Step::Continue);
+            }
+            op::LONG_BINGET => {
+                let idx = u64::from(r.u32_le()?);
+                self.memo_get(f, idx)?;
+                return Ok(Step::Continue);
+            }
+            op::BINPUT => {
+                let idx = u64::from(r.u8()?);
+                self.memo_put(f, idx)?;
+                return Ok(Step::Continue);
+            }
+            op::LONG_BINPUT => {
+                let idx = u64::from(r.u32_le()?);
+                self.memo_put(f, idx)?;
+                return Ok(Step::Continue);
+            }
+            op::MEMOIZE => {
+                let idx = f.memo.len() as u64;
+                self.memo_put(f, idx)?;
+                return Ok(Step::Continue);
+            }
+            op::EMPTY_TUPLE => self.new_value(Value::Tuple(Vec::new()))?,
+            op::EMPTY_LIST => self.new_value(Value::List(Vec::new()))?,
+            op::EMPTY_DICT => self.new_value(Value::Dict(Vec::new()))?,
+            op::BINUNICODE | op::SHORT_BINUNICODE | op::BINUNICODE8 => {
+                let n = match code {
+                    op::BINUNICODE => u64::from(r.u32_le()?),
+                    op::SHORT_BINUNICODE => u64::from(r.u8()?),
+                    _ => r.u64_le()?,
+                };
+                let data = self.sized(r, n)?;
+                self.new_utf8(data)?
+            }
+            op::APPENDS => {
+                let m = Self::pop_mark_height(f)?;
+                let target = Self::below_mark(f, m)?;
+                // A known list takes the items straight from the stack (an empty one takes
+                // them as they are); anything else gets `extend` called with them, even with
+                // no items, as the pure-Python unpickler does.
+                match self.out.values.get_mut(target as usize) {
+                    Some(Value::List(l)) if l.is_empty() => *l = f.stack.split_off(m),
+                    Some(Value::List(l)) => {
+                        l.extend_from_slice(f.stack.get(m..).unwrap_or_default());
+                        f.stack.truncate(m);
+                    }
+                    _ => {
+                        let items = f.stack.split_off(m);
+                        let at = self.at(pos, c.pickle);
+                        self.call(target, items, Vec::new(), CallKind::Append, at)?;
+                    }
+                }
+                return Ok(Step::Continue);
+            }
+            _ => return self.exec_other(code, c, pos),
+        };
+        self.push(f, pushed)?;
+        Ok(Step::Continue)
+    }
+
+    /// The less frequent opcode handlers (see [`Vm::exec`]).
+    #[inline(never)]
+    fn exec_other(&mut self, code: u8, c: &mut Ctx<'a>, pos: usize) -> R<Step> {
+        let at = self.at(pos, c.pickle);
+        let r = &mut c.r;
+        let f = &mut c.frame;
+        let pushed = match code {
             op::STOP => return Ok(Step::Stop(Self::pop(f)?)),
             op::POP => {
                 // As in `_pickle.c`: POP right after a MARK discards the mark.
@@ -675,18 +825,6 @@ impl<'a> Vm<'a> {
                 let v = text::parse_int(line, true).ok_or_else(|| bad("LONG"))?;
                 self.int_value(v)?
             }
-            op::BININT => {
-                let v = r.i32_le()?;
-                self.new_value(Value::Int(i64::from(v)))?
-            }
-            op::BININT1 => {
-                let v = r.u8()?;
-                self.new_value(Value::Int(i64::from(v)))?
-            }
-            op::BININT2 => {
-                let v = r.u16_le()?;
-                self.new_value(Value::Int(i64::from(v)))?
-            }
             op::LONG1 | op::LONG4 => {
                 let n = if code == op::LONG1 {
                     u64::from(r.u8()?)
@@ -704,10 +842,6 @@ impl<'a> Vm<'a> {
             }
             op::FLOAT => {
                 let v = text::parse_float(text::c_str(r.line()?)).ok_or_else(|| bad("FLOAT"))?;
-                self.new_value(Value::Float(v))?
-            }
-            op::BINFLOAT => {
-                let v = f64::from_be_bytes(r.array()?);
                 self.new_value(Value::Float(v))?
             }
 
@@ -742,15 +876,6 @@ impl<'a> Vm<'a> {
                 let s = text::raw_unicode_escape(r.line()?).ok_or_else(|| bad("UNICODE escape"))?;
                 self.new_str(s)?
             }
-            op::BINUNICODE | op::SHORT_BINUNICODE | op::BINUNICODE8 => {
-                let n = match code {
-                    op::BINUNICODE => u64::from(r.u32_le()?),
-                    op::SHORT_BINUNICODE => u64::from(r.u8()?),
-                    _ => r.u64_le()?,
-                };
-                let data = self.sized(r, n)?;
-                self.new_utf8(data)?
-            }
             op::BINBYTES | op::SHORT_BINBYTES | op::BINBYTES8 | op::BYTEARRAY8 => {
                 let n = match code {
                     op::BINBYTES => u64::from(r.u32_le()?),
@@ -767,7 +892,6 @@ impl<'a> Vm<'a> {
             }
 
             // --- containers
-            op::EMPTY_TUPLE => self.new_value(Value::Tuple(Vec::new()))?,
             op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
                 let n = usize::from(code - op::TUPLE1) + 1;
                 let mut items = vec![0; n];
@@ -780,12 +904,10 @@ impl<'a> Vm<'a> {
                 let items = Self::pop_mark(f)?;
                 self.new_value(Value::Tuple(items))?
             }
-            op::EMPTY_LIST => self.new_value(Value::List(Vec::new()))?,
             op::LIST => {
                 let items = Self::pop_mark(f)?;
                 self.new_value(Value::List(items))?
             }
-            op::EMPTY_DICT => self.new_value(Value::Dict(Vec::new()))?,
             op::DICT => {
                 let items = Self::pop_mark(f)?;
                 if !items.len().is_multiple_of(2) {
@@ -806,25 +928,49 @@ impl<'a> Vm<'a> {
             op::APPEND => {
                 let v = Self::pop(f)?;
                 let target = Self::top(f)?;
-                self.append(target, vec![v], at)?;
-                return Ok(Step::Continue);
-            }
-            op::APPENDS => {
-                let items = Self::pop_mark(f)?;
-                let target = Self::top(f)?;
-                self.append(target, items, at)?;
+                // A known list takes the item without a one-item vector in between.
+                match self.out.values.get_mut(target as usize) {
+                    Some(Value::List(l)) => l.push(v),
+                    _ => {
+                        self.call(target, vec![v], Vec::new(), CallKind::Append, at)?;
+                    }
+                }
                 return Ok(Step::Continue);
             }
             op::SETITEM => {
                 let v = Self::pop(f)?;
                 let k = Self::pop(f)?;
                 let target = Self::top(f)?;
-                self.setitems(target, vec![k, v], at)?;
+                // A known dict takes the pair without a two-item vector in between.
+                match self.out.values.get_mut(target as usize) {
+                    Some(Value::Dict(d)) => d.push((k, v)),
+                    _ => {
+                        self.call(target, vec![k, v], Vec::new(), CallKind::SetItem, at)?;
+                    }
+                }
                 return Ok(Step::Continue);
             }
             op::SETITEMS => {
-                let items = Self::pop_mark(f)?;
-                let target = Self::top(f)?;
+                let m = Self::pop_mark_height(f)?;
+                let target = Self::below_mark(f, m)?;
+                // A known dict takes the pairs straight from the stack, without a temporary
+                // vector; anything else gets them as call arguments.
+                if let Some(Value::Dict(d)) = self.out.values.get_mut(target as usize) {
+                    let items = f.stack.get(m..).unwrap_or_default();
+                    let odd = !items.len().is_multiple_of(2);
+                    d.reserve(items.len() / 2);
+                    d.extend(items.chunks_exact(2).filter_map(|p| match p {
+                        [k, v] => Some((*k, *v)),
+                        _ => None,
+                    }));
+                    f.stack.truncate(m);
+                    if odd {
+                        // The pure-Python unpickler sets the complete pairs before failing.
+                        return Err(stack_err("odd number of items for SETITEMS"));
+                    }
+                    return Ok(Step::Continue);
+                }
+                let items = f.stack.split_off(m);
                 self.setitems(target, items, at)?;
                 return Ok(Step::Continue);
             }
@@ -852,16 +998,6 @@ impl<'a> Vm<'a> {
                 self.memo_get(f, idx)?;
                 return Ok(Step::Continue);
             }
-            op::BINGET => {
-                let idx = u64::from(r.u8()?);
-                self.memo_get(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::LONG_BINGET => {
-                let idx = u64::from(r.u32_le()?);
-                self.memo_get(f, idx)?;
-                return Ok(Step::Continue);
-            }
             op::PUT => {
                 let idx = match text::parse_int(text::c_str(r.line()?), false) {
                     Some(PyInt::Small(i)) => {
@@ -870,21 +1006,6 @@ impl<'a> Vm<'a> {
                     Some(PyInt::Big(_)) => return Err(ErrorKind::Limit("max_memo")),
                     None => return Err(bad("PUT index")),
                 };
-                self.memo_put(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::BINPUT => {
-                let idx = u64::from(r.u8()?);
-                self.memo_put(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::LONG_BINPUT => {
-                let idx = u64::from(r.u32_le()?);
-                self.memo_put(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::MEMOIZE => {
-                let idx = f.memo.len() as u64;
                 self.memo_put(f, idx)?;
                 return Ok(Step::Continue);
             }
@@ -1022,33 +1143,12 @@ impl<'a> Vm<'a> {
         Ok(Step::Continue)
     }
 
-    /// APPEND/APPENDS: in place on a known list, else a call of `target.extend`/`append`
-    /// (an attacker-chosen method). The pure-Python unpickler calls `extend` even with no items.
-    fn append(&mut self, target: ValueId, items: Vec<ValueId>, at: Location) -> R<()> {
-        match self.out.values.get_mut(target as usize) {
-            // A list restored by one APPENDS takes the popped items as they are.
-            Some(Value::List(l)) if l.is_empty() => *l = items,
-            Some(Value::List(l)) => l.extend(items),
-            _ => {
-                self.call(target, items, Vec::new(), CallKind::Append, at)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// SETITEM/SETITEMS: in place on a known dict, else `target.__setitem__` calls.
+    /// SETITEMS on anything but a known dict (see `op::SETITEMS` in [`Vm::exec_other`]):
+    /// `target.__setitem__` calls, none without items.
     fn setitems(&mut self, target: ValueId, items: Vec<ValueId>, at: Location) -> R<()> {
         let odd = !items.len().is_multiple_of(2);
         if !items.is_empty() {
-            match self.out.values.get_mut(target as usize) {
-                Some(Value::Dict(d)) => d.extend(items.chunks_exact(2).filter_map(|p| match p {
-                    [k, v] => Some((*k, *v)),
-                    _ => None,
-                })),
-                _ => {
-                    self.call(target, items, Vec::new(), CallKind::SetItem, at)?;
-                }
-            }
+            self.call(target, items, Vec::new(), CallKind::SetItem, at)?;
         }
         if odd {
             // The pure-Python unpickler sets the complete pairs before failing.
