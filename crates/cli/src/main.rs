@@ -465,7 +465,12 @@ impl<'a> Scanners<'a> {
 
     /// The scanner for `file`, building it on first use.
     fn for_file(&mut self, file: &Path) -> Result<Arc<Scanner>> {
-        let dir = file.parent().unwrap_or(Path::new(""));
+        self.for_file_in(file.parent().unwrap_or(Path::new("")), file)
+    }
+
+    /// [`Scanners::for_file`] with the file's directory already known (`Path::parent`
+    /// re-parses the path, and the walk needs it twice per file).
+    fn for_file_in(&mut self, dir: &Path, file: &Path) -> Result<Arc<Scanner>> {
         // Compared as bytes: `Path` equality re-parses both into components.
         if let Some((d, s)) = &self.last
             && d.as_os_str() == dir.as_os_str()
@@ -638,9 +643,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
                 if failed.is_some() {
                     return;
                 }
-                match scanners.for_file(&f) {
+                let dir = f.parent().unwrap_or(Path::new(""));
+                match scanners.for_file_in(dir, &f) {
                     Ok(s) => {
-                        let dir = dirs.handle(&f);
+                        let dir = dirs.handle_in(dir);
                         batch.push((root, f, s, dir));
                         if batch.len() == WALK_BATCH {
                             send(std::mem::replace(

@@ -25,7 +25,11 @@ impl Dirs {
     /// The handle for `file`'s directory, or `None` when it cannot be opened (the file is
     /// then opened by its full path, which reports any error itself).
     pub fn handle(&mut self, file: &Path) -> Option<DirHandle> {
-        let dir = file.parent()?;
+        self.handle_in(file.parent()?)
+    }
+
+    /// The handle for directory `dir` (a file's [`Path::parent`]), as [`Dirs::handle`].
+    pub fn handle_in(&mut self, dir: &Path) -> Option<DirHandle> {
         // Compared as bytes: `Path` equality re-parses both into components.
         if let Some((d, h)) = &self.last
             && d.as_os_str() == dir.as_os_str()
