@@ -695,23 +695,19 @@ impl<'a> Vm<'a> {
                 let v = f64::from_be_bytes(r.array()?);
                 self.new_value(Value::Float(v))?
             }
-            op::BINGET => {
-                let idx = u64::from(r.u8()?);
+            op::BINGET | op::LONG_BINGET => {
+                let idx = match code {
+                    op::BINGET => u64::from(r.u8()?),
+                    _ => u64::from(r.u32_le()?),
+                };
                 self.memo_get(f, idx)?;
                 return Ok(Step::Continue);
             }
-            op::LONG_BINGET => {
-                let idx = u64::from(r.u32_le()?);
-                self.memo_get(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::BINPUT => {
-                let idx = u64::from(r.u8()?);
-                self.memo_put(f, idx)?;
-                return Ok(Step::Continue);
-            }
-            op::LONG_BINPUT => {
-                let idx = u64::from(r.u32_le()?);
+            op::BINPUT | op::LONG_BINPUT => {
+                let idx = match code {
+                    op::BINPUT => u64::from(r.u8()?),
+                    _ => u64::from(r.u32_le()?),
+                };
                 self.memo_put(f, idx)?;
                 return Ok(Step::Continue);
             }
