@@ -52,11 +52,20 @@ def make_big(gib=2):
     path = os.path.join(OUT, f"big_{gib}g.pt")
     if os.path.exists(path) and os.path.getsize(path) >= gib << 30:
         return path
-    import torch  # only needed to create the file
-
+    # In a child process: a forked child's peak RSS counts the parent's resident pages, so
+    # a 2 GiB tensor built here would be reported as every later run's peak RSS.
     os.makedirs(OUT, exist_ok=True)
-    n = (gib << 30) // 4
-    torch.save({"weight": torch.zeros(n, dtype=torch.float32)}, path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, torch; n = int(sys.argv[2]) // 4;"
+            " torch.save({'weight': torch.zeros(n, dtype=torch.float32)}, sys.argv[1])",
+            path,
+            str(gib << 30),
+        ],
+        check=True,
+    )
     return path
 
 
