@@ -297,3 +297,56 @@ fn signature_limit() {
     assert_eq!(r["files"][0]["status"], "incomplete");
     assert!(yara(&r).is_empty());
 }
+
+/// `max_signature_millis`: a user rule that is quadratic in the file size is stopped; the
+/// file is reported incomplete with an error naming the limit, never clean, and a rule that
+/// matched before the stop is still reported.
+#[test]
+fn signature_time_limit() {
+    let d = tempdir("time");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("slow.yar"),
+        "rule Early { strings: $m = \"early-marker\" condition: $m }\n\
+         rule Slow { condition:\n\
+           for all i in (1..filesize) : ( for all j in (1..filesize) : ( uint8(i) >= uint8(j) or true ) ) }",
+    )
+    .unwrap();
+    let mut data = b"early-marker ".to_vec();
+    data.extend(std::iter::repeat_n(b'A', 4_000));
+    let p = d.join("slow.dat");
+    std::fs::write(&p, &data).unwrap();
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--yara-rules",
+        rules.to_str().unwrap(),
+        "--limits",
+        r#"{"max_signature_millis": 1}"#,
+        p.to_str().unwrap(),
+    ]);
+    let r = json(&o);
+    let file = &r["files"][0];
+    assert_eq!(file["status"], "incomplete", "{}", o.stdout);
+    assert!(
+        o.stdout.contains("max_signature_millis (1 ms)"),
+        "{}",
+        o.stdout
+    );
+    let hits: Vec<_> = yara(&r)
+        .iter()
+        .map(|f| f["evidence"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        hits.len() == 1 && hits[0].contains("Early"),
+        "{hits:?}\n{}",
+        o.stdout
+    );
+    assert_eq!(
+        o.code, 1,
+        "the match is high severity: exit 1 beats the error's 2"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -46,5 +46,10 @@ fn scan_bytes(bencher: divan::Bencher, name: &str) {
 fn signatures(bencher: divan::Bencher, name: &str) {
     let sigs = modelguard::signatures::Signatures::bundled();
     let data = input(name);
-    bencher.bench(|| sigs.scan(&Bytes(divan::black_box(data)), 1 << 20).unwrap());
+    bencher.bench(|| {
+        let mut out = Vec::new();
+        sigs.scan(&Bytes(divan::black_box(data)), 1 << 20, None, &mut out)
+            .unwrap();
+        out
+    });
 }

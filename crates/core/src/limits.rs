@@ -33,6 +33,11 @@ pub struct Limits {
     /// roughly 0.5 GB/s, so the 4 MiB default keeps a multi-GB checkpoint's scan in
     /// milliseconds; code-bearing parts arrive as separate, smaller sources.
     pub max_signature_bytes: u64,
+    /// Wall-clock milliseconds one YARA evaluation of one buffer may run (a user rule such as
+    /// a nested `for` over every match can be quadratic in the buffer); a scan that runs out
+    /// is stopped, its matches so far are kept and the file is reported incomplete. 0 means
+    /// no limit. The bundled rules take milliseconds on a full 4 MiB buffer.
+    pub max_signature_millis: u64,
     /// GGUF: metadata key/value pairs read.
     pub max_gguf_kv_count: u64,
     /// GGUF: bytes of one metadata string (key or value).
@@ -81,6 +86,7 @@ impl Default for Limits {
             max_zip_directory_bytes: 64 << 20,
             hash_auto_max_bytes: 256 << 20,
             max_signature_bytes: 4 << 20,
+            max_signature_millis: 10_000,
             max_gguf_kv_count: 1 << 16,
             max_gguf_string_bytes: 16 << 20,
             max_gguf_array_len: 1 << 24,

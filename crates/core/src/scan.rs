@@ -319,16 +319,21 @@ impl Walk<'_> {
         format
     }
 
-    /// Match the YARA rules over `src` (bounded by `max_signature_bytes`).
+    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
+    /// `max_signature_millis`).
     fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
-        match self
+        let limits = &self.s.limits;
+        let max_time = (limits.max_signature_millis > 0)
+            .then(|| std::time::Duration::from_millis(limits.max_signature_millis));
+        let mut matches = Vec::new();
+        let res = self
             .s
             .signatures
-            .scan(src, self.s.limits.max_signature_bytes)
-        {
-            Ok(matches) => self
-                .findings
-                .extend(matches.iter().map(|m| m.finding(member))),
+            .scan(src, limits.max_signature_bytes, max_time, &mut matches);
+        self.findings
+            .extend(matches.iter().map(|m| m.finding(member)));
+        match res {
+            Ok(()) => {}
             Err(e) => self.error(
                 "signatures",
                 e,

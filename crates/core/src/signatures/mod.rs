@@ -21,6 +21,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use boreal::{MetadataValue, compiler::Compiler};
 
@@ -233,12 +234,20 @@ impl Signatures {
     }
 
     /// Scan `src` as described in the module documentation, reading at most `max_bytes`
-    /// (0 turns signature scanning off). Matches carry offsets within `src`.
-    pub fn scan(&self, src: &dyn ReadAt, max_bytes: u64) -> Result<Vec<Match>, String> {
+    /// (0 turns signature scanning off) and giving each buffer's evaluation at most
+    /// `max_time` (`None`: no limit). Matches go to `out` with offsets within `src`; those
+    /// found before an error (a read error, a scan stopped by the time limit) are kept.
+    pub fn scan(
+        &self,
+        src: &dyn ReadAt,
+        max_bytes: u64,
+        max_time: Option<Duration>,
+        out: &mut Vec<Match>,
+    ) -> Result<(), String> {
         let c = self.inner.as_ref().map_err(|e| e.to_string())?;
         let size = src.size();
         if max_bytes == 0 || size == 0 {
-            return Ok(vec![]);
+            return Ok(());
         }
         let windows = if size <= max_bytes {
             vec![(0, size)]
@@ -246,15 +255,14 @@ impl Signatures {
             let half = max_bytes / 2;
             vec![(0, half), (size - half, half)]
         };
-        let mut out = Vec::new();
         for (start, len) in windows {
             let data = crate::source::range(src, start, len).map_err(|e| e.to_string())?;
             if c.prefilter.as_ref().is_some_and(|p| !p.is_match(&data)) {
                 continue;
             }
-            scan_buffer(c, &data, start, &mut out)?;
+            scan_buffer(c, &data, start, max_time, out)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -315,10 +323,41 @@ impl Compiled {
     }
 }
 
-fn scan_buffer(c: &Compiled, data: &[u8], base: u64, out: &mut Vec<Match>) -> Result<(), String> {
-    let scanner = c.engine()?;
-    let res = match scanner.scan_mem(data) {
-        Ok(r) => r,
+fn scan_buffer(
+    c: &Compiled,
+    data: &[u8],
+    base: u64,
+    max_time: Option<Duration>,
+    out: &mut Vec<Match>,
+) -> Result<(), String> {
+    let shared = c.engine()?;
+    // The engine is shared by every thread and holds its scan parameters, so a timed scan
+    // runs on a copy (an `Arc` and two small vectors; made only for buffers that got past
+    // the prefilter).
+    let timed;
+    let scanner = match max_time {
+        Some(limit) => {
+            let mut s = shared.clone();
+            s.set_scan_params(s.scan_params().clone().timeout_duration(Some(limit)));
+            timed = s;
+            &timed
+        }
+        None => shared,
+    };
+    let (res, error) = match scanner.scan_mem(data) {
+        Ok(r) => (r, None),
+        Err((boreal::scanner::ScanError::Timeout, partial)) => {
+            let ms = max_time.map_or(0, |d| d.as_millis());
+            let at = if base == 0 {
+                String::new()
+            } else {
+                format!(" (window at byte {base})")
+            };
+            let e = format!(
+                "YARA scan stopped by max_signature_millis ({ms} ms){at}; matches found before it are reported"
+            );
+            (partial, Some(e))
+        }
         Err((e, _partial)) => return Err(format!("YARA scan: {e:?}")),
     };
     for r in res.rules {
@@ -351,7 +390,7 @@ fn scan_buffer(c: &Compiled, data: &[u8], base: u64, out: &mut Vec<Match>) -> Re
             message,
         });
     }
-    Ok(())
+    error.map_or(Ok(()), Err)
 }
 
 fn build(files: &[PathBuf]) -> Result<Compiled, SignatureError> {
@@ -473,6 +512,13 @@ mod tests {
     use super::*;
     use crate::source::Bytes;
 
+    /// Every match in `data`, with no time limit.
+    fn all(s: &Signatures, data: &[u8], max_bytes: u64) -> Vec<Match> {
+        let mut out = Vec::new();
+        s.scan(&Bytes(data), max_bytes, None, &mut out).unwrap();
+        out
+    }
+
     fn eicar() -> Vec<u8> {
         // Assembled at run time so this source file is not itself the test file.
         let mut v = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$".to_vec();
@@ -496,7 +542,7 @@ mod tests {
     fn eicar_anywhere() {
         let mut data = b"prefix bytes ".to_vec();
         data.extend(eicar());
-        let m = Signatures::bundled().scan(&Bytes(&data), 1 << 20).unwrap();
+        let m = all(&Signatures::bundled(), &data, 1 << 20);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].rule, "MG_EICAR_Test_Signature");
         assert_eq!(m[0].offset, Some(13));
@@ -513,15 +559,11 @@ mod tests {
         data[2000..2000 + e.len()].copy_from_slice(&e); // in the middle: not read
         data[4000..4000 + e.len()].copy_from_slice(&e);
         let s = Signatures::bundled();
-        let m = s.scan(&Bytes(&data), 1024).unwrap();
+        let m = all(&s, &data, 1024);
         let offs: Vec<_> = m.iter().map(|m| m.offset).collect();
         assert_eq!(offs, vec![Some(100), Some(4000)]);
-        assert_eq!(s.scan(&Bytes(&data), 0).unwrap(), vec![]);
-        assert_eq!(
-            s.scan(&Bytes(&data), 1 << 20).unwrap().len(),
-            1,
-            "one rule, first match"
-        );
+        assert_eq!(all(&s, &data, 0), vec![]);
+        assert_eq!(all(&s, &data, 1 << 20).len(), 1, "one rule, first match");
     }
 
     /// One sample per bundled rule and alternative, with the rule it must fire.
@@ -617,7 +659,7 @@ mod tests {
         let mut matched = 0;
         for data in &inputs {
             let mut full = Vec::new();
-            scan_buffer(c, data, 0, &mut full).unwrap();
+            scan_buffer(c, data, 0, None, &mut full).unwrap();
             if !full.is_empty() {
                 matched += 1;
                 assert!(
@@ -642,8 +684,7 @@ mod tests {
     fn shells_and_payloads() {
         let s = Signatures::bundled();
         let hits = |t: &str| -> Vec<String> {
-            s.scan(&Bytes(t.as_bytes()), 1 << 20)
-                .unwrap()
+            all(&s, t.as_bytes(), 1 << 20)
                 .into_iter()
                 .map(|m| m.rule)
                 .collect()
@@ -661,18 +702,18 @@ mod tests {
         let s = Signatures::bundled();
         // protocol 0: builtins.exec(base64.b64decode(...))
         let p0 = b"cbuiltins\nexec\n(cbase64\nb64decode\n(S'aWQ='\ntRtR.";
-        let m = s.scan(&Bytes(p0), 1 << 20).unwrap();
+        let m = all(&s, p0, 1 << 20);
         assert!(m.iter().any(|m| m.rule == "MG_Pickle_Dirty_Exec"), "{m:?}");
         // protocol 4 STACK_GLOBAL
         let mut p4 = vec![0x80, 4, 0x95, 0, 0, 0, 0, 0, 0, 0, 0];
         p4.extend_from_slice(
             b"\x8c\x08builtins\x94\x8c\x04exec\x94\x93\x8c\x06base64\x8c\x09b64decode\x93.",
         );
-        let m = s.scan(&Bytes(&p4), 1 << 20).unwrap();
+        let m = all(&s, &p4, 1 << 20);
         assert!(m.iter().any(|m| m.rule == "MG_Pickle_Dirty_Exec"), "{m:?}");
         // exec alone is the VM's business, not this rule's
         let plain = b"\x80\x04\x8c\x08builtins\x8c\x04eval\x93.";
-        assert!(s.scan(&Bytes(plain), 1 << 20).unwrap().is_empty());
+        assert!(all(&s, plain, 1 << 20).is_empty());
     }
 
     #[test]
@@ -685,7 +726,7 @@ mod tests {
         )
         .unwrap();
         let s = Signatures::with_rule_dirs(std::slice::from_ref(&dir)).unwrap();
-        let m = s.scan(&Bytes(b"..custom-marker.."), 1 << 20).unwrap();
+        let m = all(&s, b"..custom-marker..", 1 << 20);
         assert_eq!(m[0].rule, "Custom");
         assert_eq!(m[0].severity, Severity::Medium);
         assert_ne!(s.digest(), Signatures::bundled().digest());
@@ -700,6 +741,42 @@ mod tests {
             Err(SignatureError::Empty(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `max_signature_millis`: a user rule that is quadratic in the file size is stopped, the
+    /// error says which limit stopped it, and a match found before it is kept.
+    #[test]
+    fn time_limit_stops_a_slow_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("slow.yar"),
+            "rule Early { strings: $m = \"early-marker\" condition: $m }\n\
+             rule Slow { condition:\n\
+               for all i in (1..filesize) : ( for all j in (1..filesize) : ( uint8(i) >= uint8(j) or true ) ) }",
+        )
+        .unwrap();
+        let s = Signatures::with_rule_dirs(&[dir.path().to_path_buf()]).unwrap();
+        // 16 million evaluations of the inner condition (about 4 s in a debug build).
+        let mut data = b"early-marker ".to_vec();
+        data.extend(std::iter::repeat_n(b'A', 4_000));
+        let mut out = Vec::new();
+        let limit = Some(Duration::from_millis(1));
+        let err = s.scan(&Bytes(&data), 1 << 20, limit, &mut out).unwrap_err();
+        assert!(err.contains("max_signature_millis (1 ms)"), "{err}");
+        let rules: Vec<_> = out.iter().map(|m| m.rule.as_str()).collect();
+        assert_eq!(rules, ["Early"]);
+        // The same rules on a short buffer finish within a limit.
+        let mut out = Vec::new();
+        let few = b"early-marker AAA";
+        s.scan(
+            &Bytes(few),
+            1 << 20,
+            Some(Duration::from_secs(60)),
+            &mut out,
+        )
+        .unwrap();
+        let rules: Vec<_> = out.iter().map(|m| m.rule.as_str()).collect();
+        assert_eq!(rules, ["Early", "Slow"]);
     }
 
     #[test]
