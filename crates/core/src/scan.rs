@@ -47,6 +47,8 @@ const TORCH_MAGIC: &str = "119547037146038801333356";
 
 /// First read of a pickle stream; grown once if the stream needs more.
 const FIRST_WINDOW: u64 = 1 << 20;
+/// First read of a stream only guessed to be a pickle (see [`PickleMode::Maybe`]).
+const WEAK_WINDOW: u64 = 4 << 10;
 
 impl Scanner {
     /// A scanner with the given limits and policy.
@@ -372,7 +374,25 @@ impl Walk<'_> {
                 return None;
             }
         };
-        match formats::sniff(&head) {
+        let kind = formats::sniff(&head);
+        // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
+        // that opens with another format's magic and also runs as a pickle (a polyglot) is
+        // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
+        // torch.load takes a `PK` file as a zip); zlib is handled below.
+        if !matches!(
+            kind,
+            Kind::Empty
+                | Kind::Zip
+                | Kind::TorchLegacy
+                | Kind::PickleProto
+                | Kind::MaybePickle
+                | Kind::Zlib
+                | Kind::Data
+        ) && formats::opens_pickle(&head)
+        {
+            self.hidden_pickle(src, member, depth, kind);
+        }
+        match kind {
             Kind::Empty => Some("empty"),
             Kind::Zip => Some(self.zip(src, member, depth)),
             Kind::TorchLegacy => {
@@ -381,29 +401,88 @@ impl Walk<'_> {
             }
             Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
             Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
-                None if zip::has_directory(src) => Some(self.zip(src, member, depth)),
-                other => other,
+                Some(format) => Some(format),
+                None => self.unsniffed(src, member, name, depth),
             },
             Kind::Npy => Some(self.npy(src, member, depth)),
-            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone | Kind::Zlib => {
-                self.decompress(src, member, name, depth, formats::sniff(&head))
+            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
+            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
+            Kind::Zlib => {
+                if formats::opens_pickle(&head)
+                    && let Some(format) = self.pickle(src, member, PickleMode::Maybe, depth)
+                {
+                    return Some(format);
+                }
+                match self.decompress(src, member, name, depth, kind) {
+                    Some(format) => Some(format),
+                    None => self.unsniffed(src, member, name, depth),
+                }
+            }
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
+                self.decompress(src, member, name, depth, kind)
             }
             Kind::Tar => Some(self.tar(src, member, depth)),
             Kind::Safetensors => {
                 Some(self.format(formats::safetensors::analyze, src, member, name, depth))
             }
-            Kind::Zstd | Kind::Lz4 => {
-                self.decompress(src, member, name, depth, formats::sniff(&head))
-            }
+            Kind::Zstd | Kind::Lz4 => self.decompress(src, member, name, depth, kind),
             Kind::SevenZip => {
                 Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
             }
             Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
             Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
             Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
-            Kind::Data if zip::has_directory(src) => Some(self.zip(src, member, depth)),
-            Kind::Data => self.by_name(src, member, name, depth),
+            Kind::Data => self.unsniffed(src, member, name, depth),
         }
+    }
+
+    /// No magic bytes said what `src` is (or a weak guess was wrong): a zip with a junk
+    /// prefix (found by its directory, as `zipfile.is_zipfile` finds it), else what the name
+    /// says.
+    fn unsniffed(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<&'static str> {
+        if zip::has_directory(src) {
+            Some(self.zip(src, member, depth))
+        } else {
+            self.by_name(src, member, name, depth)
+        }
+    }
+
+    /// The pickle reading of a file whose magic bytes name another format (`kind`): when it
+    /// imports or calls anything, its findings are reported with an `MG-POLYGLOT` finding.
+    fn hidden_pickle(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize, kind: Kind) {
+        if self
+            .pickle(src, member, PickleMode::Hidden, depth)
+            .is_none()
+        {
+            return;
+        }
+        let magic = match kind {
+            Kind::Gguf => "GGUF",
+            Kind::Tflite => "TFLite",
+            Kind::Tar => "tar",
+            Kind::Safetensors => "safetensors",
+            Kind::Hdf5 => "HDF5",
+            Kind::Bzip2 => "bzip2",
+            Kind::LzmaAlone => "LZMA",
+            Kind::Zstd => "zstd",
+            _ => "another format's",
+        };
+        self.finding(
+            &rules::POLYGLOT,
+            rules::POLYGLOT.severity,
+            format!(
+                "file has {magic} magic bytes and is also a pickle that imports or calls; \
+                 pickle.load and torch.load run it as a pickle"
+            ),
+            Some(format!("{magic} + pickle")),
+            member,
+        );
     }
 
     /// Formats without magic bytes (protobuf, msgpack): the name says which parser to try;
@@ -590,15 +669,28 @@ impl Walk<'_> {
             joblib: true,
         };
         let limits = self.limits().clone();
-        let mut window = size.min(FIRST_WINDOW);
+        // A weak guess starts small: most such files fail as pickles within a few bytes,
+        // and a real pickle that runs past the window is read again whole below.
+        let weak = matches!(mode, PickleMode::Maybe | PickleMode::Hidden);
+        let mut window = size.min(if weak { WEAK_WINDOW } else { FIRST_WINDOW });
         let mut data = self.read_window(src, window, member)?;
         let mut a = modelguard_pickle::analyze_with(&data, &limits.pickle, &opts);
-        if truncated(&a) && size > window {
-            window = size.min(limits.max_pickle_bytes);
+        // A pickle hidden behind another format's magic is read to 1 MiB at most: a real
+        // file of that format can look like a pickle stuck in one long line or string (a
+        // safetensors header after `V`), and must not cost a read of max_pickle_bytes.
+        let most = if mode == PickleMode::Hidden {
+            FIRST_WINDOW
+        } else {
+            limits.max_pickle_bytes
+        };
+        if truncated(&a) && size > window && most > window {
+            window = size.min(most);
             data = self.read_window(src, window, member)?;
             a = modelguard_pickle::analyze_with(&data, &limits.pickle, &opts);
         }
-        if mode == PickleMode::Maybe && !looks_like_pickle(&a) {
+        if mode == PickleMode::Maybe && !looks_like_pickle(&a)
+            || mode == PickleMode::Hidden && !imports_something(&a)
+        {
             return None;
         }
         let mut format = match mode {
@@ -1399,8 +1491,12 @@ impl Walk<'_> {
 enum PickleMode {
     /// A PROTO opcode or a name says pickle.
     Raw,
-    /// Only the first byte suggests a protocol 0/1 pickle.
+    /// Only the first byte suggests a pickle (no PROTO, or PROTO 0/1): it is one if the VM
+    /// completes a pickle or reaches an import or a call.
     Maybe,
+    /// The file's magic bytes name another format, but its first byte also opens a pickle:
+    /// reported only if the VM reaches an import or a call.
+    Hidden,
     /// Legacy torch.save: five stacked pickles, then raw storages.
     TorchLegacy,
 }
@@ -1412,13 +1508,29 @@ fn truncated(a: &Analysis) -> bool {
     )
 }
 
-/// A weakly sniffed stream is a pickle when it completed one pickle, or reached an import or
-/// call before failing (code that runs before the error still runs).
+/// A weakly sniffed stream is a pickle when it completed one pickle, or reached an import
+/// before failing (code that runs before the error still runs).
 fn looks_like_pickle(a: &Analysis) -> bool {
     a.pickles.first().is_some_and(|p| p.result.is_some())
         && a.pickles.first().is_some_and(|p| p.opcodes >= 2)
-        || !a.imports.is_empty()
-        || !a.calls.is_empty()
+        || imports_something(a)
+}
+
+/// Whether the stream reaches an import the unpickler could resolve. Every call needs one.
+/// A GLOBAL opcode letter at the start of a text file or a tar header (`config.json\0…`)
+/// reads lines with spaces or NULs as the module name, which no import accepts; names
+/// computed at load time count.
+fn imports_something(a: &Analysis) -> bool {
+    fn plausible(name: Option<&str>) -> bool {
+        name.is_none_or(|n| {
+            !n.is_empty()
+                && n.len() <= 512
+                && !n.chars().any(|c| c.is_whitespace() || c.is_control())
+        })
+    }
+    a.imports
+        .iter()
+        .any(|i| plausible(i.module.as_deref()) && plausible(i.name.as_deref()))
 }
 
 /// Decode a zstd stream (consecutive frames) into `out`, at most `limit` bytes. ruzstd's

@@ -118,11 +118,11 @@ pub enum Kind {
     SevenZip,
     /// NumPy `.npy`.
     Npy,
-    /// A pickle with a PROTO opcode (protocol 2+).
+    /// A pickle with a PROTO opcode of protocol 2-5 (0 and 1 are only [`Kind::MaybePickle`]).
     PickleProto,
     /// Legacy `torch.save` stream: starts with the pickled magic number.
     TorchLegacy,
-    /// Could be a protocol 0/1 pickle (starts with an opcode of those protocols).
+    /// Could be a pickle without a PROTO opcode (starts with an opcode that can open one).
     MaybePickle,
     /// safetensors.
     Safetensors,
@@ -144,8 +144,17 @@ pub const TORCH_LEGACY_MAGIC: &[u8] = &[
     0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
 ];
 
-/// Opcodes a protocol 0/1 pickle can start with.
-const P0_START: &[u8] = b"(cI}]L)NFSVXP\x88\x89GJKMTU";
+/// Opcodes a pickle without a PROTO opcode can start with: every opcode that pushes without
+/// popping. The unpickler accepts any opcode at any protocol (PROTO is optional), so
+/// protocol 2-5 opcodes open such streams too (`\x8c` SHORT_BINUNICODE, `\x95` FRAME …).
+const PICKLE_START: &[u8] =
+    b"(cI}]L)NFSVXP\x88\x89GJKMTUBC\x82\x83\x84\x8a\x8b\x8c\x8d\x8e\x8f\x95\x96";
+
+/// Whether `head` starts with an opcode that can open a pickle (with or without PROTO).
+pub fn opens_pickle(head: &[u8]) -> bool {
+    head.first()
+        .is_some_and(|b| *b == 0x80 || PICKLE_START.contains(b))
+}
 
 /// Identify `head` (the first bytes of a file, 512 are enough).
 pub fn sniff(head: &[u8]) -> Kind {
@@ -213,7 +222,8 @@ pub fn sniff(head: &[u8]) -> Kind {
     {
         return Kind::Zlib;
     }
-    if head.first().is_some_and(|b| P0_START.contains(b)) {
+    // Includes PROTO 0 and 1, which the unpickler accepts (the VM confirms).
+    if opens_pickle(head) {
         return Kind::MaybePickle;
     }
     Kind::Data
@@ -234,7 +244,7 @@ pub struct FormatInfo {
 pub static FORMATS: &[FormatInfo] = &[
     FormatInfo {
         name: "pickle",
-        detected_by: "PROTO opcode (protocol 2-5), or a protocol 0/1 opcode confirmed by the VM",
+        detected_by: "PROTO opcode (protocol 2-5), or any opcode that can open a pickle (PROTO 0/1 or none) confirmed by the VM; also read behind other formats' magic bytes (polyglots)",
         checks: "symbolic VM (never executed): imports, calls and arguments, data flow through getattr/__import__/partial…, catalogued capabilities, nested payloads",
     },
     FormatInfo {
@@ -407,6 +417,14 @@ mod tests {
         assert_eq!(sniff(&[0x78, 0x9c, 1, 2]), Kind::Zlib);
         assert_eq!(sniff(b"\x1f\x8b\x08"), Kind::Gzip);
         assert_eq!(sniff(b"hello world"), Kind::Data);
+        // No PROTO, protocol 4 opcodes (the unpickler does not require PROTO); PROTO 0/1.
+        assert_eq!(sniff(b"\x8c\x02os\x8c\x06system\x93"), Kind::MaybePickle);
+        assert_eq!(sniff(b"\x95\x20\0\0\0\0\0\0\0"), Kind::MaybePickle);
+        assert_eq!(sniff(b"\x80\x01cos\nsystem\n"), Kind::MaybePickle);
+        // `(S` is also a valid zlib header: sniffed as zlib, then tried as a pickle first.
+        assert_eq!(sniff(b"(S'echo'\n"), Kind::Zlib);
+        assert!(opens_pickle(b"(S'echo'\n"));
+        assert!(!opens_pickle(b"\x1f\x8b") && !opens_pickle(b"hello"));
     }
 
     #[test]

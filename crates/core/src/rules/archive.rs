@@ -73,6 +73,31 @@ rule! {
 
 rule! {
     /// ## What it detects
+    /// A file that opens with another format's magic bytes (GGUF, TFLite, tar, safetensors,
+    /// HDF5, a zlib header such as `(S`) and is also a pickle that imports or calls something.
+    ///
+    /// ## Why is this dangerous?
+    /// `pickle.load` ignores magic bytes: it reads any file as opcodes, and `torch.load` does
+    /// the same with any file that is not a zip. The unpickler needs no PROTO opcode, so
+    /// `GGUF` is read as BINFLOAT, and a STRING or BINSTRING can swallow `TFL3`, a tar's
+    /// `ustar` or a safetensors length. A scanner that trusts the magic parses the decoy
+    /// format and never sees the calls.
+    ///
+    /// ## How the verdict is decided
+    /// `high`: real files of those formats do not also run as pickles that import names.
+    /// The pickle reading's own findings (what it calls, with what) are reported beside this
+    /// one, and the file is also analysed as the format its magic names.
+    ///
+    /// ## False positives
+    /// None known: the pickle reading must reach an import or a call before failing.
+    ///
+    /// ## How to fix
+    /// Do not load the file; it was built to deceive scanners.
+    POLYGLOT { id: "MG-POLYGLOT", name: "format-polyglot", severity: High, formats: ["*"], fires: Load }
+}
+
+rule! {
+    /// ## What it detects
     /// Archive members whose path is absolute or climbs out of the extraction directory with
     /// `..` (ZipSlip / TarSlip).
     ///
@@ -135,6 +160,7 @@ pub static RULES: &[&Rule] = &[
     &MALFORMED,
     &ZIP_TAMPER,
     &EXTENSION_MISMATCH,
+    &POLYGLOT,
     &ARCHIVE_SLIP,
     &ARCHIVE_LINK,
     &ARCHIVE_BOMB,
