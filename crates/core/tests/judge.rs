@@ -30,6 +30,24 @@ fn eval_is_judged_by_its_code() {
     );
 }
 
+/// `getattr(len, '__self__')` is the builtins module: `exec` reached through it is judged
+/// as `builtins.exec`, with its code parsed.
+#[test]
+fn builtin_self_is_the_module() {
+    let r = scan(
+        b"cbuiltins\ngetattr\n(cbuiltins\ngetattr\n(cbuiltins\nlen\nS'__self__'\ntRS'exec'\ntR\
+          (S\"__import__('os').system('echo hi')\"\ntR.",
+    );
+    assert_eq!(r.max_severity(), Some(Severity::Critical), "{r:?}");
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == "MG-PKL-PROC" && f.message.contains("os.system")),
+        "{:?}",
+        r.findings
+    );
+}
+
 #[test]
 fn unparseable_code_is_incomplete_not_safe() {
     let r = scan(b"c__builtin__\nexec\n(S'def ('\ntR.");

@@ -1340,6 +1340,12 @@ impl<'a> Judge<'a> {
 /// Attribute `name` (possibly dotted) of a symbolic value.
 fn attr(o: Sym, name: &str) -> Sym {
     match o {
+        // A module-level function written in C (`builtins.len`, `posix.system`) is bound to
+        // its module: `getattr(len, '__self__')` is the builtins module, a way to reach
+        // `exec` without naming it.
+        Sym::Name { module, qualname } if name == "__self__" && !qualname.contains('.') => {
+            Sym::Module(module)
+        }
         Sym::Module(m) => Sym::Name {
             module: m,
             qualname: name.to_string(),
