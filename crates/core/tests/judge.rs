@@ -48,6 +48,26 @@ fn builtin_self_is_the_module() {
     );
 }
 
+/// `sys.modules['os']`, `sys.modules.get('os')` and `os.__dict__['system']` resolve to the
+/// module or name they look up, so the call is judged as `os.system`.
+#[test]
+fn module_tables_resolve() {
+    for p in [
+        &b"cbuiltins\ngetattr\n(coperator\ngetitem\n(csys\nmodules\nS'os'\ntRS'system'\ntR(S'echo hi'\ntR."[..],
+        b"cbuiltins\ngetattr\n(csys\nmodules.get\n(S'os'\ntRS'system'\ntR(S'echo hi'\ntR.",
+        b"\x80\x04\x8c\x08operator\x8c\x07getitem\x93\x8c\x02os\x8c\x08__dict__\x93\x8c\x06system\x86R\x8c\x07echo hi\x85R.",
+    ] {
+        let r = scan(p);
+        assert!(
+            r.findings.iter().any(|f| f.rule == "MG-PKL-PROC"
+                && f.severity == Severity::Critical
+                && f.message.contains("os.system")),
+            "{:?}",
+            r.findings
+        );
+    }
+}
+
 #[test]
 fn unparseable_code_is_incomplete_not_safe() {
     let r = scan(b"c__builtin__\nexec\n(S'def ('\ntR.");

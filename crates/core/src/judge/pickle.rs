@@ -287,6 +287,32 @@ impl<'a> Judge<'a> {
                     None => Sym::Unresolved("getattr of a computed name".into()),
                 }
             }
+            // sys.modules['os'] and os.__dict__['system']: a lookup by a constant key in a
+            // table of modules or of a module's names.
+            ("operator" | "_operator", "getitem") => {
+                let Some(&table) = args.first() else {
+                    return Sym::Unresolved("getitem without arguments".into());
+                };
+                let t = self.eval(table, depth);
+                match (t, self.str_arg(&args, 1, depth)) {
+                    (Sym::Name { module, qualname }, Some(key))
+                        if module == "sys" && qualname == "modules" =>
+                    {
+                        Sym::Module(key)
+                    }
+                    (Sym::Name { module, qualname }, Some(key)) if qualname == "__dict__" => {
+                        Sym::Name {
+                            module,
+                            qualname: key,
+                        }
+                    }
+                    _ => Sym::Opaque,
+                }
+            }
+            ("sys", "modules.get" | "modules.__getitem__") => match self.str_arg(&args, 0, depth) {
+                Some(m) => Sym::Module(m),
+                None => Sym::Unresolved("sys.modules lookup of a computed name".into()),
+            },
             ("operator" | "_operator", "attrgetter") => match self.str_arg(&args, 0, depth) {
                 Some(p) => Sym::AttrGetter(p),
                 None => Sym::Unresolved("attrgetter of a computed name".into()),
