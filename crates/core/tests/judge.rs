@@ -48,14 +48,18 @@ fn builtin_self_is_the_module() {
     );
 }
 
-/// `sys.modules['os']`, `sys.modules.get('os')` and `os.__dict__['system']` resolve to the
-/// module or name they look up, so the call is judged as `os.system`.
+/// `sys.modules['os']`, `sys.modules.get('os')`, `os.__dict__['system']`,
+/// `f.__globals__.get('system')` and `numpy.__builtins__['exec']` resolve to the module or
+/// name they look up, so the call is judged as `os.system` (through exec's code, last).
 #[test]
 fn module_tables_resolve() {
     for p in [
         &b"cbuiltins\ngetattr\n(coperator\ngetitem\n(csys\nmodules\nS'os'\ntRS'system'\ntR(S'echo hi'\ntR."[..],
         b"cbuiltins\ngetattr\n(csys\nmodules.get\n(S'os'\ntRS'system'\ntR(S'echo hi'\ntR.",
         b"\x80\x04\x8c\x08operator\x8c\x07getitem\x93\x8c\x02os\x8c\x08__dict__\x93\x8c\x06system\x86R\x8c\x07echo hi\x85R.",
+        b"cbuiltins\ngetattr\n(cos\n_wrap_close.__init__.__globals__\nS'get'\ntR(S'system'\ntR(S'echo hi'\ntR.",
+        // numpy.__builtins__['exec'] (modelscan#330 reaches it through an allowlisted module)
+        b"\x80\x04\x8c\x08operator\x8c\x07getitem\x93\x8c\x05numpy\x8c\x0c__builtins__\x93\x8c\x04exec\x86R\x8c\x1b__import__('os').system('')\x85R.",
     ] {
         let r = scan(p);
         assert!(

@@ -270,6 +270,15 @@ impl<'a> Judge<'a> {
                 _ => Sym::Opaque,
             };
         };
+        // sys.modules.get('os'), f.__globals__.get('system'), os.__dict__.__getitem__(…)
+        if let Some(table) = qualname
+            .strip_suffix(".get")
+            .or_else(|| qualname.strip_suffix(".__getitem__"))
+            && let Some(key) = self.str_arg(&args, 0, depth)
+            && let Some(found) = table_lookup(module, table, &key)
+        {
+            return found;
+        }
         match (module.as_str(), qualname.as_str()) {
             ("builtins", "__import__")
             | ("importlib", "import_module")
@@ -287,32 +296,19 @@ impl<'a> Judge<'a> {
                     None => Sym::Unresolved("getattr of a computed name".into()),
                 }
             }
-            // sys.modules['os'] and os.__dict__['system']: a lookup by a constant key in a
-            // table of modules or of a module's names.
+            // sys.modules['os'], os.__dict__['system'], numpy.__builtins__['eval'],
+            // f.__globals__['os']: a lookup by a constant key in a table of names.
             ("operator" | "_operator", "getitem") => {
                 let Some(&table) = args.first() else {
                     return Sym::Unresolved("getitem without arguments".into());
                 };
-                let t = self.eval(table, depth);
-                match (t, self.str_arg(&args, 1, depth)) {
-                    (Sym::Name { module, qualname }, Some(key))
-                        if module == "sys" && qualname == "modules" =>
-                    {
-                        Sym::Module(key)
-                    }
-                    (Sym::Name { module, qualname }, Some(key)) if qualname == "__dict__" => {
-                        Sym::Name {
-                            module,
-                            qualname: key,
-                        }
+                match (self.eval(table, depth), self.str_arg(&args, 1, depth)) {
+                    (Sym::Name { module, qualname }, Some(key)) => {
+                        table_lookup(&module, &qualname, &key).unwrap_or(Sym::Opaque)
                     }
                     _ => Sym::Opaque,
                 }
             }
-            ("sys", "modules.get" | "modules.__getitem__") => match self.str_arg(&args, 0, depth) {
-                Some(m) => Sym::Module(m),
-                None => Sym::Unresolved("sys.modules lookup of a computed name".into()),
-            },
             ("operator" | "_operator", "attrgetter") => match self.str_arg(&args, 0, depth) {
                 Some(p) => Sym::AttrGetter(p),
                 None => Sym::Unresolved("attrgetter of a computed name".into()),
@@ -1364,6 +1360,28 @@ impl<'a> Judge<'a> {
 }
 
 /// Attribute `name` (possibly dotted) of a symbolic value.
+/// `key` looked up in the table `module.qualname` when that is a table of modules or of a
+/// module's names: `sys.modules`, a module's or class's `__dict__`, a function's
+/// `__globals__` (its module's names), any `__builtins__` (the builtins module's names).
+fn table_lookup(module: &str, qualname: &str, key: &str) -> Option<Sym> {
+    let name = |module: &str, qualname: String| Sym::Name {
+        module: module.to_string(),
+        qualname,
+    };
+    if module == "sys" && qualname == "modules" {
+        return Some(Sym::Module(key.to_string()));
+    }
+    if qualname == "__builtins__" || qualname.ends_with(".__builtins__") {
+        return Some(name("builtins", key.to_string()));
+    }
+    if qualname.ends_with(".__globals__") || qualname == "__dict__" {
+        return Some(name(module, key.to_string()));
+    }
+    qualname
+        .strip_suffix(".__dict__")
+        .map(|class| name(module, format!("{class}.{key}")))
+}
+
 fn attr(o: Sym, name: &str) -> Sym {
     match o {
         // A module-level function written in C (`builtins.len`, `posix.system`) is bound to
