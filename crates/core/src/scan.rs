@@ -454,7 +454,7 @@ impl Walk<'_> {
     }
 
     /// The pickle reading of a file whose magic bytes name another format (`kind`): when it
-    /// imports or calls anything, its findings are reported with an `MG-POLYGLOT` finding.
+    /// imports anything, its findings are reported with an `MG-POLYGLOT` finding.
     fn hidden_pickle(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize, kind: Kind) {
         if self
             .pickle(src, member, PickleMode::Hidden, depth)
@@ -477,7 +477,7 @@ impl Walk<'_> {
             &rules::POLYGLOT,
             rules::POLYGLOT.severity,
             format!(
-                "file has {magic} magic bytes and is also a pickle that imports or calls; \
+                "file has {magic} magic bytes and is also a pickle that imports names; \
                  pickle.load and torch.load run it as a pickle"
             ),
             Some(format!("{magic} + pickle")),
@@ -1492,10 +1492,10 @@ enum PickleMode {
     /// A PROTO opcode or a name says pickle.
     Raw,
     /// Only the first byte suggests a pickle (no PROTO, or PROTO 0/1): it is one if the VM
-    /// completes a pickle or reaches an import or a call.
+    /// completes a pickle or reaches an importable name ([`looks_like_pickle`]).
     Maybe,
     /// The file's magic bytes name another format, but its first byte also opens a pickle:
-    /// reported only if the VM reaches an import or a call.
+    /// reported only if the VM reaches an importable name ([`imports_something`]).
     Hidden,
     /// Legacy torch.save: five stacked pickles, then raw storages.
     TorchLegacy,
