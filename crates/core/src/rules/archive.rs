@@ -74,7 +74,7 @@ rule! {
 rule! {
     /// ## What it detects
     /// A file that opens with another format's magic bytes (GGUF, TFLite, tar, safetensors,
-    /// HDF5, a zlib header such as `(S`) and is also a pickle that imports or calls something.
+    /// HDF5, a zlib header such as `(S`) and is also a pickle that imports a name.
     ///
     /// ## Why is this dangerous?
     /// `pickle.load` ignores magic bytes: it reads any file as opcodes, and `torch.load` does
@@ -89,7 +89,8 @@ rule! {
     /// one, and the file is also analysed as the format its magic names.
     ///
     /// ## False positives
-    /// None known: the pickle reading must reach an import or a call before failing.
+    /// None known: the pickle reading must reach an import of a name Python could import (no
+    /// whitespace or control characters) before failing.
     ///
     /// ## How to fix
     /// Do not load the file; it was built to deceive scanners.
