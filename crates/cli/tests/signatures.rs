@@ -52,6 +52,14 @@ fn yara(report: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// `d/rules/` holding one rule file `file` with `text`.
+fn rule_dir(d: &Path, file: &str, text: &str) -> PathBuf {
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join(file), text).unwrap();
+    rules
+}
+
 fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mg-sig-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -171,13 +179,11 @@ fn benign_lookalikes_are_clean() {
 #[test]
 fn user_rule_directory() {
     let d = tempdir("user");
-    let rules = d.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("team.yar"),
+    let rules = rule_dir(
+        &d,
+        "team.yar",
         "rule Team_Marker\n{\n  meta:\n    severity = \"critical\"\n    message = \"internal marker\"\n  strings:\n    $m = \"team-secret-marker\"\n  condition:\n    $m\n}\n",
-    )
-    .unwrap();
+    );
     std::fs::write(rules.join("ignored.txt"), "not a rule file").unwrap();
     let target = d.join("model.bin");
     std::fs::write(&target, b"weights... team-secret-marker ...").unwrap();
@@ -304,15 +310,13 @@ fn signature_limit() {
 #[test]
 fn signature_time_limit() {
     let d = tempdir("time");
-    let rules = d.join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("slow.yar"),
+    let rules = rule_dir(
+        &d,
+        "slow.yar",
         "rule Early { strings: $m = \"early-marker\" condition: $m }\n\
          rule Slow { condition:\n\
            for all i in (1..filesize) : ( for all j in (1..filesize) : ( uint8(i) >= uint8(j) or true ) ) }",
-    )
-    .unwrap();
+    );
     let mut data = b"early-marker ".to_vec();
     data.extend(std::iter::repeat_n(b'A', 4_000));
     let p = d.join("slow.dat");
