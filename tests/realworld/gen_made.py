@@ -466,9 +466,10 @@ def gen_dill_cloudpickle() -> None:
     # dill's session dump of a module holding data and a helper function.
     import types
 
+    # Its function is defined in the module's own namespace, so the dump holds only it
+    # (a lambda from this script would carry this script's globals).
     m = types.ModuleType("mgcorpus_session")
-    m.data = [1, 2, 3]
-    m.fn = lambda x: x + 1
+    exec("data = [1, 2, 3]\ndef fn(x):\n    return [v + x for v in data]\n", m.__dict__)
     buf = io.BytesIO()
     try:
         dill.dump_module(buf, module=m, refimported=True)
