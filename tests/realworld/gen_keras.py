@@ -116,6 +116,68 @@ def tflite(name: str, model: keras.Model) -> None:
         print(f"  tflite {name}: {type(e).__name__}: {e}"[:200])
 
 
+def gen_savedmodel() -> None:
+    """TensorFlow SavedModels: a tf.Module with tf.functions and a Keras 3 export."""
+    import tensorflow as tf
+
+    class Scale(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def __call__(self, x):
+            return tf.nn.relu(tf.matmul(x, self.w)) + tf.reduce_mean(x)
+
+    try:
+        tf.saved_model.save(Scale(), str(OUT / "savedmodel" / "tf_module"))
+        COUNTS["savedmodel"] += 1
+    except Exception:
+        traceback.print_exc()
+    for name in ("sequential", "cnn"):
+        try:
+            other_models()[name].export(str(OUT / "savedmodel" / f"keras_export_{name}"), verbose=False)
+            COUNTS["savedmodel"] += 1
+        except Exception as e:
+            print(f"  export {name}: {e}"[:200])
+
+
+def gen_tf_keras() -> None:
+    """Keras 2 (tf_keras): legacy .h5 with Lambda layers (marshalled bytecode), .keras v3."""
+    try:
+        import tensorflow as tf
+        import tf_keras as k2
+    except ImportError as e:
+        print(f"  tf_keras: skipped ({e})")
+        return
+    d = OUT / "tf_keras"
+    d.mkdir(exist_ok=True)
+    inp = k2.Input((6,))
+    models = {
+        "dense_relu": k2.Sequential([k2.Input((4,)), k2.layers.Dense(8, activation="relu"), k2.layers.Dense(2, activation="softmax")]),
+        "lambda_scale": k2.Model(inp, k2.layers.Lambda(lambda x: x * 2.0)(inp)),
+        "lambda_reduce_mean": k2.Model(inp, k2.layers.Lambda(lambda x: tf.reduce_mean(x, axis=-1))(inp)),
+        "lambda_fn_relu": k2.Model(inp, k2.layers.Lambda(tf.nn.relu)(inp)),
+        "lambda_fn_k2_relu": k2.Model(inp, k2.layers.Lambda(k2.activations.relu)(inp)),
+        "lambda_slice": k2.Model(inp, k2.layers.Lambda(lambda x: x[:, :2], output_shape=(2,))(inp)),
+        "activation_by_fn": k2.Sequential([k2.Input((4,)), k2.layers.Dense(3, activation=tf.nn.gelu), k2.layers.Activation(tf.nn.relu6)]),
+        "conv": k2.Sequential([k2.Input((8, 8, 1)), k2.layers.Conv2D(2, 3, activation="relu"), k2.layers.Flatten(), k2.layers.Dense(1)]),
+    }
+    for name, m in models.items():
+        m.compile(optimizer="adam", loss="mse")
+        for ext, kw in ((".h5", {}), (".keras", {})):
+            try:
+                m.save(d / f"{name}{ext}", **kw)
+                COUNTS["tf_keras"] += 1
+            except Exception as e:
+                print(f"  tf_keras {name}{ext}: {e}"[:200])
+    try:
+        models["dense_relu"].save(str(d / "savedmodel_dense_relu"), save_format="tf")
+        COUNTS["tf_keras"] += 1
+    except Exception as e:
+        print(f"  tf_keras savedmodel: {e}"[:200])
+
+
 def main() -> None:
     (OUT / "h5").mkdir(exist_ok=True)
     (OUT / "weights").mkdir(exist_ok=True)
@@ -138,6 +200,8 @@ def main() -> None:
         COUNTS["keras"] += 2
     except Exception:
         traceback.print_exc()
+    gen_savedmodel()
+    gen_tf_keras()
     for k, v in sorted(COUNTS.items()):
         print(f"made/keras/{k}: {v} files")
 
