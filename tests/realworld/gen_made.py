@@ -662,6 +662,8 @@ def gen_safetensors() -> None:
     from safetensors.numpy import save as np_save
     from safetensors.torch import save as t_save
 
+    torch.manual_seed(0)
+
     metas = [
         None,
         {"format": "pt"},
@@ -708,9 +710,51 @@ def gen_gguf() -> None:
             COUNTS["gguf"] += 1
 
 
+# --------------------------------------------------------------------------- transformers
+def gen_transformers() -> None:
+    """Hugging Face layouts: save_pretrained (safetensors + config.json), the legacy
+    pytorch_model.bin (torch.save of the state dict), a whole model through torch.save,
+    and training_args.bin (torch.save(TrainingArguments), which the Trainer writes)."""
+    import torch
+    import transformers as tr
+
+    torch.manual_seed(0)
+    configs = {
+        "bert": (tr.BertConfig, tr.BertModel, {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "vocab_size": 64}),
+        "gpt2": (tr.GPT2Config, tr.GPT2LMHeadModel, {"n_embd": 16, "n_layer": 1, "n_head": 2, "vocab_size": 64, "n_positions": 32}),
+        "t5": (tr.T5Config, tr.T5ForConditionalGeneration, {"d_model": 16, "d_ff": 32, "num_layers": 1, "num_heads": 2, "d_kv": 8, "vocab_size": 64}),
+        "vit": (tr.ViTConfig, tr.ViTModel, {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "image_size": 8, "patch_size": 4}),
+    }
+    d = OUT / "transformers"
+    for name, (cfg_cls, model_cls, kw) in configs.items():
+        try:
+            m = model_cls(cfg_cls(**kw))
+            m.save_pretrained(d / name)
+            COUNTS["transformers"] += len(list((d / name).iterdir()))
+            torch.save(m.state_dict(), d / name / "pytorch_model.bin")
+            torch.save(m, d / f"{name}_full_model.pt")
+            COUNTS["transformers"] += 2
+        except Exception as e:
+            print(f"  transformers {name}: {type(e).__name__}: {e}"[:200])
+    for i, kw in enumerate(({}, {"learning_rate": 3e-5, "num_train_epochs": 2, "lr_scheduler_type": "cosine", "fp16": False})):
+        try:
+            ta = tr.TrainingArguments(output_dir="/tmp/mgcorpus-training-output", report_to=[], **kw)
+            (d / f"run{i}").mkdir(parents=True, exist_ok=True)
+            torch.save(ta, d / f"run{i}" / "training_args.bin")
+            COUNTS["transformers"] += 1
+        except Exception as e:
+            print(f"  training_args: {type(e).__name__}: {e}"[:200])
+    try:
+        gen = tr.GenerationConfig(max_new_tokens=8, do_sample=True, top_p=0.9)
+        torch.save({"generation_config": gen, "step": 3}, d / "generation_config.pt")
+        COUNTS["transformers"] += 1
+    except Exception as e:
+        print(f"  generation config: {e}"[:200])
+
+
 def main() -> None:
     sections = [gen_sklearn, gen_pandas, gen_numpy, gen_stdlib, gen_dill_cloudpickle,
-                gen_boosters, gen_torch, gen_onnx, gen_safetensors, gen_gguf]
+                gen_boosters, gen_torch, gen_onnx, gen_safetensors, gen_gguf, gen_transformers]
     only = set(sys.argv[2:])
     for fn in sections:
         if only and fn.__name__ not in only:

@@ -63,6 +63,8 @@ PICKS = {
     "torch/plain_pickle/f32.p4.pkl": "pickle.dumps(torch tensor): storage through torch.storage._load_from_bytes",
     "torch/tensors/quant_per_tensor.pt": "torch.save(quantize_per_tensor(...)): qscheme constant",
     "torch/full/tinynet.pt": "torch.save(whole user nn.Module)",
+    "transformers/run0/training_args.bin": "torch.save(transformers.TrainingArguments()), as the Trainer writes training_args.bin",
+    "transformers/generation_config.pt": "torch.save({'generation_config': transformers.GenerationConfig(...)})",
     "safetensors/torch_2.safetensors": "safetensors with a metadata description containing 'curl ... | sh' install text (metadata is never executed)",
     "keras/lambda_tf_reduce_mean.keras": "Keras 3 .keras with Lambda(lambda x: tf.reduce_mean(x, ...))",
     "keras/lambda_fn_keras_relu.keras": "Keras 3 .keras with Lambda(keras.activations.relu): written as builtins function 'relu'",
