@@ -101,23 +101,42 @@ def main() -> None:
           [(s, c["files"], c["flagged"], c["critical"], c["high"], c["medium"], c["low"], c["not complete"])
            for s, c in sorted(per_src.items())],
           ["source", "files", "flagged", "critical", "high", "medium", "low", "not complete"])
+    fmt = collections.defaultdict(collections.Counter)
+    origin = collections.defaultdict(collections.Counter)
+    for w, f, _ in flagged:
+        fmt[f["format"]]["flagged"] += 1
+    for f in files:
+        fmt[f["format"]]["files"] += 1
+        fmt[f["format"]][f["status"]] += 1
+        o = source(f["path"]).split("/")[0]
+        origin[o]["files"] += 1
+    for w, f, _ in flagged:
+        origin[source(f["path"]).split("/")[0]]["flagged"] += 1
+    table("per origin", [(o, c["files"], c["flagged"], f"{100 * c['flagged'] / max(c['files'], 1):.1f}%")
+                         for o, c in sorted(origin.items())], ["origin", "files", "flagged", "share"])
+    table("per detected format", [(k, c["files"], c["flagged"], c["complete"], c["incomplete"], c["error"])
+                                  for k, c in sorted(fmt.items(), key=lambda t: -t[1]["files"])],
+          ["format", "files", "flagged", "complete", "incomplete", "error"])
     table("files per rule (findings >= low)", rules.most_common(), ["rule", "files"])
     table(f"top {a.top} causes (rule, severity, name) of findings >= low, by files",
           [(rule, sev, f"`{name}`" if md else name, len(cause_files[(rule, sev, name)]), k)
            for (rule, sev, name), k in sorted(causes.items(), key=lambda t: (-len(cause_files[t[0]]), -t[1], t[0]))[:a.top]],
           ["rule", "severity", "name", "files", "findings"])
-    # Examples: the worst files first, at most one per (source, first cause), for variety.
+    # Examples: the worst file of each source first (for variety), then more causes.
     print(f"\n{'### ' if md else '== '}{a.examples} example files")
-    picked, used = [], set()
-    for w, f, live in sorted(flagged, key=lambda t: (-t[0], t[1]["path"])):
-        top = [x for x in live if RANK[x["severity"]] >= RANK["low"]]
-        key = (source(f["path"]), cause(top[0])[:2])
-        if key in used:
-            continue
-        used.add(key)
-        picked.append((f, top))
-        if len(picked) >= a.examples:
-            break
+    picked, used, paths = [], set(), set()
+    ordered = sorted(flagged, key=lambda t: (-t[0], t[1]["path"]))
+    for keyfn in (lambda f, top: source(f["path"]), lambda f, top: (source(f["path"]), cause(top[0]))):
+        for w, f, live in ordered:
+            if len(picked) >= a.examples:
+                break
+            top = [x for x in live if RANK[x["severity"]] >= RANK["low"]]
+            key = keyfn(f, top)
+            if key in used or f["path"] in paths:
+                continue
+            used.add(key)
+            paths.add(f["path"])
+            picked.append((f, top))
     for f, top in picked:
         print(f"\n{'- `' if md else '* '}{f['path']}{'`' if md else ''} ({f['format']}, {f['status']}, {f['verdict']})")
         for x in top[:4]:
