@@ -17,12 +17,12 @@ scan_corpus.sh. Every file in the corpus is benign: library output or library te
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import os
 import pickletools
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -82,9 +82,22 @@ def magic_kind(head: bytes, data_fn) -> str | None:
     return None
 
 
-def wheel_name(whl: Path) -> str:
-    parts = whl.name.split("-")
-    return f"{parts[0]}-{parts[1]}"
+def norm(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def members(arc: Path):
+    """(name, size, read) for each regular file of a wheel (zip) or sdist (tar.gz)."""
+    if arc.name.endswith(".whl"):
+        with zipfile.ZipFile(arc) as z:
+            for info in z.infolist():
+                if not info.is_dir():
+                    yield info.filename, info.file_size, lambda info=info: z.read(info)
+    else:
+        with tarfile.open(arc) as t:
+            for m in t.getmembers():
+                if m.isfile():
+                    yield m.name, m.size, lambda m=m: t.extractfile(m).read()
 
 
 def extract_wheels(out: Path, py: Path) -> None:
@@ -92,42 +105,45 @@ def extract_wheels(out: Path, py: Path) -> None:
     dl.mkdir(parents=True, exist_ok=True)
     wanted = set()
     for line in (HERE / "wheels.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+        line, _, marker = line.split("#", 1)[0].partition(";")
+        line = line.strip()
         if line:
             name, ver = line.split("==")
-            wanted.add((name.lower().replace("-", "_"), ver))
-            # One call per pin: the list holds two versions of onnx on purpose.
+            wanted.add((norm(name), ver))
+            # One call per pin: the list holds two versions of onnx on purpose. A few
+            # packages publish only an sdist ("; sdist"): pip prepares its metadata.
+            binary = "--no-binary=:all:" if marker.strip() == "sdist" else "--only-binary=:all:"
             subprocess.run(
-                [str(py), "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                 "-d", str(dl), line],
+                [str(py), "-m", "pip", "download", "--no-deps", binary, "-q", "-d", str(dl), line],
                 check=True,
             )
     total = 0
-    for whl in sorted(dl.glob("*.whl")):
-        name, ver = whl.name.split("-")[:2]
-        if (name.lower().replace("-", "_"), ver) not in wanted:
+    for arc in sorted(dl.iterdir()):
+        if arc.name.endswith(".whl"):
+            name, ver = arc.name.split("-")[:2]
+        elif arc.name.endswith(".tar.gz"):
+            name, _, ver = arc.name[: -len(".tar.gz")].rpartition("-")
+        else:
             continue
-        dest = out / "wheels" / wheel_name(whl)
+        if (norm(name), ver) not in wanted:
+            continue
+        dest = out / "wheels" / f"{name}-{ver}"
         n = 0
-        with zipfile.ZipFile(whl) as z:
-            for info in z.infolist():
-                if info.is_dir() or ".dist-info/" in info.filename:
-                    continue
-                ext = Path(info.filename).suffix.lower()
-                if ext in SKIP_EXT:
-                    continue
-                with z.open(info) as f:
-                    head = f.read(512)
-                kind = magic_kind(head, lambda: z.read(info) if info.file_size < (8 << 20) else b"")
-                if kind is None and ext not in MODEL_EXT:
-                    continue
-                if kind is None and ext in (".gz", ".bin", ".z", ".sav", ".model", ".state"):
-                    continue  # named like a model file but not one (e.g. IDL .sav)
-                target = dest / info.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(z.read(info))
-                n += 1
-        print(f"{wheel_name(whl)}: {n} files", flush=True)
+        for member, size, read in members(arc):
+            ext = Path(member).suffix.lower()
+            if ext in SKIP_EXT or ".dist-info/" in member or ".egg-info/" in member:
+                continue
+            data = read()
+            kind = magic_kind(data[:512], lambda: data if size < (8 << 20) else b"")
+            if kind is None and ext not in MODEL_EXT:
+                continue
+            if kind is None and ext in (".gz", ".bin", ".z", ".sav", ".model", ".state"):
+                continue  # named like a model file but not one (e.g. IDL .sav)
+            target = dest / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            n += 1
+        print(f"{dest.name}: {n} files", flush=True)
         total += n
     print(f"wheels: {total} files", flush=True)
 
