@@ -751,10 +751,194 @@ def gen_transformers() -> None:
     except Exception as e:
         print(f"  generation config: {e}"[:200])
 
+# --------------------------------------------------------------------------- more libraries
+def gen_sklearn_all() -> None:
+    """Every estimator scikit-learn lists (all_estimators), default parameters, fitted on a
+    small dataset when it can be: one pickle and one joblib file each."""
+    import warnings
+
+    import joblib
+    from sklearn.datasets import make_classification
+    from sklearn.utils.discovery import all_estimators
+
+    warnings.filterwarnings("ignore")
+    X, y = make_classification(n_samples=60, n_features=4, n_informative=2, random_state=0)
+    Xp = np.abs(X)
+    for name, cls in all_estimators():
+        try:
+            est = cls()
+        except Exception:
+            continue  # needs arguments (meta-estimators)
+        fitted = False
+        for data in ((Xp, y), (Xp,), ([{"a": 1, "b": 2}, {"a": 3}] * 3,), (["some text", "more text"] * 3,)):
+            try:
+                est.fit(*data)
+                fitted = True
+                break
+            except Exception:
+                continue
+        stem = f"{name}{'' if fitted else '.unfitted'}"
+        try:
+            write("sklearn_all", f"{stem}.p4.pkl", pickle.dumps(est, protocol=4))
+            p = OUT / "sklearn_all" / f"{stem}.joblib"
+            joblib.dump(est, p)
+            COUNTS["sklearn_all"] += 1
+        except Exception as e:
+            print(f"  sklearn_all {name}: {type(e).__name__}: {e}"[:200])
+
+
+def gen_scipy() -> None:
+    from scipy import interpolate, sparse, spatial, stats
+
+    rng = np.random.default_rng(3)
+    m = sparse.random(6, 5, density=0.3, random_state=1)
+    x = np.linspace(0, 1, 8)
+    objs = {
+        "csr_matrix": m.tocsr(), "csc_matrix": m.tocsc(), "coo_matrix": m.tocoo(), "lil_matrix": m.tolil(),
+        "dok_matrix": m.todok(), "bsr_matrix": m.tobsr(), "dia_matrix": sparse.eye(4, format="dia"),
+        "csr_array": sparse.csr_array(m), "coo_array": sparse.coo_array(m),
+        "norm_frozen": stats.norm(loc=1, scale=2), "gamma_frozen": stats.gamma(2.0),
+        "poisson_frozen": stats.poisson(3), "multivariate_normal": stats.multivariate_normal([0, 0], np.eye(2)),
+        "gaussian_kde": stats.gaussian_kde(rng.random(20)),
+        "kdtree": spatial.KDTree(rng.random((10, 2))), "ckdtree": spatial.cKDTree(rng.random((10, 2))),
+        "rotation": spatial.transform.Rotation.from_euler("xyz", [10, 20, 30], degrees=True),
+        "interp1d": interpolate.interp1d(x, x ** 2),
+        "cubic_spline": interpolate.CubicSpline(x, np.sin(x)),
+        "univariate_spline": interpolate.UnivariateSpline(x, np.cos(x)),
+        "rbf": interpolate.RBFInterpolator(rng.random((8, 2)), rng.random(8)),
+        "ppoly": interpolate.PPoly(np.ones((2, 1)), [0, 1]),
+        "bspline": interpolate.make_interp_spline(x, x ** 3),
+    }
+    for name, obj in objs.items():
+        pickles("scipy", name, obj, protocols=(2, 4, 5))
+    buf = io.BytesIO()
+    sparse.save_npz(buf, m.tocsr())
+    write("scipy", "save_npz_csr.npz", buf.getvalue())
+    buf = io.BytesIO()
+    sparse.save_npz(buf, m.tocoo(), compressed=False)
+    write("scipy", "save_npz_coo.npz", buf.getvalue())
+
+
+def gen_statsmodels() -> None:
+    import warnings
+
+    import pandas as pd
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    warnings.filterwarnings("ignore")
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"x": rng.random(40), "g": rng.choice(["a", "b"], 40)})
+    df["y"] = 2 * df.x + (df.g == "a") + rng.normal(0, 0.1, 40)
+    df["c"] = (df.y > df.y.median()).astype(int)
+    ts = pd.Series(np.cumsum(rng.normal(size=60)), index=pd.date_range("2020", periods=60, freq="MS"))
+    fits = {
+        "ols": lambda: smf.ols("y ~ x + g", df).fit(),
+        "logit": lambda: smf.logit("c ~ x", df).fit(disp=0),
+        "glm_poisson": lambda: sm.GLM(np.round(df.y.abs() * 3), sm.add_constant(df.x), family=sm.families.Poisson()).fit(),
+        "arima": lambda: sm.tsa.ARIMA(ts, order=(1, 0, 0)).fit(),
+        "exp_smoothing": lambda: sm.tsa.ExponentialSmoothing(ts, trend="add").fit(),
+        "ols_array": lambda: sm.OLS(df.y.to_numpy(), sm.add_constant(df.x.to_numpy())).fit(),
+    }
+    for name, fit in fits.items():
+        try:
+            res = fit()
+            for remove in (False, True):
+                p = OUT / "statsmodels" / f"{name}{'.small' if remove else ''}.pickle"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                res.save(str(p), remove_data=remove)  # statsmodels' own pickle-based save
+                COUNTS["statsmodels"] += 1
+        except Exception as e:
+            print(f"  statsmodels {name}: {type(e).__name__}: {e}"[:200])
+
+
+def gen_misc_libs() -> None:
+    """networkx graphs, sympy expressions, tokenizers, torch.export archives."""
+    try:
+        import networkx as nx
+
+        graphs = {"karate": nx.karate_club_graph(), "digraph": nx.gnp_random_graph(8, 0.3, seed=1, directed=True),
+                  "multigraph": nx.MultiGraph([(1, 2), (1, 2), (2, 3)]), "grid": nx.grid_2d_graph(3, 3)}
+        for name, g in graphs.items():
+            pickles("networkx", name, g, protocols=(2, 4, 5))
+    except Exception:
+        traceback.print_exc()
+    try:
+        import sympy
+
+        x, y = sympy.symbols("x y")
+        exprs = {"poly": x ** 2 + 3 * x * y - 1, "trig": sympy.sin(x) ** 2 + sympy.cos(x) ** 2,
+                 "matrix": sympy.Matrix([[x, 1], [0, y]]), "rational": sympy.Rational(3, 7) * sympy.pi,
+                 "integral": sympy.Integral(sympy.exp(-x ** 2), (x, 0, sympy.oo))}
+        for name, e in exprs.items():
+            pickles("sympy", name, e, protocols=(2, 4, 5))
+    except Exception:
+        traceback.print_exc()
+    try:
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+        for i, kind in enumerate(("bpe", "wordpiece", "unigram")):
+            if kind == "bpe":
+                tok, tr_ = Tokenizer(models.BPE(unk_token="[UNK]")), trainers.BpeTrainer(vocab_size=60, special_tokens=["[UNK]"])
+            elif kind == "wordpiece":
+                tok, tr_ = Tokenizer(models.WordPiece(unk_token="[UNK]")), trainers.WordPieceTrainer(vocab_size=60, special_tokens=["[UNK]"])
+            else:
+                tok, tr_ = Tokenizer(models.Unigram()), trainers.UnigramTrainer(vocab_size=40)
+            tok.pre_tokenizer = pre_tokenizers.Whitespace()
+            tok.train_from_iterator(["the quick brown fox", "jumps over the lazy dog"] * 5, tr_)
+            pickles("tokenizers", kind, tok, protocols=(4, 5))
+    except Exception:
+        traceback.print_exc()
+    try:
+        import torch
+
+        from mgcorpus_userpkg.torch_modules import TinyConv, TinyNet
+
+        for name, m, x in (("tinynet", TinyNet(), torch.randn(2, 4)), ("tinyconv", TinyConv().eval(), torch.randn(1, 1, 6, 6))):
+            ep = torch.export.export(m, (x,))
+            p = OUT / "torch_export" / f"{name}.pt2"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            torch.export.save(ep, str(p))
+            COUNTS["torch_export"] += 1
+    except Exception as e:
+        print(f"  torch.export: {type(e).__name__}: {e}"[:200])
+    try:
+        import torch
+        from torch import nn
+
+        # Whole-module pickles of many torch.nn classes: torch.save(module).
+        mods = [nn.Conv3d(1, 1, 2), nn.ConvTranspose2d(1, 1, 2), nn.GroupNorm(1, 2), nn.InstanceNorm1d(2),
+                nn.PReLU(), nn.Softmax(dim=1), nn.LogSoftmax(dim=1), nn.Hardswish(), nn.Mish(), nn.SiLU(),
+                nn.Upsample(scale_factor=2), nn.PixelShuffle(2), nn.Flatten(), nn.Unflatten(1, (2, 2)),
+                nn.Identity(), nn.Bilinear(2, 2, 1), nn.RNN(2, 3), nn.LSTMCell(2, 3), nn.MultiheadAttention(4, 2),
+                nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=8),
+                nn.CrossEntropyLoss(), nn.MSELoss(), nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)),
+                nn.ModuleDict({"a": nn.Linear(1, 1)}), nn.ParameterList([nn.Parameter(torch.ones(1))]),
+                nn.EmbeddingBag(5, 2), nn.AvgPool2d(2), nn.Dropout2d(), nn.ZeroPad2d(1), nn.CosineSimilarity()]
+        for m in mods:
+            name = type(m).__name__
+            p = OUT / "torch_nn" / f"{name}.pt"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(m, p)
+            COUNTS["torch_nn"] += 1
+        model = nn.Linear(3, 1)
+        opts = {"sgd": torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), "adamw": torch.optim.AdamW(model.parameters()),
+                "rmsprop": torch.optim.RMSprop(model.parameters())}
+        for name, opt in opts.items():
+            model(torch.randn(2, 3)).sum().backward()
+            opt.step()
+            sched = torch.optim.lr_scheduler.StepLR(opt, 2)
+            torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, OUT / "torch_nn" / f"optim_{name}.pt")
+            torch.save(opt, OUT / "torch_nn" / f"optim_{name}_whole.pt")
+            COUNTS["torch_nn"] += 2
+    except Exception:
+        traceback.print_exc()
+
 
 def main() -> None:
     sections = [gen_sklearn, gen_pandas, gen_numpy, gen_stdlib, gen_dill_cloudpickle,
-                gen_boosters, gen_torch, gen_onnx, gen_safetensors, gen_gguf, gen_transformers]
+                gen_boosters, gen_torch, gen_onnx, gen_safetensors, gen_gguf, gen_transformers,
+                gen_sklearn_all, gen_scipy, gen_statsmodels, gen_misc_libs]
     only = set(sys.argv[2:])
     for fn in sections:
         if only and fn.__name__ not in only:
