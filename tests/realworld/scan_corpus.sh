@@ -23,7 +23,6 @@ if [ $# -gt 0 ] && [ "$1" = "--" ]; then shift; fi
 [ -n "$report" ] || report=$(dirname "$corpus")/report.json
 [ -x "$bin" ] || { echo "not executable: $bin" >&2; exit 2; }
 [ -d "$corpus/wheels" ] || [ -d "$corpus/made" ] || { echo "no corpus at $corpus (run build_corpus.py)" >&2; exit 2; }
-set --  "$@"
 dirs=
 for d in wheels made; do [ -d "$corpus/$d" ] && dirs="$dirs $corpus/$d"; done
 "$bin" --version
