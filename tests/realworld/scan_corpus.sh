@@ -10,7 +10,8 @@
 # made/ trees are scanned in one run with --format json --fail-on low (default policy, no
 # modelguard.toml), and the report (default CORPUS_DIR/../report.json) is summarised by
 # scan_summary.py: files scanned, files per worst severity, status and verdict counts, the
-# most common (rule, name) causes at low or above, and example files.
+# most common (rule, name) causes at low or above, and example files. With COMPARE=OLD.json
+# in the environment it also compares with an earlier report (before/after per severity).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:?usage: scan_corpus.sh BINARY [CORPUS_DIR] [REPORT_JSON] [-- ARGS]}
@@ -34,4 +35,4 @@ rc=0
     --fail-on low --no-progress -o "$report" "$@") || rc=$?
 echo "scan exit code: $rc; report: $report"
 [ -s "$report" ] || exit 2
-python3 "$here/scan_summary.py" "$report"
+python3 "$here/scan_summary.py" "$report" ${COMPARE:+--compare "$COMPARE"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a `modelguard scan --format json` report of the real-world benign corpus.
 
-    scan_summary.py REPORT.json [--top N] [--examples N] [--markdown]
+    scan_summary.py REPORT.json [--top N] [--examples N] [--markdown] [--compare OLD.json]
 
 Prints: files scanned (per source: wheels/<wheel>, made/<library>); files per worst
 unsuppressed severity; status and verdict counts; the most common causes of findings at
@@ -45,6 +45,9 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--examples", type=int, default=10)
     ap.add_argument("--markdown", action="store_true", help="tables for README.md")
+    ap.add_argument("--compare", metavar="OLD.json",
+                    help="also compare with an earlier report of the same corpus: worst severity "
+                         "before/after and the files that got better or worse")
     a = ap.parse_args()
     r = json.load(open(a.report))
     files = r["files"]
@@ -144,6 +147,34 @@ def main() -> None:
             print(f"  {'- ' if md else ''}{x['rule']} {x['severity']}: {x['message'][:200]}" + (f" — evidence: `{ev}`" if ev else ""))
         if len(top) > 4:
             print(f"  {'- ' if md else ''}… {len(top) - 4} more")
+    if a.compare:
+        compare(a.compare, r, md)
+
+
+def worst_of(f: dict) -> int:
+    return max((RANK[x["severity"]] for x in f["findings"] if not x.get("suppressed")), default=-1)
+
+
+def compare(old_path: str, new: dict, md: bool) -> None:
+    old = {f["path"]: f for f in json.load(open(old_path))["files"]}
+    cur = {f["path"]: f for f in new["files"]}
+    name = lambda w: SEV[w] if w >= 0 else "none"  # noqa: E731
+    before = collections.Counter(name(worst_of(f)) for f in old.values())
+    after = collections.Counter(name(worst_of(f)) for f in cur.values())
+    print(f"\n{'### ' if md else '== '}compared with {old_path}")
+    print(f"  files: {len(old)} before, {len(cur)} now, {len(old.keys() & cur.keys())} in both")
+    for s in ["none"] + SEV:
+        print(f"  {s:>8}: {before.get(s, 0):>6} -> {after.get(s, 0):>6}")
+    worse, better = [], []
+    for p in sorted(old.keys() & cur.keys()):
+        wo, wn = worst_of(old[p]), worst_of(cur[p])
+        if wn > wo and wn >= RANK["low"]:
+            worse.append((p, name(wo), name(wn)))
+        elif wn < wo and wo >= RANK["low"]:
+            better.append((p, name(wo), name(wn)))
+    print(f"  better: {len(better)} files; worse: {len(worse)} files")
+    for p, o, n in worse[:20]:
+        print(f"    worse: {p}: {o} -> {n}")
 
 
 if __name__ == "__main__":
