@@ -30,6 +30,7 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod severity;
 pub mod signatures;
 pub mod source;
 

@@ -152,31 +152,9 @@ static BUILTIN_EXACT_SET: std::sync::LazyLock<rustc_hash::FxHashSet<(&'static st
             .collect()
     });
 
-/// Module prefixes whose classes frameworks pickle as objects. The catalog of dangerous
-/// callables overrides these (a prefix says "this package's classes", not "every function").
-const BUILTIN_PREFIXES: &[&str] = &[
-    // TorchScript class names, resolved by the archive's own compilation unit (its code/
-    // member), not imported from Python.
-    "__torch__",
-    "torch.nn.modules",
-    // tensor operator namespaces of the native extension (F.gelu is torch._C._nn.gelu)
-    "torch._C._nn",
-    "torch._C._fft",
-    "torch._C._linalg",
-    "torch._C._special",
-    "torch._C._VariableFunctions",
-    "torch.nn.functional",
-    "torch.optim",
-    "torch.ao.quantization",
-    "torch.distributions",
-    "numpy.dtypes",
-    "sklearn",
-    "scipy.sparse",
-    "pandas.core",
-    "pandas._libs",
-    "xgboost",
-    "lightgbm",
-];
+/// Module prefixes that are not Python modules at all: TorchScript class names are resolved
+/// by the archive's own compilation unit (its `code/` member), never imported.
+const BUILTIN_PREFIXES: &[&str] = &["__torch__"];
 
 /// Torch storage and dtype attribute names (`torch.FloatStorage`, `torch.float16`).
 const TORCH_TYPE_NAMES: &[&str] = &[
@@ -283,8 +261,11 @@ impl GlobalPattern {
 pub enum Allowed {
     /// A curated exact entry: safe even when the catalog has a broad pattern for the module.
     Exact,
-    /// A package prefix: the catalog of dangerous callables takes precedence.
+    /// A package prefix that is not Python (TorchScript's `__torch__`): the catalog of
+    /// dangerous callables takes precedence.
     Prefix,
+    /// The ecosystem table knows the real target and it reaches no capability.
+    Known,
     /// The user's policy file allowed it (reported as a suppression).
     User(String),
 }
@@ -451,6 +432,18 @@ impl Policy {
         {
             return Some(Allowed::Prefix);
         }
+        // Known to the ecosystem table as a class, function or value whose real target
+        // reaches no capability. Never by package: a name the table does not know is judged
+        // by how it is used.
+        let real = modelguard_pycode::ecosystem::resolve(module, qualname);
+        if let Some(rec) = real.record
+            && rec.kind != modelguard_pycode::ecosystem::Kind::Module
+            && rec.capability.is_none()
+            && rec.calls.is_none()
+            && modelguard_pycode::catalog::classify(module, qualname).is_none()
+        {
+            return Some(Allowed::Known);
+        }
         None
     }
 
@@ -575,10 +568,14 @@ mod tests {
             Some(Allowed::Exact)
         );
         assert_eq!(p.allowed("torch", "FloatStorage"), Some(Allowed::Exact));
+        // Known by the ecosystem table, not by package prefix.
         assert_eq!(
             p.allowed("sklearn.linear_model._logistic", "LogisticRegression"),
-            Some(Allowed::Prefix)
+            Some(Allowed::Known)
         );
+        assert_eq!(p.allowed("sklearn.utils._testing", "check_output"), None);
+        assert_eq!(p.allowed("sklearn.no_such_module", "Anything"), None);
+        assert_eq!(p.allowed("__torch__.model", "Net"), Some(Allowed::Prefix));
         assert_eq!(p.allowed("os", "system"), None);
         assert_eq!(p.allowed("torchx", "anything"), None);
     }

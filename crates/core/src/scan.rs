@@ -316,6 +316,17 @@ impl Walk<'_> {
         let own = mark..self.findings.len();
         let format = self.walk_kind(src, member, name, depth);
         if !own.is_empty() {
+            // No loader executes any part of a safetensors file (the header is JSON metadata
+            // read as strings): text there that looks like a command is reported, not judged.
+            if format == Some("safetensors") {
+                for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
+                    if f.rule == rules::YARA.id && f.severity > Severity::Info {
+                        f.message
+                            .push_str(" (in safetensors data, which no loader executes)");
+                        f.severity = Severity::Info;
+                    }
+                }
+            }
             crate::signatures::drop_container_duplicates(&mut self.findings, own);
         }
         format
@@ -613,7 +624,9 @@ impl Walk<'_> {
         let sev = if code_bearing && data_ext {
             Some(Severity::Medium)
         } else if (format == "pickle" && torch_ext) || (ext == "npy" && format != "numpy") {
-            Some(Severity::Low)
+            // modelguard reads by content, so the name hides nothing from it: a fact for
+            // scanners and loaders that go by the name, not evidence.
+            Some(Severity::Info)
         } else {
             None
         };
@@ -1306,12 +1319,7 @@ impl Walk<'_> {
             let text = String::from_utf8_lossy(&data);
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
-                let sev = match h.capability {
-                    modelguard_pycode::catalog::Capability::ProcessExec
-                    | modelguard_pycode::catalog::Capability::DynamicCode
-                    | modelguard_pycode::catalog::Capability::NativeCode => Severity::Critical,
-                    _ => Severity::High,
-                };
+                let sev = crate::severity::in_code(h.capability);
                 self.findings.push(Finding {
                     rule: rules::TORCHSCRIPT_CODE.id.into(),
                     severity: sev,
@@ -1528,9 +1536,22 @@ fn imports_something(a: &Analysis) -> bool {
                 && !n.chars().any(|c| c.is_whitespace() || c.is_control())
         })
     }
-    a.imports
-        .iter()
-        .any(|i| plausible(i.module.as_deref()) && plausible(i.name.as_deref()))
+    // `__import__` finds a module only by a dotted path of identifiers (a finder looks for
+    // `part.py` or `part/`): the first line of a CSV (`const_p1,const_p2,…`) is no module.
+    fn module_path(name: Option<&str>) -> bool {
+        name.is_none_or(|n| {
+            n.split('.').all(|part| {
+                let mut chars = part.chars();
+                chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                    && chars.all(|c| c == '_' || c.is_alphanumeric())
+            })
+        })
+    }
+    a.imports.iter().any(|i| {
+        plausible(i.module.as_deref())
+            && module_path(i.module.as_deref())
+            && plausible(i.name.as_deref())
+    })
 }
 
 /// Decode a zstd stream (consecutive frames) into `out`, at most `limit` bytes. ruzstd's

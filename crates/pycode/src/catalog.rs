@@ -85,8 +85,12 @@ impl Capability {
 pub struct Entry {
     /// Capability reached.
     pub capability: Capability,
-    /// The catalog pattern, `module:qualname` (`*` = anything below).
+    /// The catalog pattern, `module:qualname` (`*` = anything below), or for a capability the
+    /// ecosystem table found in the callee's code, the callee that reaches it.
     pub pattern: &'static str,
+    /// Whether the capability is reached only through the callee's own code (not by the name
+    /// itself): a gadget one step removed.
+    pub indirect: bool,
 }
 
 use Capability::*;
@@ -104,8 +108,89 @@ const CATALOG: &[(&str, Capability)] = &[
     ("os:posix_spawn*", ProcessExec),
     ("os:fork*", ProcessExec),
     ("os:startfile", ProcessExec),
-    ("posix:*", ProcessExec),
-    ("nt:*", ProcessExec),
+    // os functions are implemented in posix (nt on Windows): find_class resolves
+    // `os.system` to `posix.system`, so the real targets are listed one by one (stat, fspath,
+    // urandom are what ordinary code calls).
+    ("posix:system", ProcessExec),
+    ("posix:exec*", ProcessExec),
+    ("posix:spawn*", ProcessExec),
+    ("posix:posix_spawn*", ProcessExec),
+    ("posix:fork*", ProcessExec),
+    ("posix:startfile", ProcessExec),
+    ("posix:popen", ProcessExec),
+    ("posix:kill*", ProcessControl),
+    ("posix:_exit", ProcessControl),
+    ("posix:abort", ProcessControl),
+    ("posix:putenv", ProcessControl),
+    ("posix:unsetenv", ProcessControl),
+    ("posix:chdir", ProcessControl),
+    ("posix:register_at_fork", ProcessControl),
+    ("posix:remove", FileWrite),
+    ("posix:unlink", FileWrite),
+    ("posix:rmdir", FileWrite),
+    ("posix:rename", FileWrite),
+    ("posix:replace", FileWrite),
+    ("posix:mkdir", FileWrite),
+    ("posix:mkfifo", FileWrite),
+    ("posix:mknod", FileWrite),
+    ("posix:chmod", FileWrite),
+    ("posix:chown", FileWrite),
+    ("posix:lchown", FileWrite),
+    ("posix:symlink", FileWrite),
+    ("posix:link", FileWrite),
+    ("posix:truncate", FileWrite),
+    ("posix:ftruncate", FileWrite),
+    ("posix:write", FileWrite),
+    ("posix:pwrite", FileWrite),
+    ("posix:open", FileWrite),
+    ("posix:dup2", FileWrite),
+    ("posix:utime", FileWrite),
+    ("posix:chroot", ProcessControl),
+    ("posix:setuid", ProcessControl),
+    ("posix:setgid", ProcessControl),
+    ("posix:listdir", FileRead),
+    ("posix:scandir", FileRead),
+    ("posix:read", FileRead),
+    ("nt:system", ProcessExec),
+    ("nt:exec*", ProcessExec),
+    ("nt:spawn*", ProcessExec),
+    ("nt:posix_spawn*", ProcessExec),
+    ("nt:fork*", ProcessExec),
+    ("nt:startfile", ProcessExec),
+    ("nt:popen", ProcessExec),
+    ("nt:kill*", ProcessControl),
+    ("nt:_exit", ProcessControl),
+    ("nt:abort", ProcessControl),
+    ("nt:putenv", ProcessControl),
+    ("nt:unsetenv", ProcessControl),
+    ("nt:chdir", ProcessControl),
+    ("nt:register_at_fork", ProcessControl),
+    ("nt:remove", FileWrite),
+    ("nt:unlink", FileWrite),
+    ("nt:rmdir", FileWrite),
+    ("nt:rename", FileWrite),
+    ("nt:replace", FileWrite),
+    ("nt:mkdir", FileWrite),
+    ("nt:mkfifo", FileWrite),
+    ("nt:mknod", FileWrite),
+    ("nt:chmod", FileWrite),
+    ("nt:chown", FileWrite),
+    ("nt:lchown", FileWrite),
+    ("nt:symlink", FileWrite),
+    ("nt:link", FileWrite),
+    ("nt:truncate", FileWrite),
+    ("nt:ftruncate", FileWrite),
+    ("nt:write", FileWrite),
+    ("nt:pwrite", FileWrite),
+    ("nt:open", FileWrite),
+    ("nt:dup2", FileWrite),
+    ("nt:utime", FileWrite),
+    ("nt:chroot", ProcessControl),
+    ("nt:setuid", ProcessControl),
+    ("nt:setgid", ProcessControl),
+    ("nt:listdir", FileRead),
+    ("nt:scandir", FileRead),
+    ("nt:read", FileRead),
     ("subprocess:*", ProcessExec),
     ("_posixsubprocess:*", ProcessExec),
     ("pty:*", ProcessExec),
@@ -207,17 +292,17 @@ const CATALOG: &[(&str, Capability)] = &[
     ("types:LambdaType", CodeObject),
     ("types:MethodType", CodeObject),
     ("types:*", Introspection),
+    // cloudpickle and dill rebuild functions from code objects: the function-making step is
+    // judged by the code it carries; skeleton classes, cells and setstate helpers only
+    // assemble what the pickle already holds.
     ("cloudpickle.cloudpickle:_make_function", CodeObject),
+    ("cloudpickle.cloudpickle_fast:_make_function", CodeObject),
     ("cloudpickle.cloudpickle:_builtin_type", CodeObject),
-    ("cloudpickle.cloudpickle:_make_skeleton_class", CodeObject),
-    ("cloudpickle.cloudpickle:_make_skeleton_enum", CodeObject),
-    ("cloudpickle.cloudpickle:_function_setstate", CodeObject),
-    ("cloudpickle.cloudpickle:_class_setstate", CodeObject),
     ("cloudpickle.cloudpickle:subimport", ImportMachinery),
     ("cloudpickle.cloudpickle:dynamic_subimport", ImportMachinery),
     ("cloudpickle.cloudpickle:_import_module", ImportMachinery),
-    ("cloudpickle.cloudpickle_fast:*", CodeObject),
-    ("cloudpickle:*", CodeObject),
+    ("cloudpickle:load*", Deserialize),
+    ("cloudpickle.cloudpickle:load*", Deserialize),
     ("dill._dill:_create_code", CodeObject),
     ("dill._dill:_create_function", CodeObject),
     ("dill._dill:_create_type", CodeObject),
@@ -227,7 +312,13 @@ const CATALOG: &[(&str, Capability)] = &[
     ("dill._dill:_load_type", Introspection),
     ("dill._dill:_eval_repr", DynamicCode),
     ("dill._dill:_create_filehandle", FileWrite),
-    ("dill:*", Deserialize),
+    ("dill._dill:_unmarshal", Deserialize),
+    ("dill._dill:_setattr", Introspection),
+    ("dill._dill:_delattr", Introspection),
+    ("dill._dill:load*", Deserialize),
+    ("dill:load*", Deserialize),
+    ("dill._dill:Unpickler", Deserialize),
+    ("dill:Unpickler", Deserialize),
     // --- import machinery and universal resolvers ---
     ("builtins:__import__", ImportMachinery),
     ("importlib:*", ImportMachinery),
@@ -270,6 +361,8 @@ const CATALOG: &[(&str, Capability)] = &[
     ("joblib:load", Deserialize),
     ("joblib.numpy_pickle:load", Deserialize),
     ("torch:load", Deserialize),
+    // A tensor pickled with plain pickle: its storage is a nested torch.save stream.
+    ("torch.storage:_load_from_bytes", Deserialize),
     ("torch.serialization:load", Deserialize),
     ("torch.serialization:_load", Deserialize),
     ("torch.serialization:_legacy_load", Deserialize),
@@ -426,12 +519,118 @@ const CATALOG: &[(&str, Capability)] = &[
     ("torch._ops:*.load_library", NativeCode),
 ];
 
+/// Names inside broad catalog patterns that reach no capability: checked before the catalog
+/// (same pattern syntax). Judging real targets made these visible: `urllib.parse.urlparse` is
+/// pure string work, `pickle.dumps` saves rather than loads.
+const NOT_CAPABILITIES: &[&str] = &[
+    "pickle:dump*",
+    "pickle:Pickler",
+    "pickle:_Pickler",
+    "pickle:PickleError",
+    "pickle:PicklingError",
+    "pickle:UnpicklingError",
+    "_pickle:dump*",
+    "_pickle:Pickler",
+    "_pickle:PickleError",
+    "_pickle:PicklingError",
+    "_pickle:UnpicklingError",
+    "urllib.parse:*",
+    "urllib.error:*",
+    "http:HTTPStatus",
+    "http:HTTPMethod",
+    "http.client:responses",
+    "sys:getrecursionlimit",
+    "sys:getsizeof",
+    "sys:intern",
+    "sys:maxsize",
+    "sys:float_info",
+    "sys:byteorder",
+    "sys:version_info",
+    "sys:getdefaultencoding",
+    "sys:getfilesystemencoding",
+    "types:SimpleNamespace",
+    "types:MappingProxyType",
+    "types:NoneType",
+    "types:EllipsisType",
+    "types:NotImplementedType",
+    "types:GenericAlias",
+    "types:CellType",
+    "types:ModuleType",
+    "types:GetSetDescriptorType",
+    "types:MemberDescriptorType",
+    "types:WrapperDescriptorType",
+    "types:MethodDescriptorType",
+    "types:ClassMethodDescriptorType",
+    "types:MethodWrapperType",
+    "types:BuiltinFunctionType",
+    "types:BuiltinMethodType",
+    "types:UnionType",
+    "signal:Signals",
+    "signal:Handlers",
+    "signal:Sigmasks",
+];
+
+static NOT_CAPABILITIES_INDEX: std::sync::LazyLock<
+    rustc_hash::FxHashMap<&'static str, Vec<&'static str>>,
+> = std::sync::LazyLock::new(|| {
+    let mut m: rustc_hash::FxHashMap<&'static str, Vec<&'static str>> =
+        rustc_hash::FxHashMap::default();
+    for p in NOT_CAPABILITIES {
+        if let Some((pm, pq)) = p.split_once(':') {
+            m.entry(pm).or_default().push(pq);
+        }
+    }
+    m
+});
+
+/// Whether `module` + `qualname` is listed as reaching no capability.
+fn exempt(module: &str, qualname: &str) -> bool {
+    if NOT_CAPABILITIES_INDEX
+        .get(module)
+        .is_some_and(|v| v.iter().any(|pq| glob(pq, qualname)))
+    {
+        return true;
+    }
+    let mut m = module;
+    while let Some((parent, _)) = m.rsplit_once('.') {
+        if NOT_CAPABILITIES_INDEX
+            .get(parent)
+            .is_some_and(|v| v.contains(&"*"))
+        {
+            return true;
+        }
+        m = parent;
+    }
+    false
+}
+
 /// Classify `module` + `qualname` (as `find_class` receives them, after Python 2 mapping).
 ///
 /// Returns the first catalog entry that matches any way Python could resolve the name (see
 /// the module docs), or `None` when the catalog knows nothing dangerous about it — which does
 /// not make it safe: the caller's allowlist decides that.
 pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
+    // The real target first (re-exports, module aliases: `sklearn.utils._testing.check_output`
+    // is `subprocess.check_output`), then what the ecosystem table found its code reaches,
+    // then the spelling itself (every dotted split, for names the table does not know).
+    let real = crate::ecosystem::resolve(module, qualname);
+    if let Some(e) = lookup_spelling(&real.module, &real.qualname) {
+        return Some(e);
+    }
+    if let Some(rec) = real.record
+        && let Some(capability) = rec.capability
+    {
+        return Some(Entry {
+            capability,
+            pattern: rec.via.or(rec.target).unwrap_or("ecosystem table"),
+            indirect: rec.via.is_some(),
+        });
+    }
+    lookup_spelling(module, qualname)
+}
+
+/// The catalog matched on a spelling: as written, then every split of the dotted path.
+fn lookup_spelling(module: &str, qualname: &str) -> Option<Entry> {
     // The joined dotted path, e.g. "logging.os.system", split at every dot into a module and an
     // attribute path, longest module first. The name as written comes first.
     if let Some(e) = lookup(module, qualname) {
@@ -503,6 +702,9 @@ static INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Vec<(usize
 
 /// Match one exact (module, qualname) pair against the table (first entry in table order wins).
 fn lookup(module: &str, qualname: &str) -> Option<Entry> {
+    if exempt(module, qualname) {
+        return None;
+    }
     let mut best: Option<usize> = None;
     let mut consider = |pm: &str, exact_module: bool| {
         for &(i, pq) in INDEX.get(pm).map(Vec::as_slice).unwrap_or_default() {
@@ -528,6 +730,7 @@ fn lookup(module: &str, qualname: &str) -> Option<Entry> {
     Some(Entry {
         capability,
         pattern,
+        indirect: false,
     })
 }
 

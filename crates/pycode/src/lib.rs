@@ -48,6 +48,7 @@
 mod bytecode;
 pub mod catalog;
 pub mod decode;
+pub mod ecosystem;
 mod engine;
 pub mod marshal;
 mod opcodes;

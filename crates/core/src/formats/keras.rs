@@ -17,7 +17,7 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
-use modelguard_pycode::catalog::{self, Capability};
+use modelguard_pycode::catalog;
 use modelguard_pycode::decode::{Encoding, decode};
 use serde_json::{Map, Value};
 
@@ -155,24 +155,6 @@ fn is_keras_module(module: &str) -> bool {
     KERAS_MODULES
         .iter()
         .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-}
-
-/// Severity of a callable that reaches `cap`: running code or loading more code is critical,
-/// touching files, the network or interpreter state is high.
-fn capability_severity(cap: Capability) -> Severity {
-    match cap {
-        Capability::ProcessExec
-        | Capability::DynamicCode
-        | Capability::CodeObject
-        | Capability::NativeCode
-        | Capability::Deserialize
-        | Capability::ImportMachinery => Severity::Critical,
-        Capability::FileWrite
-        | Capability::FileRead
-        | Capability::Network
-        | Capability::Introspection
-        | Capability::ProcessControl => Severity::High,
-    }
 }
 
 /// Shorten long evidence (configs may carry megabytes in one string).
@@ -336,6 +318,16 @@ impl<'a> Walker<'a> {
         if module.is_empty() {
             return;
         }
+        // Keras 3 records functions and objects it serialises by name under `builtins`
+        // (`Lambda(keras.activations.relu)` is `builtins.relu`, a captured module is
+        // `builtins.module`): a name Python's builtins do not have is resolved among Keras's
+        // own objects at load, not imported.
+        if module == "builtins"
+            && modelguard_pycode::ecosystem::record("builtins", name).is_none()
+            && catalog::classify(module, name).is_none()
+        {
+            return;
+        }
         let full = if name.is_empty() {
             module.to_string()
         } else {
@@ -344,7 +336,16 @@ impl<'a> Walker<'a> {
         if let Some(e) = catalog::classify(module, name) {
             self.finding(
                 &rules::KERAS_FUNC_REF,
-                capability_severity(e.capability),
+                crate::severity::of(
+                    e.capability,
+                    if e.indirect {
+                        crate::severity::Reach::Indirect
+                    } else {
+                        // Keras calls what a config names: a function as an activation or
+                        // loss, a class with the layer's config.
+                        crate::severity::Reach::Called
+                    },
+                ),
                 format!(
                     "{layer}: config references {full}, which {} ({})",
                     e.capability.describe(),
@@ -442,7 +443,7 @@ impl<'a> Walker<'a> {
                 };
                 self.finding(
                     &rules::KERAS_LAMBDA,
-                    Severity::Critical,
+                    crate::severity::in_code(h.capability),
                     format!(
                         "Lambda layer {layer} code {}: {}{chain}",
                         h.capability.describe(),
@@ -459,10 +460,12 @@ impl<'a> Walker<'a> {
                 .unwrap_or_else(|| "analysis stopped".into());
             self.unreadable_lambda(layer, &why);
         } else if !facts.unknown_calls.is_empty() {
+            // Unknown names (`tf.reduce_mean` with `tf` bound at load) are not evidence: the
+            // Lambda is judged by what its code reaches.
             let calls = facts.unknown_calls.join(", ");
             self.finding(
                 &rules::KERAS_LAMBDA,
-                Severity::Low,
+                Severity::Info,
                 format!("Lambda layer {layer} calls names resolved only at load time: {calls}"),
                 format!("Lambda layer {layer}: {calls}"),
             );

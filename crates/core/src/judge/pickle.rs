@@ -11,11 +11,13 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
 use modelguard_pycode::catalog::{self, Capability};
 use modelguard_pycode::decode::Encoding;
+use modelguard_pycode::ecosystem;
 use modelguard_pycode::marshal::{self, Object};
 
 use crate::policy::{Allowed, Policy};
 use crate::report::{Finding, Location, Severity};
 use crate::rules::{self, Rule};
+use crate::severity::{self, Reach};
 
 /// What a value is, as far as static analysis can tell.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,8 @@ enum Sym {
     Opaque,
     /// A computed STACK_GLOBAL or another resolver whose arguments are not constant.
     Unresolved(String),
+    /// Something the unpickler refuses (STACK_GLOBAL of a non-string): the load stops there.
+    Fails,
 }
 
 /// Context for judging one pickle stream.
@@ -128,6 +132,15 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
     j.out
 }
 
+/// Where the arguments of a trampoline's inner call come from.
+#[derive(Debug, Clone, Copy)]
+enum TrampolineArgs {
+    /// The arguments after the callable (`operator.call(f, a, b)`).
+    Following,
+    /// The items of the argument at this position (`map(f, [a, b])` calls `f(a)`, `f(b)`).
+    ItemsOf(usize),
+}
+
 fn split_resolve_name(s: &str) -> Option<(String, String)> {
     // pkgutil.resolve_name accepts `pkg.mod:qual.name` and `pkg.mod.name`.
     if let Some((m, q)) = s.split_once(':') {
@@ -189,19 +202,18 @@ impl<'a> Judge<'a> {
                 });
                 match planted {
                     Some(v) => self.eval(v, depth + 1),
-                    None => Sym::Name {
-                        module: module.clone(),
-                        qualname: name.clone(),
-                    },
+                    None => name_sym(module, name),
                 }
             }
             Some(Value::DynamicGlobal { module, name }) => {
                 let (m, n) = (*module, *name);
                 match (self.eval(m, depth + 1), self.eval(n, depth + 1)) {
-                    (Sym::Str(m), Sym::Str(n)) => Sym::Name {
-                        module: m,
-                        qualname: n,
-                    },
+                    (Sym::Str(m), Sym::Str(n)) => name_sym(&m, &n),
+                    // CPython's load_stack_global raises "STACK_GLOBAL requires str" on any
+                    // other constant: the load stops there and nothing is called. (joblib's
+                    // inline object arrays are pickles with their own memo; read as one plain
+                    // stream their memo indices land on the outer pickle's values.)
+                    _ if self.never_str(m, depth) || self.never_str(n, depth) => Sym::Fails,
                     _ => Sym::Unresolved("STACK_GLOBAL with computed operands".into()),
                 }
             }
@@ -220,6 +232,120 @@ impl<'a> Judge<'a> {
         let id = *args.get(i)?;
         match self.eval(id, depth) {
             Sym::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is a constant that is not a string (a number, container, bytes, None).
+    fn is_literal(&self, id: ValueId) -> bool {
+        matches!(
+            self.a.value(id),
+            Some(
+                Value::None
+                    | Value::Bool(_)
+                    | Value::Int(_)
+                    | Value::BigInt(_)
+                    | Value::Float(_)
+                    | Value::Bytes { .. }
+                    | Value::ByteArray { .. }
+                    | Value::Tuple(_)
+                    | Value::List(_)
+                    | Value::Dict(_)
+                    | Value::Set(_)
+                    | Value::FrozenSet(_)
+            )
+        )
+    }
+
+    /// The value BUILD sets for `name` on the instance `obj`: `Some(Some(v))` when a state
+    /// dict sets it, `Some(None)` when every BUILD's state is a constant dict without it (or
+    /// there is none), `None` when some state is not a literal dict (it could set anything).
+    fn instance_state(&self, obj: ValueId, name: &str) -> Option<Option<ValueId>> {
+        let mut found = None;
+        for b in self.a.builds.iter().filter(|b| b.target == obj) {
+            let dicts: Vec<&Vec<(ValueId, ValueId)>> = match self.a.value(b.state) {
+                Some(Value::Dict(items)) => vec![items],
+                Some(Value::Tuple(parts)) => {
+                    let mut v = Vec::new();
+                    for p in parts {
+                        match self.a.value(*p) {
+                            Some(Value::Dict(items)) => v.push(items),
+                            Some(Value::None) => {}
+                            _ => return None,
+                        }
+                    }
+                    v
+                }
+                Some(Value::None) => Vec::new(),
+                _ => return None,
+            };
+            for items in dicts {
+                for &(k, v) in items {
+                    match self.a.str_value(k) {
+                        Some(key) if key == name => found = Some(v),
+                        Some(_) => {}
+                        None => return None,
+                    }
+                }
+            }
+        }
+        Some(found)
+    }
+
+    /// Whether `id` is the result of calling a function the ecosystem table knows and that
+    /// reaches no capability.
+    fn known_factory(&mut self, id: ValueId) -> bool {
+        let Some(Value::Call(ci)) = self.a.value(id) else {
+            return false;
+        };
+        let Some(func) = self.a.calls.get(*ci as usize).map(|c| c.func) else {
+            return false;
+        };
+        match self.eval(func, 0) {
+            Sym::Name { module, qualname } => matches!(
+                self.ctx.policy.allowed(&module, &qualname),
+                Some(Allowed::Known | Allowed::Exact)
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether the value can never be an exact `str` (what STACK_GLOBAL requires): a
+    /// non-string constant, or an instance a class other than `str` builds (`NEWOBJ`,
+    /// `copyreg._reconstructor`).
+    fn never_str(&mut self, id: ValueId, depth: usize) -> bool {
+        if self.is_literal(id) {
+            return true;
+        }
+        match self.class_of(id, depth) {
+            Some(Sym::Name { module, qualname }) => !(module == "builtins" && qualname == "str"),
+            _ => false,
+        }
+    }
+
+    /// The class of an instance this pickle builds without calling it (`NEWOBJ`,
+    /// `copyreg._reconstructor(cls, …)`), if the value is one.
+    fn class_of(&mut self, id: ValueId, depth: usize) -> Option<Sym> {
+        let Some(Value::Call(ci)) = self.a.value(id) else {
+            return None;
+        };
+        let call = self.a.calls.get(*ci as usize)?;
+        let (kind, func, first) = (call.kind, call.func, call.args.first().copied());
+        let class = match kind {
+            CallKind::NewObj | CallKind::NewObjEx => Some(func),
+            CallKind::Reduce
+                if matches!(
+                    self.eval(func, depth + 1),
+                    Sym::Name { ref module, ref qualname }
+                        if module == "copyreg" && qualname == "_reconstructor"
+                ) =>
+            {
+                first
+            }
+            _ => None,
+        }?;
+        match self.eval(class, depth + 1) {
+            s @ Sym::Name { .. } => Some(s),
             _ => None,
         }
     }
@@ -282,19 +408,39 @@ impl<'a> Judge<'a> {
         match (module.as_str(), qualname.as_str()) {
             ("builtins", "__import__")
             | ("importlib", "import_module")
-            | ("importlib", "__import__") => match self.str_arg(&args, 0, depth) {
-                Some(m) => Sym::Module(m),
+            | ("importlib", "__import__")
+            | ("cloudpickle.cloudpickle", "subimport" | "dynamic_subimport")
+            | ("dill._dill", "_import_module") => match self.str_arg(&args, 0, depth) {
+                // `__import__('a.b')` returns `a`, but reaching `a.b` needs only an attribute
+                // step more: judging `a.b` is the conservative reading. A module is named by
+                // its real name (`os.path` is posixpath).
+                Some(m) => match name_sym(&m, "") {
+                    Sym::Module(real) => Sym::Module(real),
+                    _ => Sym::Module(m),
+                },
                 None => Sym::Unresolved(format!("{module}.{qualname} of a computed name")),
             },
-            ("builtins", "getattr") => {
+            ("builtins", "getattr") | ("dill._dill", "_get_attr") => {
                 let Some(&obj) = args.first() else {
                     return Sym::Unresolved("getattr without arguments".into());
                 };
-                let o = self.eval(obj, depth);
-                match self.str_arg(&args, 1, depth) {
-                    Some(name) => attr(o, &name),
-                    None => Sym::Unresolved("getattr of a computed name".into()),
+                // An attribute of an instance this pickle builds is its class's attribute
+                // (a bound method): judge the class's function.
+                let Some(name) = self.str_arg(&args, 1, depth) else {
+                    return Sym::Unresolved("getattr of a computed name".into());
+                };
+                if let Some(class @ Sym::Name { .. }) = self.class_of(obj, depth) {
+                    // BUILD may have planted the attribute on the instance: that wins.
+                    return match self.instance_state(obj, &name) {
+                        Some(Some(v)) => self.eval(v, depth + 1),
+                        Some(None) => attr(class, &name),
+                        None => Sym::Unresolved(format!(
+                            "attribute {name} of an object whose state is computed"
+                        )),
+                    };
                 }
+                let o = self.eval(obj, depth);
+                attr(o, &name)
             }
             // sys.modules['os'], os.__dict__['system'], numpy.__builtins__['eval'],
             // f.__globals__['os']: a lookup by a constant key in a table of names.
@@ -336,10 +482,7 @@ impl<'a> Judge<'a> {
                     .as_deref()
                     .and_then(split_resolve_name)
                 {
-                    Some((m, q)) => Sym::Name {
-                        module: m,
-                        qualname: q,
-                    },
+                    Some((m, q)) => name_sym(&m, &q),
                     None => Sym::Unresolved(format!("{module}.{qualname} of a computed name")),
                 }
             }
@@ -380,9 +523,17 @@ impl<'a> Judge<'a> {
             ("lzma", "decompress") => self.decode_arg(&args, Encoding::Lzma, depth),
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type")
             | ("dill._dill", "_load_type") => match self.str_arg(&args, 0, depth) {
-                Some(t) => Sym::Name {
-                    module: "types".into(),
-                    qualname: t,
+                // cloudpickle's `_builtin_type(name)` is `getattr(types, name)`; dill's
+                // `_load_type(name)` looks the name up in its reverse type map, which holds
+                // the types module's `*Type` names and builtins (`bytes`, `type`, `list`).
+                Some(t) => match t.as_str() {
+                    "PartialType" => name_sym("functools", "partial"),
+                    "AttrGetterType" => name_sym("operator", "attrgetter"),
+                    "ItemGetterType" => name_sym("operator", "itemgetter"),
+                    "MethodCallerType" => name_sym("operator", "methodcaller"),
+                    "SuperType" => name_sym("builtins", "super"),
+                    _ if t.ends_with("Type") => name_sym("types", &t),
+                    _ => name_sym("builtins", &t),
                 },
                 None => Sym::Unresolved("_builtin_type of a computed name".into()),
             },
@@ -469,6 +620,9 @@ impl<'a> Judge<'a> {
         match self.a.value(id) {
             Some(Value::Str { value, .. }) => Object::Str(value.clone()),
             Some(Value::Bytes { value, .. }) => Object::Bytes(value.clone()),
+            Some(Value::Call(_)) if self.const_bytes(id).is_some() => {
+                Object::Bytes(self.const_bytes(id).unwrap_or_default())
+            }
             Some(Value::Int(i)) => Object::Int(*i),
             Some(Value::Bool(b)) => Object::Bool(*b),
             Some(Value::Float(f)) => Object::Float(*f),
@@ -491,6 +645,35 @@ impl<'a> Judge<'a> {
                 }
             }
             _ => Object::None,
+        }
+    }
+
+    /// A constant bytes value: BINBYTES, or protocol 2's `_codecs.encode(text, 'latin1')`.
+    fn const_bytes(&self, id: ValueId) -> Option<Vec<u8>> {
+        match self.a.value(id)? {
+            Value::Bytes { value, .. } => Some(value.clone()),
+            Value::Call(ci) => {
+                let call = self.a.calls.get(*ci as usize)?;
+                let Some(Value::Global { module, name }) = self.a.value(call.func) else {
+                    return None;
+                };
+                if !(matches!(module.as_str(), "_codecs" | "codecs") && name == "encode") {
+                    return None;
+                }
+                let text = self.a.str_value(*call.args.first()?)?;
+                let enc = call
+                    .args
+                    .get(1)
+                    .and_then(|&e| self.a.str_value(e))
+                    .unwrap_or("utf-8");
+                if !matches!(enc, "latin1" | "latin-1" | "iso-8859-1") {
+                    return None;
+                }
+                text.chars()
+                    .map(|c| u8::try_from(u32::from(c)).ok())
+                    .collect()
+            }
+            _ => None,
         }
     }
 
@@ -517,11 +700,8 @@ impl<'a> Judge<'a> {
             .get(..first_tuple)
             .unwrap_or_default()
             .iter()
-            .rposition(|&a| matches!(self.a.value(a), Some(Value::Bytes { .. })))?;
-        let code = match self.a.value(*args.get(code_pos)?) {
-            Some(Value::Bytes { value, .. }) => value.clone(),
-            _ => return None,
-        };
+            .rposition(|&a| self.const_bytes(a).is_some())?;
+        let code = self.const_bytes(*args.get(code_pos)?)?;
         let rest = args.get(code_pos + 1..).unwrap_or_default();
         let consts_id = rest
             .iter()
@@ -596,9 +776,10 @@ impl<'a> Judge<'a> {
             } else {
                 code.qualname.clone()
             };
-            let mut worst = if facts.hits.is_empty() && facts.inert && facts.complete {
-                Severity::Info
-            } else if facts.hits.is_empty() {
+            // A function carried as data is a practicality (cloudpickle, dill): judged by what
+            // its code reaches. Calls to names modelguard cannot judge are not evidence; code
+            // that could not be analysed is.
+            let mut worst = if facts.hits.is_empty() && !facts.complete {
                 Severity::Medium
             } else {
                 Severity::Info
@@ -624,11 +805,13 @@ impl<'a> Judge<'a> {
                 );
             }
             if facts.hits.is_empty() {
-                let what = if worst == Severity::Info {
+                let what = if worst != Severity::Info {
+                    format!("could not be fully analysed: {}", facts.errors.join("; "))
+                } else if facts.unknown_calls.is_empty() {
                     "only computes on its inputs".to_string()
                 } else {
                     format!(
-                        "calls names modelguard cannot judge: {}",
+                        "reaches no capability (it also calls {})",
                         facts.unknown_calls.join(", ")
                     )
                 };
@@ -749,6 +932,11 @@ impl<'a> Judge<'a> {
                 }
                 _ => {}
             }
+            // Calling a constant (a dict, a number) raises TypeError: the load stops there.
+            // (joblib's inline object arrays, read as one plain stream, land here.)
+            if self.is_literal(call.func) {
+                continue;
+            }
             let raw_callee = self.eval(call.func, 0);
             self.called_values.insert(call.func);
             let callee = self.effective_callee(raw_callee.clone(), &call.args, 0);
@@ -782,14 +970,22 @@ impl<'a> Judge<'a> {
                     self.render(call.result),
                     loc,
                 ),
-                Sym::AttrGetter(_) | Sym::Str(_) | Sym::Bytes(_) => {}
+                Sym::AttrGetter(_) | Sym::Str(_) | Sym::Bytes(_) | Sym::Fails => {}
                 Sym::Opaque | Sym::Partial(..) | Sym::MethodCaller(..) => {
                     // Calling the result of another call: the inner call is judged on its
                     // own; say that the result is invoked.
+                    // A factory the ecosystem table knows to be harmless
+                    // (`functools.lru_cache(None)(f)`, a decorator) makes an inventory item;
+                    // the result of an unknown function is not known to be harmless.
                     if matches!(call.kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj) {
+                        let known_factory = self.known_factory(call.func);
                         self.push(
                             &rules::PKL_RESOLVER,
-                            Severity::Medium,
+                            if known_factory {
+                                Severity::Info
+                            } else {
+                                Severity::Medium
+                            },
                             "pickle calls the result of another call".into(),
                             self.render(call.result),
                             loc,
@@ -902,22 +1098,79 @@ impl<'a> Judge<'a> {
                 loc.clone(),
             );
         }
+        // setattr restores attributes of objects the pickle builds (dill does it for functions
+        // and classes); on a module-level object or a module it plants a gadget.
+        if matches!(
+            (module, qualname),
+            ("builtins", "setattr" | "delattr") | ("dill._dill", "_setattr" | "_delattr")
+        ) && let Some(&obj) = args.first()
+        {
+            match self.eval(obj, 0) {
+                Sym::Name { .. } | Sym::Module(_) | Sym::Unresolved(_) => self.push(
+                    &rules::PKL_GLOBAL_MUTATION,
+                    Severity::High,
+                    format!("pickle changes an attribute of a module-level object with {module}.{qualname}"),
+                    self.evidence(&evidence),
+                    loc,
+                ),
+                _ => {}
+            }
+            return;
+        }
+        // A callable that calls one of its arguments (`map`, `apply_if_callable`, a library
+        // helper the ecosystem table found doing `f(...)`): what it calls is what runs.
+        if let Some((k, rest)) = self.trampoline(module, qualname, args.len())
+            && let Some(&f) = args.get(k)
+        {
+            let target = self.eval(f, 0);
+            if let Sym::Name {
+                module: tm,
+                qualname: tq,
+            } = &target
+                && let Some(entry) = catalog::classify(tm, tq)
+            {
+                let inner: Vec<ValueId> = match rest {
+                    TrampolineArgs::Following => args.get(k + 1..).unwrap_or_default().to_vec(),
+                    TrampolineArgs::ItemsOf(i) => self.items(args.get(i).copied()),
+                };
+                let via = format!(" via {module}.{qualname}");
+                self.capability_finding(
+                    entry.capability,
+                    tm,
+                    tq,
+                    if entry.indirect {
+                        Reach::Indirect
+                    } else {
+                        Reach::Called
+                    },
+                    &via,
+                    &inner,
+                    evidence,
+                    loc,
+                );
+                return;
+            }
+        }
         let allowed = self.ctx.policy.allowed(module, qualname);
         // A user pattern never silences a catalogued capability (`--allow 'os.*'` must not
         // make os.system safe); only curated exact entries outrank the catalog.
-        let catalogued = catalog::classify(module, qualname).is_some();
+        let catalogued = catalog::classify(module, qualname);
         if matches!(allowed, Some(Allowed::Exact))
-            || (matches!(allowed, Some(Allowed::User(_))) && !catalogued)
+            || (matches!(allowed, Some(Allowed::User(_))) && catalogued.is_none())
         {
             self.judge_allowed_call(module, qualname, &args, evidence, loc, allowed);
             return;
         }
-        if let Some(entry) = catalog::classify(module, qualname) {
+        if let Some(entry) = catalogued {
             self.capability_finding(
                 entry.capability,
                 module,
                 qualname,
-                true,
+                if entry.indirect {
+                    Reach::Indirect
+                } else {
+                    Reach::Called
+                },
                 via,
                 &args,
                 evidence,
@@ -925,28 +1178,71 @@ impl<'a> Judge<'a> {
             );
             return;
         }
-        if allowed.is_some() {
-            return;
-        }
-        // Unknown callable: judged by how it is used.
+        // Unknown (or known and harmless): judged by what it is used for. Arguments that look
+        // like commands, URLs or paths outside the model are evidence; a plain constructor
+        // call is an inventory item.
         let class_like = matches!(kind, CallKind::NewObj | CallKind::NewObjEx) || args.is_empty();
-        let sev = if self.ctx.policy.strict || !class_like {
+        let notes = self.argument_notes(&args);
+        let known = matches!(allowed, Some(Allowed::Known));
+        let sev = if !notes.is_empty() || (self.ctx.policy.strict && !known) {
             Severity::Medium
+        } else if known {
+            return;
         } else {
-            Severity::Low
+            Severity::Info
         };
         let how = if class_like {
             "restores an object of"
         } else {
             "calls, with arguments,"
         };
+        let what = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
         self.push(
             &rules::PKL_UNKNOWN_GLOBAL,
             sev,
-            format!("pickle {how} {module}.{qualname}, which is not on the allowlist"),
+            format!("pickle {how} {module}.{qualname}, which modelguard does not know{what}"),
             self.evidence(&evidence),
             loc,
         );
+    }
+
+    /// When `module.qualname` is a trampoline: which argument it calls and where that call's
+    /// arguments come from. C builtins are listed here; Python functions come from the
+    /// ecosystem table's code analysis.
+    fn trampoline(
+        &self,
+        module: &str,
+        qualname: &str,
+        nargs: usize,
+    ) -> Option<(usize, TrampolineArgs)> {
+        match (module, qualname) {
+            ("builtins", "map" | "filter") | ("itertools", "starmap" | "filterfalse") => {
+                return Some((0, TrampolineArgs::ItemsOf(1)));
+            }
+            ("operator" | "_operator", "call")
+            | ("functools" | "_functools", "reduce")
+            | ("builtins", "apply") => {
+                return Some((0, TrampolineArgs::Following));
+            }
+            _ => {}
+        }
+        let rec = ecosystem::record(module, qualname)?;
+        let k = rec.called_params().next()?;
+        (k < nargs).then_some((k, TrampolineArgs::Following))
+    }
+
+    /// The constant items of a list/tuple/set argument.
+    fn items(&self, id: Option<ValueId>) -> Vec<ValueId> {
+        match id.and_then(|i| self.a.value(i)) {
+            Some(Value::List(v) | Value::Tuple(v) | Value::Set(v) | Value::FrozenSet(v)) => {
+                v.clone()
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn judge_allowed_call(
@@ -972,7 +1268,7 @@ impl<'a> Judge<'a> {
                 e.capability,
                 &m,
                 &q,
-                true,
+                Reach::Called,
                 "",
                 &[],
                 evidence.clone(),
@@ -999,49 +1295,37 @@ impl<'a> Judge<'a> {
         cap: Capability,
         module: &str,
         qualname: &str,
-        called: bool,
+        reach: Reach,
         via: &str,
         args: &[ValueId],
         evidence: Evidence,
         loc: Location,
     ) {
         let name = format!("{module}.{qualname}");
-        let (rule, sev) = match cap {
-            Capability::ProcessExec => (&rules::PKL_PROCESS, Severity::Critical),
-            Capability::DynamicCode => (&rules::PKL_DYNAMIC_CODE, Severity::Critical),
-            Capability::NativeCode => (&rules::PKL_NATIVE, Severity::Critical),
-            // Building a function from analysed code: the code's verdict is reported on
-            // its own; the building step is information.
-            Capability::CodeObject if self.code_severity.is_some() => {
-                (&rules::PKL_CODE_OBJECT, Severity::Info)
+        let called = reach != Reach::Referenced;
+        let rule = pickle_rule(cap);
+        let mut sev = match cap {
+            // Building a function from analysed code: the code's verdict is reported on its
+            // own; the building step is information.
+            Capability::CodeObject if self.code_severity.is_some() => Severity::Info,
+            Capability::FileWrite
+                if reach == Reach::Called && opens_for_reading(self, module, qualname, args) =>
+            {
+                Severity::Medium
             }
-            Capability::CodeObject => (&rules::PKL_CODE_OBJECT, Severity::High),
-            Capability::ImportMachinery => (&rules::PKL_RESOLVER, Severity::High),
-            Capability::Deserialize => (&rules::PKL_NESTED, Severity::High),
-            Capability::FileWrite => {
-                if called && opens_for_reading(self, module, qualname, args) {
-                    (&rules::PKL_FILE, Severity::Medium)
-                } else {
-                    (&rules::PKL_FILE, Severity::High)
-                }
-            }
-            Capability::FileRead => (&rules::PKL_FILE, Severity::Medium),
-            Capability::Network => (&rules::PKL_NETWORK, Severity::High),
-            Capability::Introspection => (&rules::PKL_INTROSPECTION, Severity::Medium),
-            Capability::ProcessControl => (&rules::PKL_INTROSPECTION, Severity::Medium),
-        };
-        let mut sev = if called {
-            sev
-        } else {
-            // A reference never called here may still be called by the application.
-            sev.min(Severity::High)
+            _ => severity::of(cap, reach),
         };
         let mut what = String::new();
+        if reach == Reach::Indirect {
+            what.push_str(" (through its own code)");
+        }
         // eval/exec/compile of a constant: read the code instead of the word.
-        if called && cap == Capability::DynamicCode {
+        if reach == Reach::Called && cap == Capability::DynamicCode {
             let sources = self.code_arguments(module, qualname, args);
             if !sources.is_empty() {
                 // Each code string (timeit has stmt and setup) is judged; the worst decides.
+                // Even harmless code keeps the call at the floor: no serialiser writes a
+                // direct eval, it is how exploits are staged and tested.
                 sev = Severity::Info;
                 for src in sources {
                     let facts = modelguard_pycode::analyze_source(&src, &self.ctx.code_limits);
@@ -1050,16 +1334,26 @@ impl<'a> Judge<'a> {
                         (sev, what) = (s, w);
                     }
                 }
+                sev = sev.max(severity::DIRECT_EVALUATION_FLOOR);
             }
         }
-        if called && cap == Capability::Deserialize {
+        if reach == Reach::Called && cap == Capability::Deserialize {
+            // Constant payloads are analysed as files of their own (their findings carry the
+            // member path `…nested[i]`); the call itself is then information. A payload that
+            // is not a constant cannot be judged: the call stays high.
+            let mut payloads = 0;
             for &arg in args {
                 if let Sym::Bytes(data) = self.eval(arg, 0) {
+                    payloads += 1;
                     self.out.nested.push(NestedPayload {
                         data,
                         loader: name.clone(),
                     });
                 }
+            }
+            if payloads > 0 {
+                sev = Severity::Info;
+                what.push_str(" (its constant payload is analysed as a nested file)");
             }
         }
         // Arguments matter: a path outside the model or a remote URL says what the call does.
@@ -1234,6 +1528,10 @@ impl<'a> Judge<'a> {
                 continue; // dynamic: judged where called / below
             };
             let is_called = called.contains(&imp.value) || matches!(imp.kind, ImportKind::Inst);
+            // dill's `__builtin__.__main__` is the __main__ namespace its functions live in.
+            if matches!(module.as_str(), "builtins" | "__builtin__") && name == "__main__" {
+                continue;
+            }
             if is_dunder(name) && !is_called {
                 let loc = self.loc(imp.at);
                 self.push(
@@ -1278,11 +1576,18 @@ impl<'a> Judge<'a> {
                 let loc = self.loc(imp.at);
                 let called_later = partial_funcs.contains(&imp.value);
                 let evidence = Evidence::Text(format!("{module}.{name}"));
+                let reach = if !called_later {
+                    Reach::Referenced
+                } else if entry.indirect {
+                    Reach::Indirect
+                } else {
+                    Reach::Called
+                };
                 self.capability_finding(
                     entry.capability,
                     module,
                     name,
-                    called_later,
+                    reach,
                     if called_later {
                         " via functools.partial"
                     } else {
@@ -1301,17 +1606,19 @@ impl<'a> Judge<'a> {
                 continue;
             }
             if used_as_class.contains(&imp.value) || !is_called {
+                // Unknown is not dangerous: an inventory item, unless the user asked for
+                // every unknown name to be raised.
                 let sev = if self.ctx.policy.strict {
                     Severity::Medium
                 } else {
-                    Severity::Low
+                    Severity::Info
                 };
                 let loc = self.loc(imp.at);
                 self.push(
                     &rules::PKL_UNKNOWN_GLOBAL,
                     sev,
                     format!(
-                        "pickle imports {module}.{name}, which is not on the allowlist (importing runs its module's top-level code)"
+                        "pickle imports {module}.{name}, which modelguard does not know (importing runs its module's top-level code)"
                     ),
                     format!("{module}.{name}"),
                     loc,
@@ -1343,7 +1650,7 @@ impl<'a> Judge<'a> {
             if let Some(e) = catalog::classify(&m, &q) {
                 let loc = self.loc(call.at);
                 let ev = Evidence::Of(call.result);
-                self.capability_finding(e.capability, &m, &q, false, "", &[], ev, loc);
+                self.capability_finding(e.capability, &m, &q, Reach::Referenced, "", &[], ev, loc);
             } else if is_dunder(&q) {
                 let loc = self.loc(call.at);
                 let ev = self.render(call.result);
@@ -1382,6 +1689,26 @@ fn table_lookup(module: &str, qualname: &str, key: &str) -> Option<Sym> {
         .map(|class| name(module, format!("{class}.{key}")))
 }
 
+/// What `find_class(module, qualname)` returns, named by its real target: re-exports and
+/// module aliases resolved through the ecosystem table (`sklearn.base` + `np.load` is
+/// `numpy.load`'s definition), so every check below matches what is really reached.
+fn name_sym(module: &str, qualname: &str) -> Sym {
+    // dill's Unpickler.find_class maps ('__builtin__', '__main__') to the globals of
+    // `__main__`, the namespace its pickled functions live in: a dict, not a gadget.
+    if matches!(module, "builtins" | "__builtin__") && qualname == "__main__" {
+        return Sym::Opaque;
+    }
+    let r = ecosystem::resolve(module, qualname);
+    if r.qualname.is_empty() {
+        Sym::Module(r.module)
+    } else {
+        Sym::Name {
+            module: r.module,
+            qualname: r.qualname,
+        }
+    }
+}
+
 fn attr(o: Sym, name: &str) -> Sym {
     match o {
         // A module-level function written in C (`builtins.len`, `posix.system`) is bound to
@@ -1390,15 +1717,10 @@ fn attr(o: Sym, name: &str) -> Sym {
         Sym::Name { module, qualname } if name == "__self__" && !qualname.contains('.') => {
             Sym::Module(module)
         }
-        Sym::Module(m) => Sym::Name {
-            module: m,
-            qualname: name.to_string(),
-        },
-        Sym::Name { module, qualname } => Sym::Name {
-            module,
-            qualname: format!("{qualname}.{name}"),
-        },
+        Sym::Module(m) => name_sym(&m, name),
+        Sym::Name { module, qualname } => name_sym(&module, &format!("{qualname}.{name}")),
         Sym::Unresolved(w) => Sym::Unresolved(w),
+        Sym::Fails => Sym::Fails,
         _ => Sym::Unresolved(format!("attribute {name} of a computed object")),
     }
 }
@@ -1407,6 +1729,9 @@ fn is_resolver(module: &str, name: &str) -> bool {
     matches!(
         (module, name),
         ("builtins", "__import__")
+            | ("cloudpickle.cloudpickle", "subimport" | "dynamic_subimport")
+            | ("dill._dill", "_import_module" | "_get_attr" | "_load_type")
+            | ("cloudpickle.cloudpickle", "_builtin_type")
             | ("builtins", "getattr")
             | ("importlib", "import_module")
             | ("importlib", "__import__")
@@ -1434,19 +1759,22 @@ fn opens_for_reading(j: &mut Judge<'_>, module: &str, qualname: &str, args: &[Va
     }
 }
 
+/// The pickle rule that reports a capability.
+fn pickle_rule(cap: Capability) -> &'static Rule {
+    match cap {
+        Capability::ProcessExec => &rules::PKL_PROCESS,
+        Capability::DynamicCode => &rules::PKL_DYNAMIC_CODE,
+        Capability::NativeCode => &rules::PKL_NATIVE,
+        Capability::CodeObject => &rules::PKL_CODE_OBJECT,
+        Capability::ImportMachinery => &rules::PKL_RESOLVER,
+        Capability::Deserialize => &rules::PKL_NESTED,
+        Capability::FileWrite | Capability::FileRead => &rules::PKL_FILE,
+        Capability::Network => &rules::PKL_NETWORK,
+        Capability::Introspection | Capability::ProcessControl => &rules::PKL_INTROSPECTION,
+    }
+}
+
 /// Rule and severity for a capability reached by analysed code.
 fn capability_rule(cap: Capability) -> (&'static Rule, Severity) {
-    match cap {
-        Capability::ProcessExec => (&rules::PKL_PROCESS, Severity::Critical),
-        Capability::DynamicCode => (&rules::PKL_DYNAMIC_CODE, Severity::Critical),
-        Capability::NativeCode => (&rules::PKL_NATIVE, Severity::Critical),
-        Capability::CodeObject => (&rules::PKL_CODE_OBJECT, Severity::High),
-        Capability::ImportMachinery => (&rules::PKL_RESOLVER, Severity::High),
-        Capability::Deserialize => (&rules::PKL_NESTED, Severity::High),
-        Capability::FileWrite => (&rules::PKL_FILE, Severity::High),
-        Capability::FileRead => (&rules::PKL_FILE, Severity::Medium),
-        Capability::Network => (&rules::PKL_NETWORK, Severity::High),
-        Capability::Introspection => (&rules::PKL_INTROSPECTION, Severity::High),
-        Capability::ProcessControl => (&rules::PKL_INTROSPECTION, Severity::Medium),
-    }
+    (pickle_rule(cap), severity::in_code(cap))
 }

@@ -59,7 +59,7 @@ rule! {
     /// that sniff content still execute it.
     ///
     /// ## How the verdict is decided
-    /// `low` when a code-bearing format is named as another code-bearing format (raw pickle as
+    /// `info` when a code-bearing format is named as another code-bearing format (raw pickle as
     /// `.pt`); `medium` when it is named as a format that cannot carry code (`.safetensors`,
     /// `.json`, `.txt`). The content is always analysed as what it is.
     ///

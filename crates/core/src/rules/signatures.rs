@@ -29,7 +29,8 @@ rule! {
     /// their first and last halves of that budget (tensor data in the middle of a large
     /// checkpoint is not read; the format readers hand code-bearing members to the signature
     /// layer separately). A raw container match that a member's scan also finds is reported
-    /// once, on the member.
+    /// once, on the member. A match inside a safetensors file is `info`: no loader executes
+    /// any of its bytes (the header's metadata is read as strings).
     ///
     /// ## False positives
     /// Documentation, notebooks or datasets that quote attack command lines (security
