@@ -1,12 +1,11 @@
 #!/usr/bin/env python3
 """Copy small made-here corpus files that the baseline build flags into
-tests/fixtures/realworld/, with a manifest `pending.json` (expect: safe).
+tests/fixtures/realworld/, with their `manifest.json` (expect: safe), which
+crates/core/tests/fixtures.rs checks like every other fixture manifest.
 
     pick_fixtures.py REPORT.json [--corpus /work/corpus/realworld]
 
-The manifest is deliberately not named manifest.json: crates/core/tests/fixtures.rs
-iterates over every tests/fixtures/*/manifest.json, and these files are not safe under
-today's judge. Rename it (or merge it) once the judge is fixed (issue 12). Only files made
+These are the files the judge used to flag (issue 12); they must stay clean. Only files made
 here (build_corpus.py made/keras) are copied, never downloaded third-party files; each is
 below 50 KB and is listed only if the report gives it a finding at low or above.
 """
@@ -113,11 +112,9 @@ def main() -> None:
             "note": note + " (tests/realworld/gen_made.py or gen_keras.py)",
             "size": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
-            "baseline": {"verdict": f["verdict"], "worst": worst["severity"],
-                         "rules": sorted({x["rule"] for x in live}), "message": worst["message"][:200]},
         })
-    (DEST / "pending.json").write_text(json.dumps(entries, indent=2) + "\n")
-    print(f"{len(entries)} fixtures in {DEST} (pending.json)")
+    (DEST / "manifest.json").write_text(json.dumps(entries, indent=2) + "\n")
+    print(f"{len(entries)} fixtures in {DEST} (manifest.json)")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 /// The Hub-style status of a file:
 /// - `unsafe`: verdict malicious (a high or critical finding);
 /// - `suspicious`: verdict suspicious (a medium finding);
-/// - `caution`: verdict safe, with at least one unsuppressed `low` finding (e.g. an unknown
-///   but inert global);
+/// - `caution`: verdict safe, with at least one unsuppressed `low` finding (an unknown but
+///   inert global is `info`, so `safe`; see docs/severity.md);
 /// - `safe`: verdict safe, nothing above `info`;
 /// - `error`: verdict unknown: the analysis was incomplete or failed (fail-closed).
 pub fn status(f: &FileReport) -> &'static str {

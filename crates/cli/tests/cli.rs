@@ -113,14 +113,15 @@ fn policy_allowlist_suppresses_custom_class() {
 
     let o = run_in(
         dir.path(),
-        &["scan", "model.pkl", "-f", "json", "--fail-on", "low"],
+        &["scan", "model.pkl", "-f", "json", "--fail-on", "info"],
     );
     assert_eq!(o.code, 1, "{}", o.stderr);
     let r = o.json();
     let f = file(&r, "model.pkl");
     let unknown = findings(f, "MG-PKL-UNKNOWN");
     assert_eq!(unknown.len(), 1, "{f:#}");
-    assert_eq!(unknown[0]["severity"], "low");
+    // Unknown is an inventory item, not evidence (docs/severity.md).
+    assert_eq!(unknown[0]["severity"], "info");
     assert!(unknown[0].get("suppressed").is_none());
     assert_eq!(f["verdict"], "safe");
 
@@ -131,7 +132,7 @@ fn policy_allowlist_suppresses_custom_class() {
     );
     let o = run_in(
         dir.path(),
-        &["scan", "model.pkl", "-f", "json", "--fail-on", "low"],
+        &["scan", "model.pkl", "-f", "json", "--fail-on", "info"],
     );
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let r = o.json();
@@ -154,7 +155,7 @@ fn policy_allowlist_suppresses_custom_class() {
     // --no-config ignores it.
     let o = run_in(
         dir.path(),
-        &["scan", "model.pkl", "--no-config", "--fail-on", "low"],
+        &["scan", "model.pkl", "--no-config", "--fail-on", "info"],
     );
     assert_eq!(o.code, 1);
 }
@@ -673,7 +674,8 @@ fn hf_format_statuses() {
     let r = o.json();
     let status = |p: &str| file(&r, p)["status"].as_str().unwrap().to_string();
     assert_eq!(status("/evil.pkl"), "unsafe");
-    assert_eq!(status("custom.pkl"), "caution");
+    // An unknown class restored as an object is an inventory item (info): safe.
+    assert_eq!(status("custom.pkl"), "safe");
     assert_eq!(status("clean.pkl"), "safe");
     assert_eq!(status("m.gguf"), "error");
     assert_eq!(status("ignored/evil.pkl"), "safe");

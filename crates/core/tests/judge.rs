@@ -19,8 +19,10 @@ fn arguments_matter_for_file_reads() {
 
 #[test]
 fn eval_is_judged_by_its_code() {
+    // Inert code: no capability, but no serialiser writes a direct eval (docs/severity.md).
     let inert = scan(b"c__builtin__\neval\n(S'1+1'\ntR.");
-    assert_eq!(inert.verdict, Verdict::Safe, "{inert:?}");
+    assert_eq!(inert.verdict, Verdict::Suspicious, "{inert:?}");
+    assert_eq!(inert.max_severity(), Some(Severity::Medium));
     let evil = scan(b"c__builtin__\neval\n(S\"__import__('os').system('id')\"\ntR.");
     assert_eq!(evil.max_severity(), Some(Severity::Critical));
     assert!(

@@ -49,8 +49,8 @@ PACKAGES = [
     "numpy", "scipy", "pandas", "sklearn", "joblib", "dill", "cloudpickle", "torch",
     "xgboost", "lightgbm", "transformers", "tokenizers", "safetensors", "huggingface_hub",
     "h5py", "onnx", "jinja2", "yaml", "threadpoolctl", "packaging", "fsspec", "tqdm",
-    "dateutil", "markupsafe", "requests", "keras", "tensorflow", "ml_dtypes", "pyarrow",
-    "statsmodels",
+    "dateutil", "markupsafe", "requests", "urllib3", "charset_normalizer", "idna", "certifi",
+    "keras", "tensorflow", "ml_dtypes", "pyarrow", "statsmodels",
 ]
 # Modules whose import has visible side effects or needs a display.
 SKIP = re.compile(

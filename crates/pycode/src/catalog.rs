@@ -583,8 +583,34 @@ static NOT_CAPABILITIES_INDEX: std::sync::LazyLock<
     m
 });
 
-/// Whether `module` + `qualname` is listed as reaching no capability.
+/// Whether `module` + `qualname` is listed as reaching no capability, under any split of the
+/// dotted path (`urllib` + `parse.urlparse` is `urllib.parse` + `urlparse`).
 fn exempt(module: &str, qualname: &str) -> bool {
+    if exempt_split(module, qualname) {
+        return true;
+    }
+    let mut m = module;
+    let mut q = qualname.to_string();
+    while let Some((parent, last)) = m.rsplit_once('.') {
+        q = format!("{last}.{q}");
+        m = parent;
+        if exempt_split(m, &q) {
+            return true;
+        }
+    }
+    let mut q = qualname;
+    let mut m = module.to_string();
+    while let Some((first, rest)) = q.split_once('.') {
+        m = format!("{m}.{first}");
+        q = rest;
+        if exempt_split(&m, q) {
+            return true;
+        }
+    }
+    false
+}
+
+fn exempt_split(module: &str, qualname: &str) -> bool {
     if NOT_CAPABILITIES_INDEX
         .get(module)
         .is_some_and(|v| v.iter().any(|pq| glob(pq, qualname)))
@@ -615,6 +641,13 @@ pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
     // then the spelling itself (every dotted split, for names the table does not know).
     let real = crate::ecosystem::resolve(module, qualname);
     if let Some(e) = lookup_spelling(&real.module, &real.qualname) {
+        return Some(e);
+    }
+    // A curated entry on the public spelling (`tensorflow.load_op_library`) outranks what the
+    // table inferred from the definition's code.
+    if real.aliased
+        && let Some(e) = lookup_spelling(module, qualname)
+    {
         return Some(e);
     }
     if let Some(rec) = real.record

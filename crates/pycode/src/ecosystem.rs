@@ -334,9 +334,9 @@ mod tests {
             ("subprocess", "check_output")
         );
         assert!(r.aliased);
+        // numpy.load's __module__ is `numpy` (numpy's set_module): find_class agrees.
         let r = resolve("sklearn.base", "np.load");
-        assert_eq!(r.module, "numpy.lib._npyio_impl");
-        assert_eq!(r.qualname, "load");
+        assert_eq!((r.module.as_str(), r.qualname.as_str()), ("numpy", "load"));
         let r = resolve("os.path", "join");
         assert_eq!(
             (r.module.as_str(), r.qualname.as_str()),

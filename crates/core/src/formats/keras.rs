@@ -281,7 +281,7 @@ impl<'a> Walker<'a> {
             if !is_keras_module(pkg) && self.ctx.policy.allowed(pkg, obj).is_none() {
                 self.finding(
                     &rules::KERAS_CUSTOM,
-                    Severity::Low,
+                    Severity::Info,
                     format!("{name}: registered custom object {reg} must be provided at load"),
                     format!("{name}: registered_name {reg}"),
                 );
@@ -361,7 +361,7 @@ impl<'a> Walker<'a> {
         let (sev, what) = if function {
             (Severity::Medium, "function")
         } else {
-            (Severity::Low, "custom class")
+            (Severity::Info, "custom class")
         };
         self.finding(
             &rules::KERAS_CUSTOM,
@@ -790,7 +790,7 @@ mod tests {
         let o = run(
             r#"{"module":"mypkg.layers","class_name":"MyLayer","config":{"name":"m"},"registered_name":"mypkg>MyLayer"}"#,
         );
-        assert_eq!(max(&o), Some(Severity::Low));
+        assert_eq!(max(&o), Some(Severity::Info));
         assert_eq!(o.findings[0].rule, "MG-KERAS-CUSTOM");
         let o = run(r#"{"module":"mypkg","class_name":"function","config":"helper"}"#);
         assert_eq!(max(&o), Some(Severity::Medium));

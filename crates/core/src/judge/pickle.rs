@@ -1280,7 +1280,7 @@ impl<'a> Judge<'a> {
             // Reported as suppressed so that allowlisting is never silent.
             self.out.findings.push(Finding {
                 rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
-                severity: Severity::Low,
+                severity: Severity::Info,
                 message: format!("pickle calls {module}.{qualname}"),
                 evidence: Some(self.evidence(&evidence)),
                 location: loc,
@@ -1301,7 +1301,7 @@ impl<'a> Judge<'a> {
         evidence: Evidence,
         loc: Location,
     ) {
-        let name = format!("{module}.{qualname}");
+        let name = display_name(module, qualname);
         let called = reach != Reach::Referenced;
         let rule = pickle_rule(cap);
         let mut sev = match cap {
@@ -1559,7 +1559,7 @@ impl<'a> Judge<'a> {
                     let loc = self.loc(imp.at);
                     self.out.findings.push(Finding {
                         rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
-                        severity: Severity::Low,
+                        severity: Severity::Info,
                         message: format!("pickle imports {module}.{name}"),
                         evidence: Some(format!("{module}.{name}")),
                         location: loc,
@@ -1707,6 +1707,25 @@ fn name_sym(module: &str, qualname: &str) -> Sym {
             qualname: r.qualname,
         }
     }
+}
+
+/// How a real target is shown in messages: CPython's C accelerator modules under the name
+/// people write (`posix.system` is shown as `os.system`, `_io.open` as `io.open`); the
+/// evidence line keeps the pickle's own spelling.
+fn display_name(module: &str, qualname: &str) -> String {
+    let shown = match module {
+        "posix" | "nt" => "os",
+        "posixpath" | "ntpath" => "os.path",
+        "_io" => "io",
+        "_operator" => "operator",
+        "_functools" => "functools",
+        "_pickle" => "pickle",
+        "_codecs" => "codecs",
+        "_socket" => "socket",
+        "_collections" => "collections",
+        other => other,
+    };
+    format!("{shown}.{qualname}")
 }
 
 fn attr(o: Sym, name: &str) -> Sym {

@@ -22,12 +22,14 @@ rule! {
     ///
     /// ## How the verdict is decided
     /// The severity follows what the code reaches:
-    /// - `critical` when it reaches any catalogued capability (process execution, `eval`/`exec`,
-    ///   file or network access, `__import__`, introspection escapes…); the evidence names the
-    ///   layer and the call, e.g. `Lambda layer evil: os.system('echo modelguard-test')`;
-    /// - `low` when it calls names modelguard cannot resolve and reaches nothing catalogued
-    ///   (Keras resolves free names against the loading program's globals, so an unknown name
-    ///   reaches what the loader defines, usually a helper function);
+    /// - what the code reaches, by the table for code that runs (docs/severity.md): `critical`
+    ///   for process execution, `eval`/`exec`, native code and introspection escapes; `high`
+    ///   for deserialisation, `__import__`, network access and file writes; `medium` for file
+    ///   reads and process control. The evidence names the layer and the call, e.g.
+    ///   `Lambda layer evil: os.system('echo modelguard-test')`;
+    /// - `info` when it calls names modelguard cannot resolve and reaches nothing catalogued
+    ///   (Keras resolves free names against the loading program's globals, e.g. `tf` in
+    ///   `lambda x: tf.reduce_mean(x)`): unknown names are not evidence;
     /// - `medium` when the bytecode could not be decoded or analysed completely (the file is
     ///   then also `incomplete`), or when it hands back an embedded payload;
     /// - `info` for inert code (arithmetic, tensor methods, `tf.*`/`K.*` calls), e.g.
@@ -60,10 +62,13 @@ rule! {
     /// CVE-2025-8747).
     ///
     /// ## How the verdict is decided
-    /// `critical` when the callable runs processes, code, native code, deserialisation or
-    /// import machinery; `high` for file, network, introspection and process-control
-    /// capabilities. Keras, TensorFlow, tf-keras, keras-nlp/cv/hub and allowlisted modules are
-    /// not reported; other modules are reported by `MG-KERAS-CUSTOM`. `TFOpLambda` ops are
+    /// Keras calls what a config names, so the callable is judged as called, by its real
+    /// target (docs/severity.md): `critical` for processes, code and native code; `high` for
+    /// deserialisation, import machinery, network access and file writes; `medium` for file
+    /// reads, introspection and process control. Keras, TensorFlow, tf-keras,
+    /// keras-nlp/cv/hub and allowlisted modules are not reported, nor are names Keras 3
+    /// records under `builtins` that Python's builtins do not have (`builtins.relu` is a Keras
+    /// activation by name); other modules are reported by `MG-KERAS-CUSTOM`. `TFOpLambda` ops are
     /// `high` when they read or write files or call back into Python (`tf.io.write_file`,
     /// `tf.py_function`…), otherwise not reported.
     ///
@@ -89,8 +94,9 @@ rule! {
     ///
     /// ## How the verdict is decided
     /// `medium` for a function reference into an unknown module (the shape used by
-    /// CVE-2025-1550); `low` for a custom class (layer, loss…) in an unknown module or a
-    /// registered custom object, the normal shape of models with custom layers. The evidence
+    /// CVE-2025-1550); `info` for a custom class (layer, loss…) in an unknown module or a
+    /// registered custom object, the normal shape of models with custom layers (an inventory
+    /// item: unknown is not evidence). The evidence
     /// names the module and object. Catalogued callables are reported by `MG-KERAS-FUNC-REF`
     /// instead.
     ///
@@ -101,7 +107,7 @@ rule! {
     /// ## How to fix
     /// Check that the module is a package you trust and install it from a trusted source;
     /// allowlist it.
-    KERAS_CUSTOM { id: "MG-KERAS-CUSTOM", name: "keras-custom-object", severity: Low, formats: ["keras", "keras-h5", "keras-metadata"], fires: Load }
+    KERAS_CUSTOM { id: "MG-KERAS-CUSTOM", name: "keras-custom-object", severity: Info, formats: ["keras", "keras-h5", "keras-metadata"], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

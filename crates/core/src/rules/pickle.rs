@@ -16,9 +16,12 @@ rule! {
     ///
     /// ## How the verdict is decided
     /// The symbolic VM rebuilds every call with its arguments; the callee is resolved through
-    /// `getattr`/`__import__`/`attrgetter`/`partial`/`resolve_name` data flow and matched against
-    /// the capability catalog, which covers submodules and dotted names. A call is `critical`;
-    /// a reference that is never called is `high`.
+    /// `getattr`/`__import__`/`attrgetter`/`partial`/`resolve_name` data flow and trampolines
+    /// (`map`, `_operator.call`, library functions that call an argument), named by its real
+    /// target through the ecosystem table (`sklearn.utils._testing.check_output` is
+    /// `subprocess.check_output`), and matched against the capability catalog. A call is
+    /// `critical`; a reference that is never called, or a library function whose own code
+    /// starts a process (`os._execvpe`), is `high` (docs/severity.md).
     ///
     /// ## False positives
     /// None known: no framework pickles a process-spawning callable. Check the evidence line.
@@ -38,8 +41,10 @@ rule! {
     /// The code string runs with the loader's privileges.
     ///
     /// ## How the verdict is decided
-    /// As for MG-PKL-PROC. A call is `critical`, a bare reference `high`. When the code
-    /// argument is a constant, the evidence shows it.
+    /// As for MG-PKL-PROC. When the code argument is a constant it is parsed and analysed: code
+    /// that reaches a capability makes the call `critical`; code that analyses as harmless
+    /// keeps it `medium` (no serialiser writes a direct `eval`; it is how exploits are staged
+    /// and tested), with the code in the evidence. A bare reference is `high`.
     ///
     /// ## False positives
     /// None known for model files.
@@ -80,7 +85,10 @@ rule! {
     ///
     /// ## How the verdict is decided
     /// `high` by default. When the code object's bytecode is available and analysed, the
-    /// severity follows what the code reaches (see MG-CODE-* rules): inert code is `info`.
+    /// severity follows what the code reaches: code that reaches no capability (inert, or
+    /// calling only names modelguard does not know) is `info`; code that cannot be analysed
+    /// is `medium`. The function-making calls (`_make_function`, `_create_function`) are then
+    /// `info`: functions carried as data are a practicality, judged by their code.
     ///
     /// ## False positives
     /// cloudpickle/dill serialise user functions this way (e.g. a preprocessing lambda).
@@ -126,9 +134,10 @@ rule! {
     /// The inner data is a second payload that import-list scanners never see.
     ///
     /// ## How the verdict is decided
-    /// When the inner data is a constant, modelguard analyses it as a pickle and reports what
-    /// it finds with the member path `…!nested`; the call itself is `high`, or `info` for
-    /// `torch.storage._load_from_bytes` whose inner pickle was analysed and is clean.
+    /// When the inner data is a constant, modelguard analyses it as a file of its own and
+    /// reports what it finds with the member path `…nested[i]:loader`; the call itself is then
+    /// `info` (a benign inner payload gives no finding above `info`). A payload that is not a
+    /// constant cannot be judged: the call is `high`.
     ///
     /// ## False positives
     /// Old torch pickles of whole modules contain `_load_from_bytes` for storages.
@@ -188,8 +197,10 @@ rule! {
     /// disrupt the loading process.
     ///
     /// ## How the verdict is decided
-    /// `medium` for process-control and introspection that resolves to nothing dangerous;
-    /// data flow turns a resolvable `getattr` into the capability it reaches.
+    /// `medium` when called, `info` when only referenced (a name handed around reaches
+    /// nothing by itself); data flow turns a resolvable `getattr` into the capability it
+    /// reaches. `setattr` on an object the pickle builds is ordinary restoring (dill does it);
+    /// on a module-level object it is MG-PKL-MUTATE.
     ///
     /// ## False positives
     /// Framework pickles that fetch dtypes by `getattr` are resolved and not reported.
@@ -222,17 +233,19 @@ rule! {
 
 rule! {
     /// ## What it detects
-    /// An imported name that is neither in the allowlist of what frameworks emit nor in the
-    /// catalog of dangerous callables (e.g. a custom model class).
+    /// An imported name that reaches no known capability and that modelguard's ecosystem
+    /// table does not know (e.g. a custom model class): an inventory item.
     ///
     /// ## Why is this dangerous?
     /// Unknown code runs on load: importing the module executes its top level, and the class's
     /// constructor or `__setstate__` runs. Whether that is harmful depends on the package.
     ///
     /// ## How the verdict is decided
-    /// By how it is used: restored as an object (`NEWOBJ`, `copyreg._reconstructor` + `BUILD`,
-    /// or referenced as data) is `low`; called with arguments via `REDUCE` is `medium`.
-    /// `--strict` raises both to `medium`.
+    /// By how it is used: unknown is not dangerous, so restoring an object, referencing the
+    /// name or calling it with ordinary arguments is `info`; a call whose arguments look like
+    /// commands, URLs or paths outside the model is `medium`. `--strict` raises every unknown
+    /// name to `medium`. Names the ecosystem table knows and that reach no capability get no
+    /// finding.
     ///
     /// ## False positives
     /// Models that pickle their own classes (ultralytics, fastai, sklearn pipelines with
@@ -240,7 +253,7 @@ rule! {
     ///
     /// ## How to fix
     /// Allowlist (`[allow] globals = ["mypkg.*"]`) or save a state_dict instead.
-    PKL_UNKNOWN_GLOBAL { id: "MG-PKL-UNKNOWN", name: "pickle-unknown-global", severity: Low, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_UNKNOWN_GLOBAL { id: "MG-PKL-UNKNOWN", name: "pickle-unknown-global", severity: Info, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
 }
 
 rule! {
