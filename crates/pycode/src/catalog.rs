@@ -193,6 +193,8 @@ const CATALOG: &[(&str, Capability)] = &[
     ("nt:read", FileRead),
     ("subprocess:*", ProcessExec),
     ("_posixsubprocess:*", ProcessExec),
+    ("_winapi:CreateProcess", ProcessExec),
+    ("_winapi:*", ProcessControl),
     ("pty:*", ProcessExec),
     ("commands:*", ProcessExec),
     ("popen2:*", ProcessExec),
@@ -238,6 +240,11 @@ const CATALOG: &[(&str, Capability)] = &[
     ("os:environ.*", ProcessControl),
     ("os:chdir", ProcessControl),
     ("signal:*", ProcessControl),
+    ("_signal:*", ProcessControl),
+    ("resource:setrlimit", ProcessControl),
+    ("sqlite3:connect", FileWrite),
+    ("_sqlite3:*", FileWrite),
+    ("fcntl:*", FileWrite),
     ("sys:exit", ProcessControl),
     ("sys:settrace", ProcessControl),
     ("sys:setprofile", ProcessControl),
@@ -255,6 +262,12 @@ const CATALOG: &[(&str, Capability)] = &[
     ("builtins:breakpoint", DynamicCode),
     ("builtins:input", DynamicCode),
     ("code:*", DynamicCode),
+    // Sub-interpreters run source strings (`_xxsubinterpreters.run_string(id, code)`).
+    ("_xxsubinterpreters:*", DynamicCode),
+    ("_interpreters:*", DynamicCode),
+    ("_xxinterpchannels:*", DynamicCode),
+    ("_testcapi:*", DynamicCode),
+    ("_testinternalcapi:*", DynamicCode),
     ("codeop:*", DynamicCode),
     ("runpy:*", DynamicCode),
     ("timeit:*", DynamicCode),
@@ -323,6 +336,11 @@ const CATALOG: &[(&str, Capability)] = &[
     ("builtins:__import__", ImportMachinery),
     ("importlib:*", ImportMachinery),
     ("imp:*", ImportMachinery),
+    // `_imp.create_dynamic` loads an extension module (native code) from a spec.
+    ("_imp:create_dynamic", NativeCode),
+    ("_imp:*", ImportMachinery),
+    ("_frozen_importlib:*", ImportMachinery),
+    ("_frozen_importlib_external:*", ImportMachinery),
     ("pkgutil:*", ImportMachinery),
     ("pydoc:locate", ImportMachinery),
     ("pydoc:safeimport", ImportMachinery),
@@ -358,6 +376,10 @@ const CATALOG: &[(&str, Capability)] = &[
     ("marshal:*", Deserialize),
     ("shelve:*", Deserialize),
     ("copyreg:_reconstructor", Introspection),
+    // Registering an extension code changes what EXT opcodes load, process-wide.
+    ("copyreg:add_extension", Introspection),
+    ("copyreg:remove_extension", Introspection),
+    ("copyreg:pickle", Introspection),
     ("joblib:load", Deserialize),
     ("joblib.numpy_pickle:load", Deserialize),
     ("torch:load", Deserialize),
@@ -636,6 +658,31 @@ fn exempt_split(module: &str, qualname: &str) -> bool {
 /// the module docs), or `None` when the catalog knows nothing dangerous about it — which does
 /// not make it safe: the caller's allowlist decides that.
 pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
+    // Every import and call of every pickle is classified, often the same names: a small
+    // per-thread memo (bounded, hostile input can spell any number of names).
+    thread_local! {
+        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<Entry>>> =
+            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    }
+    let mut key = String::with_capacity(module.len() + qualname.len() + 1);
+    key.push_str(module);
+    key.push('\0');
+    key.push_str(qualname);
+    if let Some(e) = MEMO.with(|m| m.borrow().get(&key).copied()) {
+        return e;
+    }
+    let e = classify_uncached(module, qualname);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(key, e);
+    });
+    e
+}
+
+fn classify_uncached(module: &str, qualname: &str) -> Option<Entry> {
     // The real target first (re-exports, module aliases: `sklearn.utils._testing.check_output`
     // is `subprocess.check_output`), then what the ecosystem table found its code reaches,
     // then the spelling itself (every dotted split, for names the table does not know).

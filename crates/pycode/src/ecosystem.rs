@@ -89,19 +89,20 @@ fn body() -> &'static str {
     rest
 }
 
-/// The line starting at or before `pos` (its start offset and text).
+/// The line containing byte `pos` of `text`: its start offset and its text.
 fn line_at(text: &'static str, pos: usize) -> (usize, &'static str) {
     let bytes = text.as_bytes();
-    let mut start = pos.min(text.len());
-    while start > 0 && bytes.get(start - 1) != Some(&b'\n') {
-        start -= 1;
-    }
+    let pos = pos.min(bytes.len());
+    let start = bytes
+        .get(..pos)
+        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |i| i + 1);
     let rest = text.get(start..).unwrap_or_default();
-    let line = rest.split('\n').next().unwrap_or_default();
-    (start, line)
+    (start, rest.split('\n').next().unwrap_or_default())
 }
 
-/// Binary search of `key` among the sorted lines.
+/// Binary search of `key` among the sorted lines, on the text itself (no index to build:
+/// a process that scans one small pickle pays nothing for the table's size).
 fn find_line(key: &str) -> Option<&'static str> {
     let text = body();
     let (mut lo, mut hi) = (0usize, text.len());
@@ -183,6 +184,32 @@ pub struct Resolved {
 /// table's module aliases and re-exports. Steps the table does not know are taken literally
 /// (an attribute of that name), so an unknown spelling resolves to itself.
 pub fn resolve(module: &str, qualname: &str) -> Resolved {
+    // The same few names recur in every pickle of a scan (OrderedDict, _rebuild_tensor_v2):
+    // a small per-thread memo makes them one hash lookup.
+    thread_local! {
+        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Resolved>> =
+            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    }
+    let mut key = String::with_capacity(module.len() + qualname.len() + 1);
+    key.push_str(module);
+    key.push('\0');
+    key.push_str(qualname);
+    if let Some(r) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return r;
+    }
+    let r = resolve_uncached(module, qualname);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        // Bounded: hostile input can spell any number of distinct names.
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(key, r.clone());
+    });
+    r
+}
+
+fn resolve_uncached(module: &str, qualname: &str) -> Resolved {
     // sys.modules aliases: `os.path` is posixpath.
     let mut aliased = false;
     let mut cur_module = match record(module, "") {

@@ -106,6 +106,9 @@ struct Judge<'a> {
     /// Severity that code objects in this pickle earned from their bytecode analysis
     /// (`None`: no code object could be analysed).
     code_severity: Option<Severity>,
+    /// Extension codes this pickle registers with `copyreg.add_extension(module, name, code)`
+    /// before an EXT opcode loads them.
+    extensions: HashMap<i64, (String, String)>,
 }
 
 /// Judge one analysed pickle stream.
@@ -125,7 +128,9 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
             .map(|(i, b)| (b.target, i))
             .collect(),
         code_severity: None,
+        extensions: HashMap::default(),
     };
+    j.collect_extensions();
     j.collect_planted();
     j.judge_code_objects();
     j.run();
@@ -222,6 +227,10 @@ impl<'a> Judge<'a> {
                 Sym::Bytes(value.clone())
             }
             Some(Value::Call(ci)) => self.eval_call(*ci as usize, depth + 1),
+            Some(Value::Extension(code)) => match self.extensions.get(code) {
+                Some((m, n)) => name_sym(m, n),
+                None => Sym::Opaque,
+            },
             _ => Sym::Opaque,
         };
         self.cache.insert(id, s.clone());
@@ -854,6 +863,28 @@ impl<'a> Judge<'a> {
         Some((f, args))
     }
 
+    /// Record `copyreg.add_extension(module, name, code)` calls with constant arguments.
+    fn collect_extensions(&mut self) {
+        let a = self.a;
+        for call in &a.calls {
+            let Some(Value::Global { module, name }) = a.value(call.func) else {
+                continue;
+            };
+            if (module.as_str(), name.as_str()) != ("copyreg", "add_extension") {
+                continue;
+            }
+            let arg = |i: usize| call.args.get(i).and_then(|&v| a.value(v));
+            if let (
+                Some(Value::Str { value: m, .. }),
+                Some(Value::Str { value: n, .. }),
+                Some(Value::Int(code)),
+            ) = (arg(0), arg(1), arg(2))
+            {
+                self.extensions.insert(*code, (m.clone(), n.clone()));
+            }
+        }
+    }
+
     /// Record attributes BUILD sets on imported objects (the state dict, or both halves of a
     /// `(dict, slotstate)` tuple).
     fn collect_planted(&mut self) {
@@ -1034,9 +1065,24 @@ impl<'a> Judge<'a> {
                 );
             }
         }
-        for (id, v) in a.values.iter().enumerate() {
+        for v in &a.values {
             if let Value::Extension(code) = v {
-                let _ = id;
+                if let Some((m, n)) = self.extensions.get(code) {
+                    // Resolved through the registration this pickle made: the name is judged
+                    // where it is used; the EXT opcode is only what hid it.
+                    let (m, n) = (m.clone(), n.clone());
+                    self.push(
+                        &rules::PKL_OPAQUE,
+                        Severity::Info,
+                        format!("pickle loads {m}.{n} through copyreg extension code {code}, which it registered itself"),
+                        format!("EXT {code} = {m}.{n}"),
+                        Location {
+                            member: self.ctx.member.clone(),
+                            ..Location::default()
+                        },
+                    );
+                    continue;
+                }
                 self.out.findings.push(Finding {
                     rule: rules::PKL_OPAQUE.id.into(),
                     severity: Severity::Medium,
@@ -1230,7 +1276,7 @@ impl<'a> Judge<'a> {
             }
             _ => {}
         }
-        let rec = ecosystem::record(module, qualname)?;
+        let rec = ecosystem::resolve(module, qualname).record?;
         let k = rec.called_params().next()?;
         (k < nargs).then_some((k, TrampolineArgs::Following))
     }
