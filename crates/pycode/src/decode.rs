@@ -10,6 +10,14 @@ use std::io::Read;
 
 use serde::Serialize;
 
+/// Python's codecs, exactly (`codecs.decode`/`codecs.encode`/`bytes.decode`/`str.encode`):
+/// see [`codecs_decode`]. Unlike [`decode`], which applies one layer leniently, these give
+/// Python's result or exception, or [`CodecError::Unanalysable`].
+pub use crate::pycodecs::{
+    Codec, CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, lookup,
+    str_encode,
+};
+
 use crate::{Limits, PayloadKind};
 
 /// A decoding or decompression step, as Python code applies it.

@@ -47,10 +47,13 @@
 
 mod bytecode;
 pub mod catalog;
+#[allow(clippy::unreadable_literal)]
+mod codec_tables;
 pub mod decode;
 mod engine;
 pub mod marshal;
 mod opcodes;
+mod pycodecs;
 mod source;
 
 use serde::{Deserialize, Serialize};
