@@ -293,6 +293,8 @@ for _ in range(N):
         data = rand_bytes()
     value = data if rng.random() < 0.97 else data.decode("latin-1")
     run("d", rng.choice(["zlib", "zip", "zlib_codec"]), "strict", value)
+    if rng.random() < 0.3:
+        run("e", "zlib", "strict", rng.choice([rand_bytes(n=rng.randint(0, 80)), payload * rng.randint(1, 20)]))
 for _ in range(N):
     payload = rand_bytes(n=rng.randint(0, 40))
     data = bz2.compress(payload, rng.choice([1, 9]))
