@@ -1755,6 +1755,83 @@ fn a2b_qp(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `binascii.b2a_qp(data, quotetabs, istext, header)` (output pass; `quopri_codec` uses
+/// `quotetabs=True, istext=True, header=False`).
+fn b2a_qp(data: &[u8], quotetabs: bool, istext: bool, header: bool) -> Vec<u8> {
+    const MAXLINESIZE: usize = 76;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let at = |i: usize| data.get(i).copied();
+    // Line ends are written as the first one found in the data is (CRLF or LF).
+    let crlf = data
+        .iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|p| p > 0 && at(p - 1) == Some(b'\r'));
+    let hex2 = |out: &mut Vec<u8>, c: u8| {
+        out.push(HEX.get(usize::from(c >> 4)).copied().unwrap_or(b'0'));
+        out.push(HEX.get(usize::from(c & 15)).copied().unwrap_or(b'0'));
+    };
+    let soft_break = |out: &mut Vec<u8>| {
+        out.push(b'=');
+        if crlf {
+            out.push(b'\r');
+        }
+        out.push(b'\n');
+    };
+    let mut out = Vec::with_capacity(data.len() * 3 / 2 + 4);
+    let mut linelen = 0usize;
+    let mut i = 0usize;
+    while let Some(c) = at(i) {
+        let next = at(i + 1);
+        let last = next.is_none();
+        let quote = c > 126
+            || c == b'='
+            || (header && c == b'_')
+            || (c == b'.' && linelen == 0 && matches!(next, None | Some(b'\n' | b'\r' | 0)))
+            || (!istext && (c == b'\r' || c == b'\n'))
+            || ((c == b'\t' || c == b' ') && last)
+            || (c < 33 && c != b'\r' && c != b'\n' && (quotetabs || (c != b'\t' && c != b' ')));
+        if quote {
+            if linelen + 3 >= MAXLINESIZE {
+                soft_break(&mut out);
+                linelen = 0;
+            }
+            out.push(b'=');
+            hex2(&mut out, c);
+            i += 1;
+            linelen += 3;
+        } else if istext && (c == b'\n' || (c == b'\r' && next == Some(b'\n'))) {
+            linelen = 0;
+            // Protect against whitespace on end of line.
+            if let Some(&prev) = out.last()
+                && (prev == b' ' || prev == b'\t')
+            {
+                if let Some(l) = out.last_mut() {
+                    *l = b'=';
+                }
+                hex2(&mut out, prev);
+            }
+            if crlf {
+                out.push(b'\r');
+            }
+            out.push(b'\n');
+            i += if c == b'\r' { 2 } else { 1 };
+        } else {
+            if !last && next != Some(b'\n') && linelen + 1 >= MAXLINESIZE {
+                soft_break(&mut out);
+                linelen = 0;
+            }
+            linelen += 1;
+            if header && c == b' ' {
+                out.push(b'_');
+            } else {
+                out.push(c);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
 // --- zlib / bz2 ------------------------------------------------------------------------------
 
 /// `zlib.decompress(data)`: one zlib stream, trailing bytes ignored; an unfinished stream is
@@ -1946,8 +2023,7 @@ fn encode_value(kind: Kind, obj: &PyValue, errors: &str, limits: &Limits) -> R<P
         }
         Kind::Quopri => {
             assert_strict(errors)?;
-            buf()?;
-            Err(unanalysable("quoted-printable encoding not reproduced"))
+            bytes(b2a_qp(buf()?, true, true, false))
         }
         Kind::Undefined => Err(raises("UnicodeError", "undefined encoding")),
         Kind::Unsupported => Err(unanalysable("multibyte (CJK) codec not reproduced")),

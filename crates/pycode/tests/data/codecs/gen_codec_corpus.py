@@ -275,7 +275,7 @@ for _ in range(N):
         data = rand_bytes(b"ABab09+/=\n-_ !", rng.randint(0, 20))
     value = data.decode("latin-1") if rng.random() < 0.1 else data
     run("d", rng.choice(["base64", "base64_codec", "base_64"]), "strict" if rng.random() < 0.95 else "replace", value)
-    run("e", "base64", "strict", rand_bytes(n=rng.randint(0, 120)) if rng.random() < 0.95 else rand_str())
+    run("e", "base64", "strict", rand_bytes(n=rng.randint(0, 70)) if rng.random() < 0.95 else rand_str())
 
 # --- zlib / bz2 ---------------------------------------------------------------------------------
 for _ in range(N):
@@ -294,7 +294,7 @@ for _ in range(N):
     value = data if rng.random() < 0.97 else data.decode("latin-1")
     run("d", rng.choice(["zlib", "zip", "zlib_codec"]), "strict", value)
     if rng.random() < 0.3:
-        run("e", "zlib", "strict", rng.choice([rand_bytes(n=rng.randint(0, 80)), payload * rng.randint(1, 20)]))
+        run("e", "zlib", "strict", rng.choice([rand_bytes(n=rng.randint(0, 40)), payload * rng.randint(1, 6)]))
 for _ in range(N):
     payload = rand_bytes(n=rng.randint(0, 40))
     data = bz2.compress(payload, rng.choice([1, 9]))
@@ -313,13 +313,13 @@ for _ in range(N):
     value = data if rng.random() < 0.97 else data.decode("latin-1")
     run("d", rng.choice(["bz2", "bz2_codec"]), "strict", value)
     if rng.random() < 0.3:
-        run("e", "bz2", "strict", rand_bytes(n=rng.randint(0, 80)))
+        run("e", "bz2", "strict", rand_bytes(n=rng.randint(0, 40)))
 
 # --- uu / quopri ---------------------------------------------------------------------------------
 for _ in range(N):
     r = rng.random()
     if r < 0.5:
-        data = codecs.encode(rand_bytes(n=rng.randint(0, 100)), "uu")
+        data = codecs.encode(rand_bytes(n=rng.randint(0, 60)), "uu")
         if rng.random() < 0.6:
             i = rng.randrange(len(data))
             data = data[:i] + bytes([rng.choice(b" `\n\r!a~\x7f")]) + data[i + 1:]
@@ -328,10 +328,18 @@ for _ in range(N):
     else:
         data = b"begin 644 x\n" + rand_bytes(b" !\"#$%&`\n\rabc~", rng.randint(0, 30)) + rng.choice([b"\nend\n", b"end\n", b"", b"\nend\r\n"])
     run("d", rng.choice(["uu", "uu_codec"]), "strict", data)
-    run("e", "uu", "strict", rand_bytes(n=rng.randint(0, 100)))
+    run("e", "uu", "strict", rand_bytes(n=rng.randint(0, 60)))
 for _ in range(N):
     data = rand_bytes(b"=AF09af\r\n \tz_", rng.randint(0, 20))
     run("d", rng.choice(["quopri", "quotedprintable", "quoted_printable", "quopri_codec"]), "strict", data)
+    r = rng.random()
+    if r < 0.4:
+        plain = rand_bytes(b"ab =.\t\r\n\x00\xff_", rng.randint(0, 40))
+    elif r < 0.7:
+        plain = rand_bytes(b"abcdefgh ", rng.randint(60, 110))
+    else:
+        plain = rand_bytes(n=rng.randint(0, 40))
+    run("e", "quopri", "strict", plain)
 
 # --- misc: non-strict errors for bytes codecs, str inputs, undefined ------------------------------
 for codec in ["hex", "base64", "zlib", "bz2", "uu", "quopri", "undefined", "rot13", "utf-8", "latin-1", "idna", "punycode"]:
