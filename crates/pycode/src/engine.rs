@@ -1429,6 +1429,39 @@ impl<'l> Engine<'l> {
                 _ => Val::Data,
             };
         }
+        // str(b, encoding[, errors]) decodes and bytes(s, encoding[, errors]) encodes, as
+        // bytes.decode/str.encode do; without those arguments they are folded below.
+        if matches!(
+            path,
+            "builtins.str" | "builtins.bytes" | "builtins.bytearray"
+        ) && (call.arg(1, "encoding").is_some() || call.arg(2, "errors").is_some())
+        {
+            let kw = if path == "builtins.str" {
+                "object"
+            } else {
+                "source"
+            };
+            let Some(obj) = call.arg(0, kw) else {
+                return Val::Unknown;
+            };
+            let (encoding, errors) = (call.arg(1, "encoding"), call.arg(2, "errors"));
+            return match (path, obj) {
+                ("builtins.str", Val::Bytes(..)) => {
+                    self.codec_call(site, line, CodecOp::BytesDecode, obj, encoding, errors)
+                }
+                ("builtins.bytes" | "builtins.bytearray", Val::Str(..)) => {
+                    self.codec_call(site, line, CodecOp::StrEncode, obj, encoding, errors)
+                }
+                (_, v) if v.is_data() => Val::Data,
+                (_, Val::Str(..) | Val::Bytes(..)) => {
+                    self.error(format!(
+                        "{path} with an encoding raises TypeError in Python"
+                    ));
+                    Val::Unknown
+                }
+                _ => Val::Unknown,
+            };
+        }
         if let Some(name) = path.strip_prefix("builtins.")
             && let Some(v) = self.fold_builtin(name, call)
         {
@@ -2009,9 +2042,11 @@ impl<'l> Engine<'l> {
                     .and_then(Val::as_str)
                     .unwrap_or("utf-8")
                     .to_string();
+                // Python 3 has no str.decode (AttributeError): only the transforms are
+                // followed, to see what such code meant; nothing is passed through.
                 match decode::encoding_from_codec_name(&codec) {
                     Some(e) => self.decode_layer(site, call.line, e, s.as_bytes(), p),
-                    None => Val::Str(s.clone(), p.clone()),
+                    None => Val::Unknown,
                 }
             }
             (v @ Val::Bytes(..), "decode") => self.codec_call(

@@ -943,3 +943,17 @@ fn codec_calls_python_rejects_give_no_value() {
         assert!(!f.inert, "{src}: {f:#?}");
     }
 }
+
+#[test]
+fn str_and_bytes_constructors_with_an_encoding_use_the_codec() {
+    // str(b, 'utf-7') decodes (it is not the repr "b'+AGk...'"); bytes(s, 'utf-16') encodes.
+    let src = "exec(str(b'+AGkAbQBwAG8AcgB0ACAAbwBzADsAIABvAHMALgBzAHkAcwB0AGUAbQAoACcAaQBkACcAKQ-', 'utf-7'))";
+    let f = assert_hit(src, ProcessExec, "os.system");
+    let hit = f.hits.iter().find(|h| h.target == "os.system").unwrap();
+    assert_eq!(hit.chain, ["utf_7", "exec"]);
+    let src = "exec(bytes(\"import os; os.system('id')\", 'utf-16-le').decode('utf-16-le'))";
+    assert_hit(src, ProcessExec, "os.system");
+    // The UTF-16 bytes are not source: analysing them as UTF-8 text would be wrong.
+    let f = facts("exec(bytes(\"import os; os.system('id')\", 'utf-16'))");
+    assert!(f.hits.iter().all(|h| h.target != "os.system"), "{f:#?}");
+}
