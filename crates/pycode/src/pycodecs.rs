@@ -2240,15 +2240,13 @@ fn ucs1_encode(s: &[u32], limit: u32, h: &Handler) -> R<Vec<u8>> {
 /// `charmap_encode` with the inverse of a decoding table (`codecs.charmap_build`: the last byte
 /// mapping to a character wins).
 fn charmap_encode(s: &[u32], table: &[u16; 256], h: &Handler) -> R<Vec<u8>> {
-    let enc = |c: u32| -> Option<Vec<u8>> {
-        if c == 0xFFFE {
-            return None;
+    let mut inverse: std::collections::HashMap<u32, u8> = std::collections::HashMap::new();
+    for (b, &c) in table.iter().enumerate() {
+        if c != 0xFFFE {
+            inverse.insert(u32::from(c), b as u8);
         }
-        table
-            .iter()
-            .rposition(|&t| u32::from(t) == c)
-            .map(|b| vec![b as u8])
-    };
+    }
+    let enc = |c: u32| inverse.get(&c).map(|&b| vec![b]);
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0usize;
     while let Some(&c) = s.get(i) {
@@ -2328,6 +2326,14 @@ mod tests {
             })
         ));
         assert!(lookup("gbk").is_ok());
+    }
+
+    #[test]
+    fn tables_are_sorted_for_binary_search() {
+        assert!(CODEC_MODULES.windows(2).all(|w| w[0] < w[1]));
+        assert!(ALIASES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(CHARMAPS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(LATIN1_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]
