@@ -2350,6 +2350,31 @@ mod tests {
     }
 
     #[test]
+    fn bombs_stop_at_the_limit() {
+        // bz2.compress(b'\0' * 10_000_000) (CPython 3.11): 49 bytes.
+        let bomb = a2b_base64(b"QlpoOTFBWSZTWdOl3HwATJfAEMAAAAgACCAAMMwFKaaqRFGwFEUeLuSKcKEhp0u4+A==")
+            .unwrap();
+        let small = Limits {
+            max_decoded_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let r = codecs_decode(&PyValue::Bytes(bomb.clone()), "bz2", "strict", &small);
+        assert!(matches!(r, Err(CodecError::TooLarge { .. })), "{r:?}");
+        let r = codecs_decode(&PyValue::Bytes(bomb), "bz2", "strict", &Limits::default());
+        assert!(matches!(&r, Ok(PyValue::Bytes(b)) if b.len() == 10_000_000));
+        let mut z = Vec::new();
+        flate2::read::ZlibEncoder::new(&vec![0u8; 4 << 20][..], flate2::Compression::best())
+            .read_to_end(&mut z)
+            .unwrap();
+        let r = codecs_decode(&PyValue::Bytes(z), "zip", "strict", &small);
+        assert!(matches!(r, Err(CodecError::TooLarge { .. })), "{r:?}");
+        // Text codecs are capped too.
+        let big = PyValue::Str(PyStr::from("\u{10000}".repeat(300_000).as_str()));
+        let r = codecs_encode(&big, "unicode_escape", "strict", &small);
+        assert!(matches!(r, Err(CodecError::TooLarge { .. })), "{r:?}");
+    }
+
+    #[test]
     fn unanalysable_is_not_passthrough() {
         let r = codecs_decode(
             &PyValue::Bytes(b"abc".to_vec()),
