@@ -162,11 +162,13 @@ pub fn decode(enc: Encoding, data: &[u8], limits: &Limits) -> Result<Vec<u8>, De
 /// The lenient transform ([`decode`]) that a Python codec name selects, looked up as
 /// `codecs.lookup` does ([`lookup`]: normalisation and aliases). `None` for every other codec.
 ///
-/// This is not Python's codec: `raw_unicode_escape`, `utf-7` and the text encodings are
-/// `None` here. To reproduce `codecs.decode`/`bytes.decode` exactly, call [`codecs_decode`]
-/// (and treat [`CodecError::Unanalysable`] as unknown), never pass the input through.
+/// This is not Python's codec: `raw_unicode_escape` gets the (wider) `unicode_escape`
+/// transform, `utf-7` and the text encodings are `None`. To reproduce
+/// `codecs.decode`/`bytes.decode` exactly, call [`codecs_decode`] (and treat
+/// [`CodecError::Unanalysable`] as unknown), never pass the input through.
 pub fn encoding_from_codec_name(name: &str) -> Option<Encoding> {
     Some(match lookup(name).ok()?.module {
+        "raw_unicode_escape" => Encoding::UnicodeEscape,
         "base64_codec" => Encoding::Base64,
         "hex_codec" => Encoding::Hex,
         "zlib_codec" => Encoding::Zlib,
