@@ -14,8 +14,8 @@ use serde::Serialize;
 /// see [`codecs_decode`]. Unlike [`decode`], which applies one layer leniently, these give
 /// Python's result or exception, or [`CodecError::Unanalysable`].
 pub use crate::pycodecs::{
-    Codec, CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, lookup,
-    str_encode,
+    Codec, CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, function_decode,
+    lookup, str_encode,
 };
 
 use crate::{Limits, PayloadKind};

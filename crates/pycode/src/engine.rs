@@ -1400,6 +1400,11 @@ impl<'l> Engine<'l> {
             return Val::Opaque(format!("{path}()"));
         }
         if let Some((_, enc)) = DECODERS.iter().find(|(p, _)| *p == path) {
+            // Exactly as Python decodes where reproduced; the rest (gzip, lzma, base85…) by
+            // the lenient layer decoders.
+            if decode::function_decode(path, &PyValue::Bytes(Vec::new()), self.limits).is_some() {
+                return self.function_call(site, line, path, enc.as_str(), call);
+            }
             return self.decode_call(site, *enc, call.args.first(), line);
         }
         if matches!(
@@ -1643,10 +1648,77 @@ impl<'l> Engine<'l> {
             }
             _ => return Val::Unknown,
         };
+        let step = decode::lookup(&encoding)
+            .ok()
+            .and_then(|c| codec_step(c.module));
+        self.codec_result(site, line, &encoding, prov, step, result)
+    }
+
+    /// One of the decoding functions [`decode::function_decode`] reproduces exactly
+    /// (`base64.b64decode`, `bytes.fromhex`, `zlib.decompress`…), called with its data only.
+    fn function_call(
+        &mut self,
+        site: &Site,
+        line: Option<u32>,
+        path: &str,
+        step: &str,
+        call: &CallArgs<'_>,
+    ) -> Val {
+        let Some(data) = call.args.first() else {
+            return Val::Unknown;
+        };
+        let (value, prov, input) = match data {
+            Val::Str(s, p) => (PyValue::Str(PyStr::from(&**s)), p.clone(), s.as_bytes()),
+            Val::Bytes(b, p) => (PyValue::Bytes(b.to_vec()), p.clone(), &b[..]),
+            v if v.is_data() => return Val::Data,
+            _ => return Val::Unknown,
+        };
+        if call.args.len() > 1 || !call.kwargs.is_empty() {
+            // altchars, validate, casefold, wbits…: not reproduced.
+            self.incomplete(format!(
+                "unanalysable call: {path} with arguments beyond its data"
+            ));
+            return Val::Unknown;
+        }
+        self.consume(input);
+        if prov.len() >= self.limits.max_decode_layers {
+            self.incomplete("limit max_decode_layers reached: data not decoded");
+            return Val::Unknown;
+        }
+        let remaining = self.limits.max_decoded_bytes.saturating_sub(self.decoded);
+        let budget = Limits {
+            max_decoded_bytes: remaining,
+            ..self.limits.clone()
+        };
+        let Some(result) = decode::function_decode(path, &value, &budget) else {
+            return Val::Unknown;
+        };
+        self.codec_result(
+            site,
+            line,
+            path,
+            prov,
+            Some(step),
+            result.map(PyValue::Bytes),
+        )
+    }
+
+    /// Turn an exact codec result into a value: Python's value (a decoding step in the chain,
+    /// examined at the end if nothing consumes it), or `Unknown` when Python raises (noted) or
+    /// the call cannot be reproduced (incomplete).
+    fn codec_result(
+        &mut self,
+        site: &Site,
+        line: Option<u32>,
+        what: &str,
+        prov: Vec<String>,
+        step: Option<&str>,
+        result: Result<PyValue, decode::CodecError>,
+    ) -> Val {
         let out = match result {
             Ok(v) => v,
             Err(e @ decode::CodecError::Raises { .. }) => {
-                self.error(format!("{encoding} codec call fails in Python: {e}"));
+                self.error(format!("{what} call fails in Python: {e}"));
                 return Val::Unknown;
             }
             Err(e @ decode::CodecError::TooLarge { .. }) => {
@@ -1658,9 +1730,6 @@ impl<'l> Engine<'l> {
                 return Val::Unknown;
             }
         };
-        let step = decode::lookup(&encoding)
-            .ok()
-            .and_then(|c| codec_step(c.module));
         let mut prov = prov;
         if let Some(step) = step {
             prov.push(step.to_string());

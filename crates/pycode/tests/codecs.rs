@@ -11,7 +11,8 @@ use std::io::Read;
 
 use modelguard_pycode::Limits;
 use modelguard_pycode::decode::{
-    CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, lookup, str_encode,
+    CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, function_decode,
+    lookup, str_encode,
 };
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -96,6 +97,7 @@ fn codecs_match_cpython() {
         };
         let family = match op.as_str() {
             "lookup" => "lookup".to_string(),
+            "f" => format!("f:{codec}"),
             _ => match lookup(codec) {
                 Ok(c) => format!("{op}:{}", c.module),
                 Err(_) => format!("{op}:?"),
@@ -110,6 +112,11 @@ fn codecs_match_cpython() {
                 Ok(c) => ("m".to_string(), c.module.to_string()),
                 Err(e) => render(Err(e)),
             },
+            "f" => render(
+                function_decode(codec, &input(), &limits)
+                    .expect("a decoding function")
+                    .map(PyValue::Bytes),
+            ),
             "d" => render(codecs_decode(&input(), codec, errors, &limits)),
             "e" => render(codecs_encode(&input(), codec, errors, &limits)),
             "bd" => render(bytes_decode(&unhex(ihex), codec, errors, &limits).map(PyValue::Str)),

@@ -957,3 +957,15 @@ fn str_and_bytes_constructors_with_an_encoding_use_the_codec() {
     let f = facts("exec(bytes(\"import os; os.system('id')\", 'utf-16'))");
     assert!(f.hits.iter().all(|h| h.target != "os.system"), "{f:#?}");
 }
+
+#[test]
+fn decoding_functions_are_pythons() {
+    // base64.b64decode skips '-' and '_' (not the URL-safe alphabet): decoded as Python does,
+    // this is the payload (CPython 3.11: b"import os; os.system('id')").
+    let src = "import base64\nexec(base64.b64decode('aW1w-_b3J0I-G9zOyBvcy5zeXN0ZW0oJ2lkJyk='))";
+    let f = assert_hit(src, ProcessExec, "os.system");
+    assert!(f.complete, "{f:#?}");
+    // Extra arguments (altchars, validate, wbits…) are not reproduced: incomplete.
+    let f = facts("import base64\nexec(base64.b64decode('aW1wb3J0IG9z', b'-_', True))");
+    assert!(!f.complete && !f.inert, "{f:#?}");
+}

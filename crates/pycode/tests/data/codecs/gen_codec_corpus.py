@@ -53,6 +53,8 @@ def run(op, codec, errors, value):
             r = codecs.decode(value, codec, errors)
         elif op == "e":
             r = codecs.encode(value, codec, errors)
+        elif op == "f":
+            r = FUNCS[codec](value)
         elif op == "bd":
             r = value.decode(codec, errors)
         else:
@@ -61,6 +63,30 @@ def run(op, codec, errors, value):
     except Exception as e:  # noqa: BLE001 - every exception class is data here
         rk, rv = "x", exc_name(e)
     records.append([op, codec, errors, kind, hexv, rk, rv])
+
+
+import base64
+import binascii
+import quopri
+
+FUNCS = {
+    "base64.b64decode": base64.b64decode,
+    "base64.standard_b64decode": base64.standard_b64decode,
+    "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+    "base64.decodebytes": base64.decodebytes,
+    "base64.b32decode": base64.b32decode,
+    "base64.b32hexdecode": base64.b32hexdecode,
+    "base64.b16decode": base64.b16decode,
+    "binascii.a2b_base64": binascii.a2b_base64,
+    "binascii.a2b_hex": binascii.a2b_hex,
+    "binascii.unhexlify": binascii.unhexlify,
+    "binascii.a2b_qp": binascii.a2b_qp,
+    "quopri.decodestring": quopri.decodestring,
+    "builtins.bytes.fromhex": bytes.fromhex,
+    "builtins.bytearray.fromhex": lambda s: bytes(bytearray.fromhex(s)),
+    "zlib.decompress": zlib.decompress,
+    "bz2.decompress": bz2.decompress,
+}
 
 
 def rand_bytes(alphabet=None, n=None):
@@ -279,7 +305,7 @@ for _ in range(N):
 
 # --- zlib / bz2 ---------------------------------------------------------------------------------
 for _ in range(N):
-    payload = rand_bytes(n=rng.randint(0, 40))
+    payload = rand_bytes(n=rng.randint(0, 30))
     data = zlib.compress(payload, rng.choice([0, 1, 6, 9]))
     r = rng.random()
     if r < 0.2:
@@ -296,7 +322,7 @@ for _ in range(N):
     if rng.random() < 0.3:
         run("e", "zlib", "strict", rng.choice([rand_bytes(n=rng.randint(0, 40)), payload * rng.randint(1, 6)]))
 for _ in range(N):
-    payload = rand_bytes(n=rng.randint(0, 40))
+    payload = rand_bytes(n=rng.randint(0, 30))
     data = bz2.compress(payload, rng.choice([1, 9]))
     r = rng.random()
     if r < 0.2:
@@ -340,6 +366,49 @@ for _ in range(N):
     else:
         plain = rand_bytes(n=rng.randint(0, 40))
     run("e", "quopri", "strict", plain)
+
+# --- decoding functions of base64/binascii/quopri/zlib/bz2 and bytes.fromhex ------------------
+def func_input(f):
+    r = rng.random()
+    payload = rand_bytes(n=rng.randint(0, 30))
+    if f.startswith("base64.b32"):
+        enc = base64.b32encode(payload) if f == "base64.b32decode" else base64.b32hexencode(payload)
+        alpha = b"AZ27=09aV \n"
+    elif f == "base64.b16decode":
+        enc = base64.b16encode(payload)
+        alpha = b"09AFaf g"
+    elif "hex" in f:
+        enc = payload.hex().encode()
+        alpha = b"09afAF \t\ng"
+    elif "qp" in f or "quopri" in f:
+        enc = quopri.encodestring(payload)
+        alpha = b"=AF09af\r\n _"
+    elif f == "zlib.decompress":
+        enc = zlib.compress(payload)
+        alpha = b"x\x9c\x00"
+    elif f == "bz2.decompress":
+        enc = bz2.compress(payload)
+        alpha = b"BZh9"
+    else:
+        enc = base64.b64encode(payload) if "urlsafe" not in f else base64.urlsafe_b64encode(payload)
+        alpha = b"ABab09+/=\n-_ !"
+    if r < 0.4:
+        data = enc
+    elif r < 0.7 and enc:
+        i = rng.randrange(len(enc))
+        data = enc[:i] + bytes([rng.choice(alpha)]) + enc[i + 1:]
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data) + 1)]
+    else:
+        data = rand_bytes(alpha, rng.randint(0, 24))
+    if f.endswith("fromhex") or rng.random() < 0.2:
+        return data.decode("latin-1") if rng.random() < 0.95 else data.decode("latin-1") + "\u0100"
+    return data
+
+
+for f in FUNCS:
+    for _ in range(N // 2 if ("b32" in f or "qp" in f or "quopri" in f) else N // 4):
+        run("f", f, "", func_input(f))
 
 # --- misc: non-strict errors for bytes codecs, str inputs, undefined ------------------------------
 for codec in ["hex", "base64", "zlib", "bz2", "uu", "quopri", "undefined", "rot13", "utf-8", "latin-1", "idna", "punycode"]:
