@@ -7,14 +7,56 @@
 use libfuzzer_sys::fuzz_target;
 use modelguard_pycode::Limits;
 use modelguard_pycode::decode::{
-    CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, lookup, str_encode,
+    CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, function_decode,
+    lookup, str_encode,
 };
 
 const CODECS: &[&str] = &[
-    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
-    "utf-7", "latin-1", "ascii", "cp1252", "cp037", "charmap", "unicode_escape",
-    "raw_unicode_escape", "punycode", "idna", "rot13", "hex", "base64", "zlib", "bz2", "uu",
-    "quopri", "undefined", "gbk", "mac-roman", "koi8_r", "cp437", "U7", "ROT-13",
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "utf-32-le",
+    "utf-32-be",
+    "utf-7",
+    "latin-1",
+    "ascii",
+    "cp1252",
+    "cp037",
+    "charmap",
+    "unicode_escape",
+    "raw_unicode_escape",
+    "punycode",
+    "idna",
+    "rot13",
+    "hex",
+    "base64",
+    "zlib",
+    "bz2",
+    "uu",
+    "quopri",
+    "undefined",
+    "gbk",
+    "mac-roman",
+    "koi8_r",
+    "cp437",
+    "U7",
+    "ROT-13",
+];
+const FUNCS: &[&str] = &[
+    "base64.b64decode",
+    "base64.urlsafe_b64decode",
+    "base64.decodebytes",
+    "base64.b32decode",
+    "base64.b32hexdecode",
+    "base64.b16decode",
+    "binascii.unhexlify",
+    "binascii.a2b_qp",
+    "builtins.bytes.fromhex",
+    "zlib.decompress",
+    "bz2.decompress",
 ];
 const ERRORS: &[&str] = &[
     "strict",
@@ -46,6 +88,12 @@ fuzz_target!(|data: &[u8]| {
     let codec = CODECS[usize::from(*c) % CODECS.len()];
     let errors = ERRORS[usize::from(*e & 7)];
     let text = PyStr::from(String::from_utf8_lossy(rest).into_owned());
+    let func = FUNCS[usize::from(*c) % FUNCS.len()];
+    for arg in [PyValue::Bytes(rest.to_vec()), PyValue::Str(text.clone())] {
+        if let Some(Ok(out)) = function_decode(func, &arg, &limits) {
+            assert!(out.len() <= limits.max_decoded_bytes);
+        }
+    }
     let bytes = PyValue::Bytes(rest.to_vec());
     let checked = |r: Result<PyValue, CodecError>| {
         if let Ok(v) = &r {
@@ -60,9 +108,10 @@ fuzz_target!(|data: &[u8]| {
             // promises it (strict UTF/Latin-1 decoding, PEP 383 surrogateescape for UTF-8).
             if let Ok(PyValue::Str(s)) = &r {
                 let back = match (codec, errors) {
-                    ("utf-8" | "utf-16-le" | "utf-16-be" | "utf-32-le" | "utf-32-be" | "latin-1", "strict") => {
-                        Some(str_encode(s, codec, "strict", &limits))
-                    }
+                    (
+                        "utf-8" | "utf-16-le" | "utf-16-be" | "utf-32-le" | "utf-32-be" | "latin-1",
+                        "strict",
+                    ) => Some(str_encode(s, codec, "strict", &limits)),
                     ("utf-8", "surrogateescape") => Some(str_encode(s, codec, errors, &limits)),
                     _ => None,
                 };
@@ -75,10 +124,13 @@ fuzz_target!(|data: &[u8]| {
             let _ = checked(codecs_decode(&PyValue::Str(text), codec, errors, &limits));
         }
         2 => {
-            let r = checked(codecs_encode(&PyValue::Str(text.clone()), codec, errors, &limits));
-            if let (Ok(v), "punycode" | "utf-7" | "unicode_escape" | "rot13") =
-                (&r, codec)
-            {
+            let r = checked(codecs_encode(
+                &PyValue::Str(text.clone()),
+                codec,
+                errors,
+                &limits,
+            ));
+            if let (Ok(v), "punycode" | "utf-7" | "unicode_escape" | "rot13") = (&r, codec) {
                 let back = codecs_decode(v, codec, "strict", &limits);
                 if !back.as_ref().is_err_and(CodecError::is_unanalysable) {
                     assert_eq!(back, Ok(PyValue::Str(text)), "{codec}");
