@@ -355,7 +355,7 @@ pub fn codecs_decode(obj: &PyValue, encoding: &str, errors: &str, limits: &Limit
 /// `_codecs.encode(obj, encoding, errors)` / `codecs.encode`.
 pub fn codecs_encode(obj: &PyValue, encoding: &str, errors: &str, limits: &Limits) -> R<PyValue> {
     let codec = lookup(encoding)?;
-    let out = encode_value(codec.kind, obj, errors, limits)?;
+    let out = encode_value(codec.kind, obj, errors)?;
     check_size(out, limits)
 }
 
@@ -396,7 +396,7 @@ pub fn str_encode(s: &PyStr, encoding: &str, errors: &str, limits: &Limits) -> R
         ));
     }
     match check_size(
-        encode_value(codec.kind, &PyValue::Str(s.clone()), errors, limits)?,
+        encode_value(codec.kind, &PyValue::Str(s.clone()), errors)?,
         limits,
     )? {
         PyValue::Bytes(b) => Ok(b),
@@ -1534,8 +1534,7 @@ fn punycode_encode(text: &[u32]) -> Vec<u8> {
         let curlen = text.iter().filter(|&&x| x < c).count() as u128;
         let mut delta: u128 = (curlen + 1) * (char_ - oldchar);
         let mut index: i128 = -1;
-        for (pos, &x) in text.iter().enumerate() {
-            let _ = pos;
+        for &x in text {
             if x == c {
                 index += 1;
                 delta = (delta as i128 + index - oldindex) as u128;
@@ -2074,8 +2073,9 @@ fn bz2_compress(data: &[u8]) -> R<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-fn encode_value(kind: Kind, obj: &PyValue, errors: &str, limits: &Limits) -> R<PyValue> {
-    let _ = limits;
+/// Encoders' output is bounded by a small multiple of their input; the caller checks it
+/// against the limit.
+fn encode_value(kind: Kind, obj: &PyValue, errors: &str) -> R<PyValue> {
     let h = handler(errors);
     let text = || match obj {
         PyValue::Str(s) => Ok(s.code_points()),
