@@ -10,6 +10,14 @@ use std::io::Read;
 
 use serde::Serialize;
 
+/// Python's codecs, exactly (`codecs.decode`/`codecs.encode`/`bytes.decode`/`str.encode`):
+/// see [`codecs_decode`]. Unlike [`decode`], which applies one layer leniently, these give
+/// Python's result or exception, or [`CodecError::Unanalysable`].
+pub use crate::pycodecs::{
+    Codec, CodecError, PyStr, PyValue, bytes_decode, codecs_decode, codecs_encode, function_decode,
+    lookup, str_encode,
+};
+
 use crate::{Limits, PayloadKind};
 
 /// A decoding or decompression step, as Python code applies it.
@@ -151,35 +159,24 @@ pub fn decode(enc: Encoding, data: &[u8], limits: &Limits) -> Result<Vec<u8>, De
     Ok(out)
 }
 
-/// Map a Python codec name, as `codecs.decode(data, name)` accepts it, to a transform.
+/// The lenient transform ([`decode`]) that a Python codec name selects, looked up as
+/// `codecs.lookup` does ([`lookup`]: normalisation and aliases). `None` for every other codec.
 ///
-/// Names are normalised like Python's `encodings.normalize_encoding` (case-insensitive,
-/// `-`/space → `_`). Plain text encodings (`utf-8`, `latin-1`…) are not transforms: `None`.
+/// This is not Python's codec: `raw_unicode_escape` gets the (wider) `unicode_escape`
+/// transform, `utf-7` and the text encodings are `None`. To reproduce
+/// `codecs.decode`/`bytes.decode` exactly, call [`codecs_decode`] (and treat
+/// [`CodecError::Unanalysable`] as unknown), never pass the input through.
 pub fn encoding_from_codec_name(name: &str) -> Option<Encoding> {
-    let norm: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Some(match norm.as_str() {
-        "base64" | "base_64" | "base64_codec" => Encoding::Base64,
-        "hex" | "hex_codec" => Encoding::Hex,
-        "zip" | "zlib" | "zlib_codec" => Encoding::Zlib,
-        "bz2" | "bz2_codec" => Encoding::Bz2,
-        "rot13" | "rot_13" => Encoding::Rot13,
-        "unicode_escape" | "unicodeescape" | "string_escape" | "raw_unicode_escape" => {
-            Encoding::UnicodeEscape
-        }
-        "quopri" | "quotedprintable" | "quoted_printable" | "quopri_codec" => {
-            Encoding::QuotedPrintable
-        }
-        "uu" | "uu_codec" => Encoding::Uu,
+    Some(match lookup(name).ok()?.module {
+        "raw_unicode_escape" => Encoding::UnicodeEscape,
+        "base64_codec" => Encoding::Base64,
+        "hex_codec" => Encoding::Hex,
+        "zlib_codec" => Encoding::Zlib,
+        "bz2_codec" => Encoding::Bz2,
+        "rot_13" => Encoding::Rot13,
+        "unicode_escape" => Encoding::UnicodeEscape,
+        "quopri_codec" => Encoding::QuotedPrintable,
+        "uu_codec" => Encoding::Uu,
         _ => return None,
     })
 }

@@ -12,7 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 
 use crate::catalog::{self, Capability};
-use crate::decode::{self, Encoding};
+use crate::decode::{self, Encoding, PyStr, PyValue};
 use crate::{CodeFacts, Hit, Limits, Payload, PayloadKind};
 
 /// Longest rendering kept in evidence strings.
@@ -395,13 +395,15 @@ const DECODERS: &[(&str, Encoding)] = &[
 
 /// Modules of the decoding functions.
 const DECODER_MODULES: &[&str] = &[
-    "base64", "binascii", "zlib", "gzip", "bz2", "lzma", "codecs", "quopri",
+    "base64", "binascii", "zlib", "gzip", "bz2", "lzma", "codecs", "_codecs", "quopri",
 ];
 
 /// Other known-safe callables (constant producers and converters).
 const SAFE_CALLS: &[&str] = &[
     "codecs.decode",
     "codecs.encode",
+    "_codecs.decode",
+    "_codecs.encode",
     "io.BytesIO",
     "io.StringIO",
     "base64.b64encode",
@@ -413,6 +415,28 @@ const SAFE_CALLS: &[&str] = &[
     "builtins.bytes.join",
     "builtins.str.format",
 ];
+
+/// Which entry point of Python's codec machinery a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodecOp {
+    /// `codecs.decode(obj, encoding, errors)`.
+    CodecsDecode,
+    /// `codecs.encode(obj, encoding, errors)`.
+    CodecsEncode,
+    /// `bytes.decode(encoding, errors)`.
+    BytesDecode,
+    /// `str.encode(encoding, errors)`.
+    StrEncode,
+}
+
+/// The chain step a codec adds (`None` for plain text encodings, which hide nothing).
+fn codec_step(module: &str) -> Option<&str> {
+    match module {
+        "utf_8" | "ascii" | "latin_1" | "iso8859_1" | "charmap" => None,
+        "rot_13" => Some("rot13"),
+        m => Some(m.strip_suffix("_codec").unwrap_or(m)),
+    }
+}
 
 /// An abstract Python value.
 #[derive(Debug, Clone, PartialEq)]
@@ -1376,21 +1400,71 @@ impl<'l> Engine<'l> {
             return Val::Opaque(format!("{path}()"));
         }
         if let Some((_, enc)) = DECODERS.iter().find(|(p, _)| *p == path) {
+            // Exactly as Python decodes where reproduced; the rest (gzip, lzma, base85…) by
+            // the lenient layer decoders.
+            if decode::function_decode(path, &PyValue::Bytes(Vec::new()), self.limits).is_some() {
+                return self.function_call(site, line, path, enc.as_str(), call);
+            }
             return self.decode_call(site, *enc, call.args.first(), line);
         }
-        if path == "codecs.decode" || path == "codecs.encode" {
-            let data = call.arg(0, "obj");
-            let codec = call
-                .arg(1, "encoding")
-                .and_then(Val::as_str)
-                .unwrap_or("utf-8")
-                .to_string();
-            return self.codec_call(site, path == "codecs.encode", data, &codec, line);
+        if matches!(
+            path,
+            "codecs.decode" | "codecs.encode" | "_codecs.decode" | "_codecs.encode"
+        ) {
+            let op = if path.ends_with(".encode") {
+                CodecOp::CodecsEncode
+            } else {
+                CodecOp::CodecsDecode
+            };
+            let Some(data) = call.arg(0, "obj") else {
+                return Val::Unknown;
+            };
+            return self.codec_call(
+                site,
+                line,
+                op,
+                data,
+                call.arg(1, "encoding"),
+                call.arg(2, "errors"),
+            );
         }
         if path == "io.BytesIO" || path == "io.StringIO" {
             return match call.args.first() {
                 Some(v @ (Val::Bytes(..) | Val::Str(..))) => v.clone(),
                 _ => Val::Data,
+            };
+        }
+        // str(b, encoding[, errors]) decodes and bytes(s, encoding[, errors]) encodes, as
+        // bytes.decode/str.encode do; without those arguments they are folded below.
+        if matches!(
+            path,
+            "builtins.str" | "builtins.bytes" | "builtins.bytearray"
+        ) && (call.arg(1, "encoding").is_some() || call.arg(2, "errors").is_some())
+        {
+            let kw = if path == "builtins.str" {
+                "object"
+            } else {
+                "source"
+            };
+            let Some(obj) = call.arg(0, kw) else {
+                return Val::Unknown;
+            };
+            let (encoding, errors) = (call.arg(1, "encoding"), call.arg(2, "errors"));
+            return match (path, obj) {
+                ("builtins.str", Val::Bytes(..)) => {
+                    self.codec_call(site, line, CodecOp::BytesDecode, obj, encoding, errors)
+                }
+                ("builtins.bytes" | "builtins.bytearray", Val::Str(..)) => {
+                    self.codec_call(site, line, CodecOp::StrEncode, obj, encoding, errors)
+                }
+                (_, v) if v.is_data() => Val::Data,
+                (_, Val::Str(..) | Val::Bytes(..)) => {
+                    self.error(format!(
+                        "{path} with an encoding raises TypeError in Python"
+                    ));
+                    Val::Unknown
+                }
+                _ => Val::Unknown,
             };
         }
         if let Some(name) = path.strip_prefix("builtins.")
@@ -1519,40 +1593,173 @@ impl<'l> Engine<'l> {
         }
     }
 
+    /// A call of Python's codec machinery on a constant, reproduced exactly
+    /// ([`decode::codecs_decode`] and friends): Python's result, or `Unknown` when Python raises
+    /// (noted) or when the call cannot be reproduced (incomplete, never the input passed on).
     fn codec_call(
         &mut self,
         site: &Site,
-        encode: bool,
-        data: Option<&Val>,
-        codec: &str,
         line: Option<u32>,
+        op: CodecOp,
+        data: &Val,
+        encoding: Option<&Val>,
+        errors: Option<&Val>,
     ) -> Val {
-        let enc = decode::encoding_from_codec_name(codec);
-        match (data, enc) {
-            (Some(Val::Str(s, p)), Some(Encoding::Rot13)) => {
-                let out = decode::decode(Encoding::Rot13, s.as_bytes(), self.limits)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned());
-                match out {
-                    Ok(o) => {
-                        let mut prov = p.clone();
-                        prov.push("rot13".into());
-                        Val::Str(o.into(), prov)
-                    }
-                    Err(_) => Val::Unknown,
-                }
-            }
-            (Some(v @ (Val::Str(..) | Val::Bytes(..))), Some(e)) if !encode => {
-                self.decode_call(site, e, Some(v), line)
-            }
-            (Some(Val::Bytes(b, p)), None) if !encode => text_decode(b, codec)
-                .map(|s| Val::Str(s.into(), p.clone()))
-                .unwrap_or(Val::Unknown),
-            (Some(Val::Str(s, p)), None) if encode => {
-                Val::Bytes(s.as_bytes().to_vec().into(), p.clone())
-            }
-            (Some(v), _) if v.is_data() => Val::Data,
-            _ => Val::Unknown,
+        let (value, prov) = match data {
+            Val::Str(s, p) => (PyValue::Str(PyStr::from(&**s)), p.clone()),
+            Val::Bytes(b, p) => (PyValue::Bytes(b.to_vec()), p.clone()),
+            v if v.is_data() => return Val::Data,
+            _ => return Val::Unknown,
+        };
+        // Omitted arguments take Python's defaults; computed ones cannot be followed.
+        let text_arg = |v: Option<&Val>, default: &'static str| match v {
+            None => Some(default.to_string()),
+            Some(v) => v.as_str().map(str::to_string),
+        };
+        let (Some(encoding), Some(errors)) =
+            (text_arg(encoding, "utf-8"), text_arg(errors, "strict"))
+        else {
+            self.incomplete("unanalysable codec call: computed encoding or errors argument");
+            return Val::Unknown;
+        };
+        let input_bytes: &[u8] = match data {
+            Val::Str(s, _) => s.as_bytes(),
+            Val::Bytes(b, _) => b,
+            _ => &[],
+        };
+        self.consume(input_bytes);
+        if prov.len() >= self.limits.max_decode_layers {
+            self.incomplete("limit max_decode_layers reached: data not decoded");
+            return Val::Unknown;
         }
+        let remaining = self.limits.max_decoded_bytes.saturating_sub(self.decoded);
+        let budget = Limits {
+            max_decoded_bytes: remaining,
+            ..self.limits.clone()
+        };
+        let result = match (op, &value) {
+            (CodecOp::CodecsDecode, v) => decode::codecs_decode(v, &encoding, &errors, &budget),
+            (CodecOp::CodecsEncode, v) => decode::codecs_encode(v, &encoding, &errors, &budget),
+            (CodecOp::BytesDecode, PyValue::Bytes(b)) => {
+                decode::bytes_decode(b, &encoding, &errors, &budget).map(PyValue::Str)
+            }
+            (CodecOp::StrEncode, PyValue::Str(s)) => {
+                decode::str_encode(s, &encoding, &errors, &budget).map(PyValue::Bytes)
+            }
+            _ => return Val::Unknown,
+        };
+        let step = decode::lookup(&encoding)
+            .ok()
+            .and_then(|c| codec_step(c.module));
+        self.codec_result(site, line, &encoding, prov, step, result)
+    }
+
+    /// One of the decoding functions [`decode::function_decode`] reproduces exactly
+    /// (`base64.b64decode`, `bytes.fromhex`, `zlib.decompress`…), called with its data only.
+    fn function_call(
+        &mut self,
+        site: &Site,
+        line: Option<u32>,
+        path: &str,
+        step: &str,
+        call: &CallArgs<'_>,
+    ) -> Val {
+        let Some(data) = call.args.first() else {
+            return Val::Unknown;
+        };
+        let (value, prov, input) = match data {
+            Val::Str(s, p) => (PyValue::Str(PyStr::from(&**s)), p.clone(), s.as_bytes()),
+            Val::Bytes(b, p) => (PyValue::Bytes(b.to_vec()), p.clone(), &b[..]),
+            v if v.is_data() => return Val::Data,
+            _ => return Val::Unknown,
+        };
+        if call.args.len() > 1 || !call.kwargs.is_empty() {
+            // altchars, validate, casefold, wbits…: not reproduced.
+            self.incomplete(format!(
+                "unanalysable call: {path} with arguments beyond its data"
+            ));
+            return Val::Unknown;
+        }
+        self.consume(input);
+        if prov.len() >= self.limits.max_decode_layers {
+            self.incomplete("limit max_decode_layers reached: data not decoded");
+            return Val::Unknown;
+        }
+        let remaining = self.limits.max_decoded_bytes.saturating_sub(self.decoded);
+        let budget = Limits {
+            max_decoded_bytes: remaining,
+            ..self.limits.clone()
+        };
+        let Some(result) = decode::function_decode(path, &value, &budget) else {
+            return Val::Unknown;
+        };
+        self.codec_result(
+            site,
+            line,
+            path,
+            prov,
+            Some(step),
+            result.map(PyValue::Bytes),
+        )
+    }
+
+    /// Turn an exact codec result into a value: Python's value (a decoding step in the chain,
+    /// examined at the end if nothing consumes it), or `Unknown` when Python raises (noted) or
+    /// the call cannot be reproduced (incomplete).
+    fn codec_result(
+        &mut self,
+        site: &Site,
+        line: Option<u32>,
+        what: &str,
+        prov: Vec<String>,
+        step: Option<&str>,
+        result: Result<PyValue, decode::CodecError>,
+    ) -> Val {
+        let out = match result {
+            Ok(v) => v,
+            Err(e @ decode::CodecError::Raises { .. }) => {
+                self.error(format!("{what} call fails in Python: {e}"));
+                return Val::Unknown;
+            }
+            Err(e @ decode::CodecError::TooLarge { .. }) => {
+                self.incomplete(format!("limit max_decoded_bytes reached: {e}"));
+                return Val::Unknown;
+            }
+            Err(e) => {
+                self.incomplete(e.to_string());
+                return Val::Unknown;
+            }
+        };
+        let mut prov = prov;
+        if let Some(step) = step {
+            prov.push(step.to_string());
+        }
+        let bytes: Rc<[u8]> = match &out {
+            PyValue::Bytes(b) => b.as_slice().into(),
+            PyValue::Str(s) => s.as_bytes().into(),
+        };
+        self.decoded = self.decoded.saturating_add(bytes.len());
+        let val = match out {
+            PyValue::Bytes(_) => Val::Bytes(Rc::clone(&bytes), prov.clone()),
+            PyValue::Str(s) => match s.as_str() {
+                Some(t) => Val::Str(t.into(), prov.clone()),
+                None => {
+                    // A str with lone surrogates has no Rust form; only a further codec call
+                    // could use it.
+                    self.incomplete("unanalysable codec result: text with lone surrogates");
+                    return Val::Unknown;
+                }
+            },
+        };
+        if step.is_some() {
+            self.pending.push(Pending {
+                data: bytes,
+                prov,
+                site: site.clone(),
+                line,
+            });
+        }
+        val
     }
 
     /// Constant folding of builtins; `None` when the call is not folded here.
@@ -1889,26 +2096,14 @@ impl<'l> Engine<'l> {
                 };
                 Val::Seq(parts.into())
             }
-            (Val::Str(s, p), "encode") => {
-                let codec = call
-                    .arg(0, "encoding")
-                    .and_then(Val::as_str)
-                    .unwrap_or("utf-8")
-                    .to_string();
-                match decode::encoding_from_codec_name(&codec) {
-                    Some(Encoding::Rot13) => {
-                        let out: String = s.chars().map(rot13_char).collect();
-                        let mut prov = p.clone();
-                        prov.push("rot13".into());
-                        Val::Str(out.into(), prov)
-                    }
-                    Some(_) => Val::Unknown,
-                    None => match text_encode(s, &codec) {
-                        Some(b) => Val::Bytes(b.into(), p.clone()),
-                        None => Val::Unknown,
-                    },
-                }
-            }
+            (v @ Val::Str(..), "encode") => self.codec_call(
+                site,
+                call.line,
+                CodecOp::StrEncode,
+                v,
+                call.arg(0, "encoding"),
+                call.arg(1, "errors"),
+            ),
             (Val::Str(s, p), "decode") => {
                 // Python 2 str.decode('base64'/'hex'/'zlib'/'rot13'…).
                 let codec = call
@@ -1916,29 +2111,21 @@ impl<'l> Engine<'l> {
                     .and_then(Val::as_str)
                     .unwrap_or("utf-8")
                     .to_string();
+                // Python 3 has no str.decode (AttributeError): only the transforms are
+                // followed, to see what such code meant; nothing is passed through.
                 match decode::encoding_from_codec_name(&codec) {
                     Some(e) => self.decode_layer(site, call.line, e, s.as_bytes(), p),
-                    None => Val::Str(s.clone(), p.clone()),
+                    None => Val::Unknown,
                 }
             }
-            (Val::Bytes(b, p), "decode") => {
-                let codec = call
-                    .arg(0, "encoding")
-                    .and_then(Val::as_str)
-                    .unwrap_or("utf-8")
-                    .to_string();
-                match decode::encoding_from_codec_name(&codec) {
-                    Some(e) => match self.decode_layer(site, call.line, e, b, p) {
-                        Val::Bytes(out, prov) => {
-                            Val::Str((String::from_utf8_lossy(&out).into_owned()).into(), prov)
-                        }
-                        other => other,
-                    },
-                    None => text_decode(b, &codec)
-                        .map(|s| Val::Str(s.into(), p.clone()))
-                        .unwrap_or(Val::Unknown),
-                }
-            }
+            (v @ Val::Bytes(..), "decode") => self.codec_call(
+                site,
+                call.line,
+                CodecOp::BytesDecode,
+                v,
+                call.arg(0, "encoding"),
+                call.arg(1, "errors"),
+            ),
             (Val::Bytes(b, p), "hex") => {
                 if b.len().saturating_mul(2) > self.limits.max_fold_len {
                     return self.fold_oversize();
@@ -2197,41 +2384,6 @@ fn one_line(s: &str) -> String {
         return s.to_string();
     }
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn rot13_char(c: char) -> char {
-    match c {
-        'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
-        'A'..='Z' => (((c as u8 - b'A') + 13) % 26 + b'A') as char,
-        other => other,
-    }
-}
-
-fn norm_codec(codec: &str) -> String {
-    codec.trim().to_ascii_lowercase().replace(['-', ' '], "_")
-}
-
-fn text_decode(b: &[u8], codec: &str) -> Option<String> {
-    match norm_codec(codec).as_str() {
-        "utf_8" | "utf8" | "u8" | "utf" | "ascii" | "us_ascii" | "646" => {
-            std::str::from_utf8(b).ok().map(str::to_string)
-        }
-        "latin_1" | "latin1" | "l1" | "iso_8859_1" | "iso8859_1" | "8859" | "cp819" => {
-            Some(b.iter().map(|&c| char::from(c)).collect())
-        }
-        _ => None,
-    }
-}
-
-fn text_encode(s: &str, codec: &str) -> Option<Vec<u8>> {
-    match norm_codec(codec).as_str() {
-        "utf_8" | "utf8" | "u8" | "utf" => Some(s.as_bytes().to_vec()),
-        "ascii" | "us_ascii" | "646" => s.is_ascii().then(|| s.as_bytes().to_vec()),
-        "latin_1" | "latin1" | "l1" | "iso_8859_1" | "iso8859_1" | "8859" | "cp819" => {
-            s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
-        }
-        _ => None,
-    }
 }
 
 fn parse_int(s: &str, base: i128) -> Option<i128> {

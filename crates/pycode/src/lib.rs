@@ -12,7 +12,13 @@
 //!   `exec`/`eval`/`compile`;
 //! - [`marshal`] and [`analyze_code`]/[`analyze_marshal`]: decoding of marshalled code objects
 //!   (CPython 3.6–3.14) and the same capability analysis run over their bytecode;
-//! - [`decode`]: the decoding layers, also usable directly by the core crate.
+//! - [`decode`]: the decoding layers, also usable directly by the core crate, and Python's own
+//!   codecs reproduced exactly ([`decode::codecs_decode`], [`decode::codecs_encode`],
+//!   [`decode::bytes_decode`], [`decode::str_encode`]): `codecs.lookup` normalisation and
+//!   aliases, UTF-7/8/16/32, `unicode_escape`/`raw_unicode_escape`, punycode, idna, the
+//!   single-byte code pages, rot13 and the bytes-to-bytes codecs, differentially tested against
+//!   CPython. A codec call it cannot reproduce is [`decode::CodecError::Unanalysable`], never
+//!   the input passed through.
 //!
 //! It must not read files, know about model formats or decide severities: it reports facts
 //! (capabilities reached, with evidence); the core crate's rules turn them into findings.
@@ -47,11 +53,14 @@
 
 mod bytecode;
 pub mod catalog;
+#[allow(clippy::unreadable_literal)]
+mod codec_tables;
 pub mod decode;
 pub mod ecosystem;
 mod engine;
 pub mod marshal;
 mod opcodes;
+mod pycodecs;
 mod source;
 
 use serde::{Deserialize, Serialize};

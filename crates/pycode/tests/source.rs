@@ -858,3 +858,114 @@ class Linear(Module):
         "torch._C._load_for_lite_interpreter",
     );
 }
+
+// ----- Python's codecs, exactly ---------------------------------------------------------------
+// Encoded forms made with CPython 3.11's codecs (utf-7: the whole text in base64 form).
+
+#[test]
+fn exact_codecs_reach_the_payload() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "import codecs\nexec(codecs.decode(b'+AGkAbQBwAG8AcgB0ACAAbwBzADsAIABvAHMALgBzAHkAcwB0AGUAbQAoACcAaQBkACcAKQ-', 'utf-7'))",
+            &["utf_7", "exec"],
+        ),
+        (
+            "import _codecs\nexec(_codecs.decode(b'+AGkAbQBwAG8AcgB0ACAAbwBzADsAIABvAHMALgBzAHkAcwB0AGUAbQAoACcAaQBkACcAKQ-', 'U7'))",
+            &["utf_7", "exec"],
+        ),
+        (
+            r"import codecs
+exec(codecs.decode(b'\\u0069mp\\u006frt \\u006f\\u0073; \\u006f\\u0073.\\u0073y\\u0073tem(\'\\u0069d\')', 'raw-unicode-escape'))",
+            &["raw_unicode_escape", "exec"],
+        ),
+        (
+            "exec(bytes.fromhex('fffe69006d0070006f007200740020006f0073003b0020006f0073002e00730079007300740065006d00280027006900640027002900').decode('utf-16'))",
+            &["hex", "utf_16", "exec"],
+        ),
+        (
+            "exec(b\"import os; os.system('id')-\".decode('punycode'))",
+            &["punycode", "exec"],
+        ),
+    ];
+    for (src, chain) in cases {
+        let f = assert_hit(src, ProcessExec, "os.system");
+        let hit = f.hits.iter().find(|h| h.target == "os.system").unwrap();
+        assert_eq!(hit.chain, *chain, "{src}");
+        assert!(f.complete, "{src}: {f:#?}");
+    }
+}
+
+#[test]
+fn raw_unicode_escape_is_not_unicode_escape() {
+    // raw_unicode_escape leaves `\x3b` as four characters: the code is a syntax error in
+    // Python, so it reaches nothing (unicode_escape would give `;` and os.system).
+    let src = r"import codecs
+exec(codecs.decode(b'import os\\x3b os.system(1)', 'raw_unicode_escape'))";
+    let f = facts(src);
+    assert!(!f.hits.iter().any(|h| h.target == "os.system"), "{f:#?}");
+    let src = r"import codecs
+exec(codecs.decode(b'import os\\x3b os.system(1)', 'unicode_escape'))";
+    assert_hit(src, ProcessExec, "os.system");
+}
+
+#[test]
+fn unreproducible_codecs_are_incomplete_not_passed_through() {
+    for src in [
+        // A CJK codec, an error handler Python looks up at run time, a computed codec name.
+        "exec(b\"import os; os.system('id')\".decode('gbk'))",
+        "import codecs\nexec(codecs.decode(b\"import os; os.system('id')\\xff\", 'utf-8', 'custom'))",
+        "import codecs\nexec(codecs.decode(b'x', ''.join(['utf', '-7', name])))",
+    ] {
+        let f = facts(src);
+        assert!(!f.complete, "{src}: {f:#?}");
+        assert!(!f.inert, "{src}: {f:#?}");
+        // The undecoded text is never analysed as if it were the decoded code.
+        assert!(
+            f.hits.iter().all(|h| h.target != "os.system"),
+            "{src}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn codec_calls_python_rejects_give_no_value() {
+    // base64_codec takes bytes only and rot13 is not a text encoding: both raise in Python,
+    // so neither decodes to the payload.
+    for src in [
+        "import codecs\nexec(codecs.decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2lkJyk=', 'base64'))",
+        "exec(\"vzcbeg bf; bf.flfgrz('vq')\".encode('rot13'))",
+    ] {
+        let f = facts(src);
+        assert!(
+            f.hits.iter().all(|h| h.target != "os.system"),
+            "{src}: {f:#?}"
+        );
+        assert!(!f.inert, "{src}: {f:#?}");
+    }
+}
+
+#[test]
+fn str_and_bytes_constructors_with_an_encoding_use_the_codec() {
+    // str(b, 'utf-7') decodes (it is not the repr "b'+AGk...'"); bytes(s, 'utf-16') encodes.
+    let src = "exec(str(b'+AGkAbQBwAG8AcgB0ACAAbwBzADsAIABvAHMALgBzAHkAcwB0AGUAbQAoACcAaQBkACcAKQ-', 'utf-7'))";
+    let f = assert_hit(src, ProcessExec, "os.system");
+    let hit = f.hits.iter().find(|h| h.target == "os.system").unwrap();
+    assert_eq!(hit.chain, ["utf_7", "exec"]);
+    let src = "exec(bytes(\"import os; os.system('id')\", 'utf-16-le').decode('utf-16-le'))";
+    assert_hit(src, ProcessExec, "os.system");
+    // The UTF-16 bytes are not source: analysing them as UTF-8 text would be wrong.
+    let f = facts("exec(bytes(\"import os; os.system('id')\", 'utf-16'))");
+    assert!(f.hits.iter().all(|h| h.target != "os.system"), "{f:#?}");
+}
+
+#[test]
+fn decoding_functions_are_pythons() {
+    // base64.b64decode skips '-' and '_' (not the URL-safe alphabet): decoded as Python does,
+    // this is the payload (CPython 3.11: b"import os; os.system('id')").
+    let src = "import base64\nexec(base64.b64decode('aW1w-_b3J0I-G9zOyBvcy5zeXN0ZW0oJ2lkJyk='))";
+    let f = assert_hit(src, ProcessExec, "os.system");
+    assert!(f.complete, "{f:#?}");
+    // Extra arguments (altchars, validate, wbits…) are not reproduced: incomplete.
+    let f = facts("import base64\nexec(base64.b64decode('aW1wb3J0IG9z', b'-_', True))");
+    assert!(!f.complete && !f.inert, "{f:#?}");
+}

@@ -104,7 +104,7 @@ layers = {
     "layer_rot13.py": "import codecs\nexec(codecs.decode(%r, 'rot13'))\n"
     % codecs.encode(inner.decode(), "rot13"),
     "layer_codecs_b64_zlib.py": "import codecs\nexec(codecs.decode(codecs.decode(%r, 'base64'), 'zlib'))\n"
-    % base64.b64encode(zlib.compress(inner)).decode(),
+    % base64.b64encode(zlib.compress(inner)),
     "layer_reversed_b64.py": "import base64\nexec(base64.b64decode(%r[::-1]))\n"
     % base64.b64encode(inner).decode()[::-1],
     "layer_unhexlify_unicode_escape.py": "import binascii, codecs\nexec(codecs.decode(binascii.unhexlify(%r), 'unicode_escape'))\n"

