@@ -10,7 +10,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
 use modelguard_pycode::catalog::{self, Capability};
-use modelguard_pycode::decode::Encoding;
+use modelguard_pycode::decode::{self, Encoding, PyStr, PyValue};
 use modelguard_pycode::ecosystem;
 use modelguard_pycode::marshal::{self, Object};
 
@@ -495,41 +495,67 @@ impl<'a> Judge<'a> {
                     None => Sym::Unresolved(format!("{module}.{qualname} of a computed name")),
                 }
             }
-            ("_codecs", "encode") | ("codecs", "encode") => {
-                // Protocol 2 writes bytes as _codecs.encode(text, 'latin1').
-                match self.str_arg(&args, 0, depth) {
-                    Some(s) => Sym::Bytes(s.chars().map(|c| c as u32 as u8).collect()),
-                    None => Sym::Opaque,
-                }
-            }
-            ("_codecs" | "codecs", "decode") => {
+            // Python's own codecs, exactly (modelguard_pycode::decode): protocol 2 writes
+            // bytes as `_codecs.encode(text, 'latin1')`; `codecs.decode(x, 'utf-7')` and
+            // friends hide code. A codec modelguard cannot reproduce makes the value unknown
+            // and the file incomplete, never the input passed through.
+            ("_codecs" | "codecs", "encode" | "decode") => {
+                let Some(obj) = args.first().map(|&a| self.eval(a, depth)) else {
+                    return Sym::Opaque;
+                };
                 let enc = self
                     .str_arg(&args, 1, depth)
                     .unwrap_or_else(|| "utf-8".into());
-                match modelguard_pycode::decode::encoding_from_codec_name(&enc) {
-                    Some(e) => self.decode_arg(&args, e, depth),
-                    // A text codec: the text passes through.
-                    None => match args.first().map(|&a| self.eval(a, depth)) {
-                        Some(Sym::Bytes(b)) => Sym::Str(String::from_utf8_lossy(&b).into_owned()),
-                        Some(other) => other,
-                        None => Sym::Opaque,
-                    },
+                let errors = self
+                    .str_arg(&args, 2, depth)
+                    .unwrap_or_else(|| "strict".into());
+                let value = match obj {
+                    Sym::Str(s) => PyValue::Str(PyStr::from(s.as_str())),
+                    Sym::Bytes(b) => PyValue::Bytes(b),
+                    _ => return Sym::Opaque,
+                };
+                let limits = &self.ctx.code_limits;
+                let out = if qualname == "encode" {
+                    decode::codecs_encode(&value, &enc, &errors, limits)
+                } else {
+                    decode::codecs_decode(&value, &enc, &errors, limits)
+                };
+                self.codec_result(out, &format!("{module}.{qualname}(…, {enc:?})"))
+            }
+            ("base64", _) | ("binascii", _) | ("quopri", _) | ("zlib", _) | ("bz2", _)
+                if decode::function_decode(
+                    &format!("{module}.{qualname}"),
+                    &PyValue::Bytes(Vec::new()),
+                    &self.ctx.code_limits,
+                )
+                .is_some() =>
+            {
+                let Some(obj) = args.first().map(|&a| self.eval(a, depth)) else {
+                    return Sym::Opaque;
+                };
+                let value = match obj {
+                    Sym::Str(s) => PyValue::Str(PyStr::from(s.as_str())),
+                    Sym::Bytes(b) => PyValue::Bytes(b),
+                    _ => return Sym::Opaque,
+                };
+                if args.len() > 1 {
+                    // altchars, validate, wbits…: not reproduced.
+                    self.out.incomplete.push(format!(
+                        "{module}.{qualname} called with options modelguard does not reproduce"
+                    ));
+                    return Sym::Opaque;
+                }
+                let name = format!("{module}.{qualname}");
+                match decode::function_decode(&name, &value, &self.ctx.code_limits) {
+                    Some(r) => self.codec_result(r.map(PyValue::Bytes), &name),
+                    None => Sym::Opaque,
                 }
             }
-            ("base64", "b64decode" | "standard_b64decode" | "decodebytes" | "decodestring")
-            | ("binascii", "a2b_base64") => self.decode_arg(&args, Encoding::Base64, depth),
-            ("base64", "urlsafe_b64decode") => self.decode_arg(&args, Encoding::Base64Url, depth),
-            ("base64", "b32decode") => self.decode_arg(&args, Encoding::Base32, depth),
-            ("base64", "b16decode") => self.decode_arg(&args, Encoding::Base16, depth),
+            ("builtins", "bytes.fromhex") => self.decode_arg(&args, Encoding::Hex, depth),
+            ("gzip", "decompress") => self.decode_arg(&args, Encoding::Gzip, depth),
+            ("lzma", "decompress") => self.decode_arg(&args, Encoding::Lzma, depth),
             ("base64", "b85decode") => self.decode_arg(&args, Encoding::Base85, depth),
             ("base64", "a85decode") => self.decode_arg(&args, Encoding::Ascii85, depth),
-            ("binascii", "unhexlify" | "a2b_hex") | ("builtins", "bytes.fromhex") => {
-                self.decode_arg(&args, Encoding::Hex, depth)
-            }
-            ("zlib", "decompress") => self.decode_arg(&args, Encoding::Zlib, depth),
-            ("gzip", "decompress") => self.decode_arg(&args, Encoding::Gzip, depth),
-            ("bz2", "decompress") => self.decode_arg(&args, Encoding::Bz2, depth),
-            ("lzma", "decompress") => self.decode_arg(&args, Encoding::Lzma, depth),
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type")
             | ("dill._dill", "_load_type") => match self.str_arg(&args, 0, depth) {
                 // cloudpickle's `_builtin_type(name)` is `getattr(types, name)`; dill's
@@ -833,6 +859,30 @@ impl<'a> Judge<'a> {
                 );
             }
             self.code_severity = Some(self.code_severity.map_or(worst, |s| s.max(worst)));
+        }
+    }
+
+    /// The symbolic value of a codec call's result: Python raising stops the load there; a
+    /// codec modelguard cannot reproduce makes the value unknown and the file incomplete.
+    fn codec_result(&mut self, out: Result<PyValue, decode::CodecError>, what: &str) -> Sym {
+        match out {
+            Ok(PyValue::Bytes(b)) => Sym::Bytes(b),
+            Ok(PyValue::Str(s)) => match s.as_str() {
+                Some(t) => Sym::Str(t.to_string()),
+                None => {
+                    self.out.incomplete.push(format!(
+                        "{what} gives a string with lone surrogates, not analysed"
+                    ));
+                    Sym::Opaque
+                }
+            },
+            Err(e) if e.is_unanalysable() => {
+                self.out
+                    .incomplete
+                    .push(format!("{what} could not be reproduced: {e}"));
+                Sym::Opaque
+            }
+            Err(_) => Sym::Fails,
         }
     }
 
@@ -1462,6 +1512,10 @@ impl<'a> Judge<'a> {
                 | (
                     "code",
                     "InteractiveInterpreter.runsource" | "InteractiveInterpreter.runcode"
+                )
+                | (
+                    "_xxsubinterpreters" | "_interpreters",
+                    "run_string" | "exec"
                 )
         );
         if !evaluator {
