@@ -242,6 +242,8 @@ fn analyze_parsed(text: &str) -> TemplateReport {
         macro_ids: HashMap::new(),
         depth: 0,
         steps: 0,
+        memo: HashMap::new(),
+        active: Vec::new(),
     };
     let mut st = State::default();
     an.stmt(&ast, &mut st);
@@ -1168,6 +1170,11 @@ struct An<'a> {
     macro_ids: HashMap<usize, usize>,
     depth: usize,
     steps: usize,
+    /// Macro calls evaluated, by macro, arguments and state: a recursive macro called
+    /// from loops (Hermes' `json_to_python_type`) is evaluated once per distinct call.
+    memo: HashMap<u64, (Abs, HashMap<(u32, String), Abs>)>,
+    /// Calls being evaluated: a call that recurses with the same inputs renders unknown text.
+    active: Vec<u64>,
 }
 
 impl<'a> An<'a> {
@@ -1428,6 +1435,27 @@ impl<'a> An<'a> {
         if self.depth >= MAX_CALL_DEPTH || self.exhausted() {
             return Abs::text_top();
         }
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (id, caller).hash(&mut h);
+            format!("{pos:?}{kw:?}").hash(&mut h);
+            let mut env: Vec<String> = st.env.iter().map(|e| format!("{e:?}")).collect();
+            env.sort_unstable();
+            env.hash(&mut h);
+            let mut heap: Vec<String> = st.heap.iter().map(|e| format!("{e:?}")).collect();
+            heap.sort_unstable();
+            heap.hash(&mut h);
+            h.finish()
+        };
+        if let Some((out, heap)) = self.memo.get(&key) {
+            st.heap.clone_from(heap);
+            return out.clone();
+        }
+        if self.active.contains(&key) {
+            return Abs::text_top();
+        }
+        self.active.push(key);
         let mut inner = State {
             env: st.env.clone(),
             heap: std::mem::take(&mut st.heap),
@@ -1474,6 +1502,10 @@ impl<'a> An<'a> {
         self.depth += 1;
         let out = self.stmts(&m.body, &mut inner);
         self.depth -= 1;
+        self.active.pop();
+        if self.memo.len() < 4096 {
+            self.memo.insert(key, (out.clone(), inner.heap.clone()));
+        }
         st.heap = inner.heap;
         out
     }
