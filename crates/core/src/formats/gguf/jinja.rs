@@ -10,7 +10,7 @@
 //! variables, every possible value of each), then checks every attribute or item name a
 //! template accesses, every filter that takes an attribute name, and every call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use minijinja::Value;
 use minijinja::machinery::Span;
@@ -114,7 +114,7 @@ const MAX_ALTS: usize = 16;
 const MAX_BLOCK_TOKENS: usize = 1000;
 
 /// One suspicious construct.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Hit {
     /// How bad.
     pub severity: Severity,
@@ -238,6 +238,8 @@ fn analyze_parsed(text: &str) -> TemplateReport {
         src: text,
         hits: Vec::new(),
         outer: None,
+        pending: Vec::new(),
+        seen: HashSet::new(),
         macros: Vec::new(),
         macro_ids: HashMap::new(),
         depth: 0,
@@ -1139,7 +1141,7 @@ const MAX_UNROLL: usize = 64;
 /// Depth of macro calls evaluated (recursion included).
 const MAX_CALL_DEPTH: usize = 8;
 /// Expressions evaluated before loops and macro calls stop being expanded.
-const MAX_STEPS: usize = 400_000;
+const MAX_STEPS: usize = 200_000;
 
 /// Filters that render their input as text in ways not modelled here.
 const TEXT_FILTERS: &[&str] = &[
@@ -1164,8 +1166,11 @@ const NUM_FILTERS: &[&str] = &["length", "count", "wordcount", "int", "float", "
 struct An<'a> {
     src: &'a str,
     hits: Vec<Hit>,
-    /// Extent of the outermost expression being evaluated, and the first hit inside it.
-    outer: Option<(u32, u32, usize)>,
+    /// Extent of the outermost expression being evaluated.
+    outer: Option<(u32, u32)>,
+    /// Hits inside that expression, which becomes their evidence.
+    pending: Vec<Hit>,
+    seen: HashSet<Hit>,
     macros: Vec<&'a ast::Macro<'a>>,
     macro_ids: HashMap<usize, usize>,
     depth: usize,
@@ -1194,7 +1199,18 @@ impl<'a> An<'a> {
             what,
             evidence,
         };
-        if self.hits.len() < 4096 && !self.hits.contains(&h) {
+        if self.outer.is_some() {
+            if self.pending.len() < 4096 {
+                self.pending.push(h);
+            }
+        } else {
+            self.finalize(h);
+        }
+    }
+
+    /// Record a hit once (loop passes and macro calls evaluate expressions again).
+    fn finalize(&mut self, h: Hit) {
+        if self.hits.len() < 4096 && self.seen.insert(h.clone()) {
             self.hits.push(h);
         }
     }
@@ -1500,7 +1516,12 @@ impl<'a> An<'a> {
             },
         );
         self.depth += 1;
+        // The body's expressions are the evidence of what they find, not the call.
+        let outer = self.outer.take();
+        let pending = std::mem::take(&mut self.pending);
         let out = self.stmts(&m.body, &mut inner);
+        self.outer = outer;
+        self.pending = pending;
         self.depth -= 1;
         self.active.pop();
         if self.memo.len() < 4096 {
@@ -1830,29 +1851,22 @@ impl<'a> An<'a> {
         let sp = e.span();
         let top = match &mut self.outer {
             None => {
-                self.outer = Some((sp.start_offset, sp.end_offset, self.hits.len()));
+                self.outer = Some((sp.start_offset, sp.end_offset));
                 true
             }
-            Some((lo, hi, _)) => {
+            Some((lo, hi)) => {
                 *lo = (*lo).min(sp.start_offset);
                 *hi = (*hi).max(sp.end_offset);
                 false
             }
         };
         let v = self.expr_inner(e, st);
-        if top && let Some((lo, hi, first)) = self.outer.take() {
+        if top && let Some((lo, hi)) = self.outer.take() {
             let text = self.text(lo, hi);
-            for h in self.hits.iter_mut().skip(first) {
+            for mut h in std::mem::take(&mut self.pending) {
                 h.evidence.clone_from(&text);
+                self.finalize(h);
             }
-            // Re-evaluations of an expression (loop passes, macro calls) find the same hits.
-            let mut seen: Vec<Hit> = self.hits.drain(..first.min(self.hits.len())).collect();
-            for h in self.hits.drain(..) {
-                if !seen.contains(&h) {
-                    seen.push(h);
-                }
-            }
-            self.hits = seen;
         }
         if !matches!(e, Expr::Const(_) | Expr::Var(_)) {
             self.built_name(&v, e.span());
@@ -3016,6 +3030,46 @@ mod tests {
             bad.extend(worst(t).map(|w| format!("{t}: {w:?}")));
         }
         assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    #[test]
+    fn macro_bodies_are_their_own_evidence() {
+        let r = analyze(
+            "{% macro m(o) %}{{ o.__globals__ }}{% endmacro %}{{ m(lipsum) }}",
+            &Limits::default(),
+        );
+        assert!(
+            r.hits.iter().all(|h| h.evidence == "o.__globals__"),
+            "{:?}",
+            r.hits
+        );
+    }
+
+    #[test]
+    fn evaluation_is_bounded() {
+        let start = std::time::Instant::now();
+        // Nested loops over known lists.
+        let mut t = String::new();
+        for i in 0..12 {
+            t += &format!("{{% for a{i} in range(60) %}}");
+        }
+        t += "{{ lipsum[x] }}";
+        t += &"{% endfor %}".repeat(12);
+        let r = analyze(&t, &Limits::default());
+        assert_eq!(r.hits.iter().map(|h| h.severity).max(), Some(Severity::High));
+        // Macros calling the previous one twice with different arguments.
+        let mut t = String::from("{% macro m0(x) %}{{ lipsum[x] }}{% endmacro %}");
+        for i in 1..30 {
+            t += &format!(
+                "{{% macro m{i}(x) %}}{{{{ m{}(x ~ 'a') }}}}{{{{ m{}(x ~ 'b') }}}}{{% endmacro %}}",
+                i - 1,
+                i - 1
+            );
+        }
+        t += "{{ m29('') }}";
+        let r = analyze(&t, &Limits::default());
+        assert!(!r.hits.is_empty());
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]
