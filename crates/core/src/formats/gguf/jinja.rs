@@ -246,6 +246,7 @@ fn analyze_parsed(text: &str) -> TemplateReport {
         steps: 0,
         memo: HashMap::new(),
         active: Vec::new(),
+        loops: Vec::new(),
     };
     let mut st = State::default();
     an.stmt(&ast, &mut st);
@@ -994,6 +995,165 @@ fn percent_format(fmt: &str, args: &[K]) -> Option<String> {
     Some(out)
 }
 
+/// Jinja2's decoding of a string literal's body (`jinja2.lexer.Lexer.wrap`): newlines
+/// normalised, non-ASCII characters `backslashreplace`d, then Python's `unicode-escape`
+/// codec. `None` when the codec would fail or a `\N{…}` name is not in the small table.
+fn jinja_unescape(body: &str) -> Option<String> {
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    let mut ascii = String::with_capacity(body.len());
+    for c in body.chars() {
+        match c as u32 {
+            0..=0x7f => ascii.push(c),
+            n @ 0x80..=0xff => ascii.push_str(&format!("\\x{n:02x}")),
+            n @ 0x100..=0xffff => ascii.push_str(&format!("\\u{n:04x}")),
+            n => ascii.push_str(&format!("\\U{n:08x}")),
+        }
+    }
+    let mut out = String::new();
+    let mut it = ascii.chars().peekable();
+    let hex = |it: &mut std::iter::Peekable<std::str::Chars<'_>>, n: usize| -> Option<char> {
+        let mut v = 0u32;
+        for _ in 0..n {
+            v = v * 16 + it.next()?.to_digit(16)?;
+        }
+        char::from_u32(v)
+    };
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next()? {
+            '\n' => {}
+            '\\' => out.push('\\'),
+            '\'' => out.push('\''),
+            '"' => out.push('"'),
+            'a' => out.push('\x07'),
+            'b' => out.push('\x08'),
+            'f' => out.push('\x0c'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\x0b'),
+            d @ '0'..='7' => {
+                let mut v = d.to_digit(8)?;
+                for _ in 0..2 {
+                    match it.peek().and_then(|c| c.to_digit(8)) {
+                        Some(x) => {
+                            v = v * 8 + x;
+                            it.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(v)?);
+            }
+            'x' => out.push(hex(&mut it, 2)?),
+            'u' => out.push(hex(&mut it, 4)?),
+            'U' => out.push(hex(&mut it, 8)?),
+            'N' => {
+                if it.next()? != '{' {
+                    return None;
+                }
+                let name: String = it.by_ref().take_while(|c| *c != '}').collect();
+                out.push(unicode_name(&name)?);
+            }
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+        if out.len() > MAX_FOLD {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The characters of attribute names by Unicode name (`\N{LOW LINE}`): ASCII letters,
+/// digits, `_`, `.`, space.
+fn unicode_name(name: &str) -> Option<char> {
+    let n = name.to_ascii_uppercase();
+    let n = n.trim();
+    let simple = [
+        ("LOW LINE", '_'),
+        ("FULL STOP", '.'),
+        ("SPACE", ' '),
+        ("SOLIDUS", '/'),
+        ("HYPHEN-MINUS", '-'),
+    ];
+    if let Some((_, c)) = simple.iter().find(|(k, _)| *k == n) {
+        return Some(*c);
+    }
+    let digits = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"];
+    if let Some(d) = n.strip_prefix("DIGIT ") {
+        return digits
+            .iter()
+            .position(|x| *x == d)
+            .and_then(|i| char::from_digit(i as u32, 10));
+    }
+    let letter = |rest: &str| -> Option<char> {
+        let mut cs = rest.chars();
+        match (cs.next(), cs.next()) {
+            (Some(c), None) if c.is_ascii_uppercase() => Some(c),
+            _ => None,
+        }
+    };
+    if let Some(r) = n.strip_prefix("LATIN SMALL LETTER ") {
+        return letter(r).map(|c| c.to_ascii_lowercase());
+    }
+    if let Some(r) = n.strip_prefix("LATIN CAPITAL LETTER ") {
+        return letter(r);
+    }
+    None
+}
+
+/// `str.format` with plain fields (`{}`, `{0}`, `{name}`, `{{`, `}}`); `None` for anything
+/// else (conversions, format specs, attribute fields).
+fn str_format(fmt: &str, pos: &[K], named: &[(String, K)]) -> Option<String> {
+    let mut out = String::new();
+    let mut auto = 0usize;
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut field = String::new();
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                    field.push(d);
+                }
+                let arg = if field.is_empty() {
+                    auto += 1;
+                    pos.get(auto - 1)?
+                } else if let Ok(i) = field.parse::<usize>() {
+                    pos.get(i)?
+                } else if field.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    &named.iter().find(|(k, _)| *k == field)?.1
+                } else {
+                    return None;
+                };
+                out.push_str(&arg.plain()?);
+            }
+            '}' => return None,
+            c => out.push(c),
+        }
+        if out.len() > MAX_FOLD {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// Python slicing of a sequence of `n` items: the indices taken.
 fn slice_indices(n: usize, start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Vec<usize> {
     let n = n as i64;
@@ -1180,6 +1340,8 @@ struct An<'a> {
     memo: HashMap<u64, (Abs, HashMap<(u32, String), Abs>)>,
     /// Calls being evaluated: a call that recurses with the same inputs renders unknown text.
     active: Vec<u64>,
+    /// Per enclosing loop: the states met at `{% continue %}` and at `{% break %}`.
+    loops: Vec<(Option<State>, Option<State>)>,
 }
 
 impl<'a> An<'a> {
@@ -1291,7 +1453,20 @@ impl<'a> An<'a> {
             Stmt::Template(t) => self.stmts(&t.children, st),
             Stmt::EmitExpr(e) => self.expr(&e.expr, st).as_text(),
             Stmt::EmitRaw(r) => Abs::konst(norm_str(r.raw.to_string())),
-            Stmt::Continue(_) | Stmt::Break(_) => empty(),
+            // `jinja2.ext.loopcontrols` (Transformers enables it): the state here is also
+            // an iteration's end (continue) or the loop's (break).
+            Stmt::Continue(_) => {
+                if let Some(frame) = self.loops.last_mut() {
+                    frame.0.get_or_insert_with(State::default).join(st);
+                }
+                empty()
+            }
+            Stmt::Break(_) => {
+                if let Some(frame) = self.loops.last_mut() {
+                    frame.1.get_or_insert_with(State::default).join(st);
+                }
+                empty()
+            }
             Stmt::ForLoop(f) => self.for_loop(f, st),
             Stmt::IfCond(c) => {
                 self.expr(&c.expr, st);
@@ -1493,17 +1668,41 @@ impl<'a> An<'a> {
             };
             self.bind_target(a, &v, &mut inner);
         }
-        let mut varargs = Abs::bottom();
-        for p in pos.iter().skip(m.args.len()) {
-            varargs.join(&p.keep_taint());
-            varargs.any = true;
-        }
+        let extra: Vec<Abs> = pos.iter().skip(m.args.len()).cloned().collect();
+        let varargs = match extra.iter().map(|a| a.single().cloned()).collect::<Option<Vec<K>>>() {
+            Some(l) => Abs::konst(K::List(l)),
+            None => {
+                let mut v = Abs::default();
+                extra.iter().for_each(|p| {
+                    v.join(&p.keep_taint());
+                });
+                v
+            }
+        };
         inner.env.insert("varargs".into(), varargs);
-        let mut kwargs = Abs::bottom();
-        for (_, v) in kw {
-            kwargs.join(&v.keep_taint());
-            kwargs.any = true;
-        }
+        let params: Vec<&str> = m
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                Expr::Var(v) => Some(v.id),
+                _ => None,
+            })
+            .collect();
+        let extra_kw: Vec<&(String, Abs)> = kw.iter().filter(|(k, _)| !params.contains(&k.as_str())).collect();
+        let kwargs = match extra_kw
+            .iter()
+            .map(|(k, v)| v.single().map(|x| (k.clone(), x.clone())))
+            .collect::<Option<Vec<(String, K)>>>()
+        {
+            Some(m) => Abs::konst(K::Map(m)),
+            None => {
+                let mut v = Abs::default();
+                extra_kw.iter().for_each(|(_, x)| {
+                    v.join(&x.keep_taint());
+                });
+                v
+            }
+        };
         inner.env.insert("kwargs".into(), kwargs);
         inner.env.insert(
             "caller".into(),
@@ -1519,9 +1718,11 @@ impl<'a> An<'a> {
         // The body's expressions are the evidence of what they find, not the call.
         let outer = self.outer.take();
         let pending = std::mem::take(&mut self.pending);
+        let loops = std::mem::take(&mut self.loops);
         let out = self.stmts(&m.body, &mut inner);
         self.outer = outer;
         self.pending = pending;
+        self.loops = loops;
         self.depth -= 1;
         self.active.pop();
         if self.memo.len() < 4096 {
@@ -1546,6 +1747,7 @@ impl<'a> An<'a> {
             _ => None,
         };
         let mut out = Abs::konst(K::Str(String::new()));
+        let mut broke: Option<State> = None;
         if let Some(items) = unrolled {
             // Each iteration starts from the scope the loop was entered with (Jinja2
             // resets loop-local names per iteration); namespaces carry over.
@@ -1556,8 +1758,12 @@ impl<'a> An<'a> {
                 if let Some(e) = &f.filter_expr {
                     self.expr(e, st);
                 }
-                let o = self.stmts(&f.body, st);
+                let o = self.loop_body(f, st, &mut broke);
                 out = concat(&out, &o);
+            }
+            if let Some(b) = &broke {
+                st.join(b);
+                out = Abs::text_top();
             }
             st.env.clone_from(&entry);
             if items.is_empty() {
@@ -1578,7 +1784,7 @@ impl<'a> An<'a> {
             if let Some(e) = &f.filter_expr {
                 self.expr(e, st);
             }
-            self.stmts(&f.body, st);
+            self.loop_body(f, st, &mut broke);
             let mut joined = heap.clone();
             let mut changed = false;
             for (k, v) in &st.heap {
@@ -1602,12 +1808,31 @@ impl<'a> An<'a> {
         }
         st.env.clone_from(&entry);
         st.heap = heap;
+        if let Some(b) = &broke {
+            st.join(b);
+        }
         let mut other = st.clone();
         self.stmts(&f.else_body, &mut other);
         st.join(&other);
         st.env = entry;
         // Zero or more renders of the body: nothing known of the text.
         Abs::text_top()
+    }
+
+    /// One iteration of a loop body: the state at its end joins the states met at
+    /// `{% continue %}`; those met at `{% break %}` are added to `broke`.
+    fn loop_body(&mut self, f: &'a ast::ForLoop<'a>, st: &mut State, broke: &mut Option<State>) -> Abs {
+        self.loops.push((None, None));
+        let out = self.stmts(&f.body, st);
+        if let Some((cont, brk)) = self.loops.pop() {
+            if let Some(c) = cont {
+                st.join(&c);
+            }
+            if let Some(b) = brk {
+                broke.get_or_insert_with(State::default).join(&b);
+            }
+        }
+        out
     }
 
     /// Evaluate `filter` (an `Expr::Filter` chain without input, as in `{% filter %}` and
@@ -1874,6 +2099,47 @@ impl<'a> An<'a> {
         v
     }
 
+    /// A string literal decoded as Jinja2's lexer decodes it (minijinja's escapes differ:
+    /// `\N{LOW LINE}`, octal): `None` to keep minijinja's value.
+    fn string_literal(&self, span: Span) -> Option<K> {
+        let text = self
+            .src
+            .get(span.start_offset as usize..span.end_offset as usize)?;
+        if !text.contains('\\') {
+            return None;
+        }
+        // One literal or several adjacent ones ('a' "b"), which Jinja2 concatenates.
+        let mut out = String::new();
+        let mut rest = text.trim();
+        while !rest.is_empty() {
+            let q = rest.chars().next()?;
+            if q != '\'' && q != '"' {
+                return None;
+            }
+            let body = rest.get(1..)?;
+            let mut end = None;
+            let mut esc = false;
+            for (i, c) in body.char_indices() {
+                if esc {
+                    esc = false;
+                } else if c == '\\' {
+                    esc = true;
+                } else if c == q {
+                    end = Some(i);
+                    break;
+                }
+            }
+            let end = end?;
+            match jinja_unescape(body.get(..end)?) {
+                Some(v) => out.push_str(&v),
+                // An escape the analysis cannot decode: the string is unknown.
+                None => return Some(K::Pat(String::new(), String::new())),
+            }
+            rest = body.get(end + 1..)?.trim_start();
+        }
+        Some(norm_str(out))
+    }
+
     fn var(&self, id: &str, st: &State) -> Abs {
         if let Some(v) = st.env.get(id) {
             return v.clone();
@@ -1895,7 +2161,14 @@ impl<'a> An<'a> {
     fn expr_inner(&mut self, e: &'a Expr<'a>, st: &mut State) -> Abs {
         match e {
             Expr::Var(v) => self.var(v.id, st),
-            Expr::Const(c) => K::from_value(&c.value).map_or_else(Abs::num, Abs::konst),
+            Expr::Const(c) => {
+                if c.value.kind() == minijinja::value::ValueKind::String
+                    && let Some(k) = self.string_literal(e.span())
+                {
+                    return Abs::konst(k);
+                }
+                K::from_value(&c.value).map_or_else(Abs::num, Abs::konst)
+            }
             Expr::Slice(s) => {
                 let base = self.expr(&s.expr, st);
                 let mut idx = |an: &mut Self, x: &'a Option<Expr<'a>>| -> Option<Option<i64>> {
@@ -2702,6 +2975,20 @@ impl<'a> An<'a> {
                                     .collect::<Vec<_>>()
                             })
                             .collect();
+                        // `'{}{}'.format(a, b)`: fields without attributes, known arguments.
+                        let known: Option<Vec<K>> = pos.iter().map(|a| a.single().cloned()).collect();
+                        let named: Option<Vec<(String, K)>> = kw
+                            .iter()
+                            .map(|(k, v)| v.single().map(|x| (k.clone(), x.clone())))
+                            .collect();
+                        if let (Some(known), Some(named)) = (&known, &named) {
+                            for f in &strs {
+                                match str_format(f, known, named) {
+                                    Some(r) => out.add(norm_str(r)),
+                                    None => out.add(unknown_text.clone()),
+                                };
+                            }
+                        }
                         for field in fields {
                             let mut cur = Abs {
                                 objs: args.objs | obj::FUNC,
@@ -2714,7 +3001,9 @@ impl<'a> An<'a> {
                                 }
                             }
                         }
-                        out = Abs::text_top();
+                        if out.vals.len() != strs.len() || obj.name_unknown() {
+                            out.add(unknown_text.clone());
+                        }
                     }
                     "get" | "pop" | "setdefault" => {
                         for v in &obj.vals {
@@ -2997,6 +3286,16 @@ mod tests {
             // A macro through `caller`.
             "{% macro w() %}{{ lipsum[caller()] }}{% endmacro %}{% call w() %}__globals__{% endcall %}",
             "{{ joiner.__init__[range(2)|map('string')|join|replace('0', '__glo')|replace('1', 'bals__')] }}",
+            // String escapes as Jinja2 (Python's unicode-escape) decodes them.
+            "{{ lipsum['\\N{LOW LINE}\\N{LOW LINE}globals\\x5f\\137'] }}",
+            "{{ lipsum['\\u005f_glo' \"bals\\U0000005f_\"] }}",
+            // `{% break %}` leaves the namespace as one iteration left it.
+            "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'x'] %}{% set ns.n = ns.n ~ p %}{% if p == 'bals__' %}{% break %}{% endif %}{% endfor %}{{ lipsum[ns.n] }}",
+            "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'tail'] %}{% if p == 'tail' %}{% continue %}{% endif %}{% set ns.n = ns.n ~ p %}{% endfor %}{{ lipsum[ns.n] }}",
+            // `str.format`, `varargs`, `kwargs`.
+            "{{ lipsum['{}{}'.format('__glo', 'bals__')] }}",
+            "{% macro m() %}{{ varargs|join }}{% endmacro %}{{ lipsum[m('__glo', 'bals__')] }}",
+            "{% macro m() %}{{ kwargs.a }}{% endmacro %}{{ lipsum[m(a='__globals__')] }}",
         ] {
             bad.extend((worst(t) != Some(Severity::Critical)).then(|| format!("{t}: {:?}", worst(t))));
         }
@@ -3018,6 +3317,7 @@ mod tests {
             "{% for g in [namespace]|groupby(k) %}{{ g }}{% endfor %}",
             "{{ raise_exception[k] }}",
             "{{ messages[a][b] }}",
+            "{{ lipsum['\\N{MODIFIER LETTER LOW MACRON}globals__'] }}",
         ] {
             bad.extend((worst(t) != Some(Severity::High)).then(|| format!("{t}: {:?}", worst(t))));
         }
