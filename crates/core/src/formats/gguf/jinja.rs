@@ -234,22 +234,33 @@ fn analyze_parsed(text: &str) -> TemplateReport {
             return rep;
         }
     };
-    let mut an = An {
-        src: text,
-        hits: Vec::new(),
-        outer: None,
-        pending: Vec::new(),
-        seen: HashSet::new(),
-        macros: Vec::new(),
-        macro_ids: HashMap::new(),
-        depth: 0,
-        steps: 0,
-        memo: HashMap::new(),
-        active: Vec::new(),
-        loops: Vec::new(),
+    let run = |mutable: bool| {
+        let mut an = An {
+            src: text,
+            hits: Vec::new(),
+            outer: None,
+            pending: Vec::new(),
+            seen: HashSet::new(),
+            macros: Vec::new(),
+            macro_ids: HashMap::new(),
+            depth: 0,
+            steps: 0,
+            memo: HashMap::new(),
+            active: Vec::new(),
+            loops: Vec::new(),
+            mutable,
+            saw_mutator: false,
+        };
+        let mut st = State::default();
+        an.stmt(&ast, &mut st);
+        an
     };
-    let mut st = State::default();
-    an.stmt(&ast, &mut st);
+    let mut an = run(false);
+    if an.saw_mutator {
+        // The template may change lists and dicts in place (`x.append(…)`): evaluate again
+        // with no list or dict content taken as known.
+        an = run(true);
+    }
     if an.steps > MAX_STEPS {
         // The cheap mode past the budget is still sound, but say the evaluation was cut.
         rep.unparsed = Some(format!(
@@ -437,6 +448,14 @@ impl K {
                     .map(|x| K::from_value(&x))
                     .collect();
                 items.map(K::List)
+            }
+            ValueKind::Map => {
+                let mut m = Vec::new();
+                for k in v.try_iter().ok()?.take(256) {
+                    let val = v.get_item(&k).ok()?;
+                    m.push((k.as_str()?.to_string(), K::from_value(&val)?));
+                }
+                Some(K::Map(m))
             }
             _ => None,
         }
@@ -1085,7 +1104,9 @@ fn unicode_name(name: &str) -> Option<char> {
     if let Some((_, c)) = simple.iter().find(|(k, _)| *k == n) {
         return Some(*c);
     }
-    let digits = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"];
+    let digits = [
+        "ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE",
+    ];
     if let Some(d) = n.strip_prefix("DIGIT ") {
         return digits
             .iter()
@@ -1249,7 +1270,10 @@ fn py_title(s: &str) -> String {
 fn py_capitalize(s: &str) -> String {
     let mut it = s.chars();
     match it.next() {
-        Some(c) => c.to_uppercase().chain(it.flat_map(char::to_lowercase)).collect(),
+        Some(c) => c
+            .to_uppercase()
+            .chain(it.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -1303,6 +1327,23 @@ const MAX_CALL_DEPTH: usize = 8;
 /// Expressions evaluated before loops and macro calls stop being expanded.
 const MAX_STEPS: usize = 200_000;
 
+/// Methods that change a list, dict or set in place.
+const MUTATORS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "update",
+    "setdefault",
+    "add",
+    "pop",
+    "popitem",
+    "clear",
+    "remove",
+    "discard",
+    "reverse",
+    "sort",
+];
+
 /// Filters that render their input as text in ways not modelled here.
 const TEXT_FILTERS: &[&str] = &[
     "center",
@@ -1318,7 +1359,15 @@ const TEXT_FILTERS: &[&str] = &[
 ];
 
 /// Filters whose result is a number or a boolean.
-const NUM_FILTERS: &[&str] = &["length", "count", "wordcount", "int", "float", "round", "abs"];
+const NUM_FILTERS: &[&str] = &[
+    "length",
+    "count",
+    "wordcount",
+    "int",
+    "float",
+    "round",
+    "abs",
+];
 
 /// Abstract interpreter: renders the template over abstract values, in order, as Jinja2
 /// does (`jinja2.compiler.CodeGenerator`): loops and macros have their own scope,
@@ -1342,6 +1391,10 @@ struct An<'a> {
     active: Vec<u64>,
     /// Per enclosing loop: the states met at `{% continue %}` and at `{% break %}`.
     loops: Vec<(Option<State>, Option<State>)>,
+    /// Lists and dicts may be changed in place: their contents are never known.
+    mutable: bool,
+    /// A method that changes a list or dict in place was reached.
+    saw_mutator: bool,
 }
 
 impl<'a> An<'a> {
@@ -1396,9 +1449,15 @@ impl<'a> An<'a> {
             Expr::Var(var) => {
                 st.env.insert(var.id.to_string(), v.clone());
             }
-            Expr::Tuple(t) => {
-                let n = t.items.len();
-                for (i, item) in t.items.iter().enumerate() {
+            // `for k, v in …` (minijinja parses the target as a list) and `set (a, b) = …`.
+            Expr::Tuple(_) | Expr::List(_) => {
+                let items: &'a [Expr<'a>] = match target {
+                    Expr::Tuple(t) => &t.items,
+                    Expr::List(l) => &l.items,
+                    _ => &[],
+                };
+                let n = items.len();
+                for (i, item) in items.iter().enumerate() {
                     // Unpacking a known list of the right length gives its items.
                     let mut part = Abs {
                         vals: vec![],
@@ -1572,8 +1631,7 @@ impl<'a> An<'a> {
             }
             Stmt::CallBlock(c) => {
                 let id = self.define_macro(&c.macro_decl, st);
-                self.call(&c.call, c.call.span(), Some(id), st)
-                    .as_text()
+                self.call(&c.call, c.call.span(), Some(id), st).as_text()
             }
             Stmt::Do(d) => {
                 self.call(&d.call, d.call.span(), None, st);
@@ -1619,7 +1677,14 @@ impl<'a> An<'a> {
         id
     }
 
-    fn call_macro(&mut self, id: usize, pos: &[Abs], kw: &[(String, Abs)], caller: Option<usize>, st: &mut State) -> Abs {
+    fn call_macro(
+        &mut self,
+        id: usize,
+        pos: &[Abs],
+        kw: &[(String, Abs)],
+        caller: Option<usize>,
+        st: &mut State,
+    ) -> Abs {
         let Some(m) = self.macros.get(id).copied() else {
             return Abs::text_top();
         };
@@ -1669,7 +1734,11 @@ impl<'a> An<'a> {
             self.bind_target(a, &v, &mut inner);
         }
         let extra: Vec<Abs> = pos.iter().skip(m.args.len()).cloned().collect();
-        let varargs = match extra.iter().map(|a| a.single().cloned()).collect::<Option<Vec<K>>>() {
+        let varargs = match extra
+            .iter()
+            .map(|a| a.single().cloned())
+            .collect::<Option<Vec<K>>>()
+        {
             Some(l) => Abs::konst(K::List(l)),
             None => {
                 let mut v = Abs::default();
@@ -1688,7 +1757,10 @@ impl<'a> An<'a> {
                 _ => None,
             })
             .collect();
-        let extra_kw: Vec<&(String, Abs)> = kw.iter().filter(|(k, _)| !params.contains(&k.as_str())).collect();
+        let extra_kw: Vec<&(String, Abs)> = kw
+            .iter()
+            .filter(|(k, _)| !params.contains(&k.as_str()))
+            .collect();
         let kwargs = match extra_kw
             .iter()
             .map(|(k, v)| v.single().map(|x| (k.clone(), x.clone())))
@@ -1821,7 +1893,12 @@ impl<'a> An<'a> {
 
     /// One iteration of a loop body: the state at its end joins the states met at
     /// `{% continue %}`; those met at `{% break %}` are added to `broke`.
-    fn loop_body(&mut self, f: &'a ast::ForLoop<'a>, st: &mut State, broke: &mut Option<State>) -> Abs {
+    fn loop_body(
+        &mut self,
+        f: &'a ast::ForLoop<'a>,
+        st: &mut State,
+        broke: &mut Option<State>,
+    ) -> Abs {
         self.loops.push((None, None));
         let out = self.stmts(&f.body, st);
         if let Some((cont, brk)) = self.loops.pop() {
@@ -1855,6 +1932,9 @@ impl<'a> An<'a> {
     /// the item and `getitem` to the attribute: both are the same access); returns what
     /// the access gives.
     fn access(&mut self, base: &Abs, name: &str, span: Span, st: &mut State) -> Abs {
+        if MUTATORS.contains(&name) && base.chain.is_empty() {
+            self.saw_mutator = true;
+        }
         let dunder = name.len() > 4 && name.starts_with("__") && name.ends_with("__");
         let mut chain = base.chain.clone();
         let mut internal = true;
@@ -1924,7 +2004,14 @@ impl<'a> An<'a> {
     }
 
     /// `base[sub]` (and `base|attr(sub)` when `attr_filter`): every name `sub` may be.
-    fn subscript(&mut self, base: &Abs, sub: &Abs, span: Span, attr_filter: bool, st: &mut State) -> Abs {
+    fn subscript(
+        &mut self,
+        base: &Abs,
+        sub: &Abs,
+        span: Span,
+        attr_filter: bool,
+        st: &mut State,
+    ) -> Abs {
         let mut out = Abs::bottom();
         let names: Vec<String> = sub.strs().map(str::to_string).collect();
         for n in &names {
@@ -2085,7 +2172,12 @@ impl<'a> An<'a> {
                 false
             }
         };
-        let v = self.expr_inner(e, st);
+        let mut v = self.expr_inner(e, st);
+        if self.mutable && v.vals.iter().any(|k| matches!(k, K::List(_) | K::Map(_))) {
+            v.vals.retain(|k| !matches!(k, K::List(_) | K::Map(_)));
+            v.any = true;
+            v.num = false;
+        }
         if top && let Some((lo, hi)) = self.outer.take() {
             let text = self.text(lo, hi);
             for mut h in std::mem::take(&mut self.pending) {
@@ -2167,7 +2259,22 @@ impl<'a> An<'a> {
                 {
                     return Abs::konst(k);
                 }
-                K::from_value(&c.value).map_or_else(Abs::num, Abs::konst)
+                use minijinja::value::ValueKind;
+                match K::from_value(&c.value) {
+                    Some(k) => Abs::konst(k),
+                    // Booleans, none, floats: never a name.
+                    None if matches!(
+                        c.value.kind(),
+                        ValueKind::Bool
+                            | ValueKind::None
+                            | ValueKind::Undefined
+                            | ValueKind::Number
+                    ) =>
+                    {
+                        Abs::num()
+                    }
+                    None => Abs::default(),
+                }
             }
             Expr::Slice(s) => {
                 let base = self.expr(&s.expr, st);
@@ -2448,11 +2555,21 @@ impl<'a> An<'a> {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn apply_filter(&mut self, name: &str, base: Abs, pos: &[Abs], kw: &[(String, Abs)], span: Span, st: &mut State) -> Abs {
+    fn apply_filter(
+        &mut self,
+        name: &str,
+        base: Abs,
+        pos: &[Abs],
+        kw: &[(String, Abs)],
+        span: Span,
+        st: &mut State,
+    ) -> Abs {
         let first = pos.first().cloned().unwrap_or_default();
         let kwarg = |n: &str| kw.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         // A text transformation of every known string; unknown strings stay unknown.
-        let text_map = |g: &dyn Fn(&str) -> Option<String>, pat_map: &dyn Fn(&str, &str) -> Option<K>| -> Abs {
+        let text_map = |g: &dyn Fn(&str) -> Option<String>,
+                        pat_map: &dyn Fn(&str, &str) -> Option<K>|
+         -> Abs {
             let mut out = Abs::bottom();
             for k in base.texts() {
                 match k {
@@ -2460,9 +2577,9 @@ impl<'a> An<'a> {
                         Some(r) => out.add(norm_str(r)),
                         None => out.add(K::Pat(String::new(), String::new())),
                     },
-                    K::Pat(p, s) => out.add(
-                        pat_map(&p, &s).unwrap_or(K::Pat(String::new(), String::new())),
-                    ),
+                    K::Pat(p, s) => {
+                        out.add(pat_map(&p, &s).unwrap_or(K::Pat(String::new(), String::new())))
+                    }
                     _ => false,
                 };
             }
@@ -2521,9 +2638,16 @@ impl<'a> An<'a> {
                                         .clone()
                                         .into_iter()
                                         .map(|k| {
-                                            self.apply_filter(&f, Abs::konst(k), &rest, &[], span, st)
-                                                .single()
-                                                .cloned()
+                                            self.apply_filter(
+                                                &f,
+                                                Abs::konst(k),
+                                                &rest,
+                                                &[],
+                                                span,
+                                                st,
+                                            )
+                                            .single()
+                                            .cloned()
                                         })
                                         .collect();
                                     match mapped {
@@ -2532,7 +2656,8 @@ impl<'a> An<'a> {
                                     };
                                 }
                                 _ => {
-                                    let r = self.apply_filter(&f, base.element(), &rest, &[], span, st);
+                                    let r =
+                                        self.apply_filter(&f, base.element(), &rest, &[], span, st);
                                     out.join(&r.keep_taint());
                                 }
                             }
@@ -2596,7 +2721,11 @@ impl<'a> An<'a> {
                     for sep in &seps {
                         let mut acc = K::Str(String::new());
                         for (i, p) in parts.iter().enumerate() {
-                            let step = if i == 0 { Some(acc.clone()) } else { cat(&acc, sep) };
+                            let step = if i == 0 {
+                                Some(acc.clone())
+                            } else {
+                                cat(&acc, sep)
+                            };
                             acc = step
                                 .and_then(|a| cat(&a, p))
                                 .unwrap_or(K::Pat(String::new(), String::new()));
@@ -2641,9 +2770,13 @@ impl<'a> An<'a> {
                 for k in &base.vals {
                     out.add(match k {
                         K::Str(s) => K::Str(s.chars().rev().collect()),
-                        K::Pat(p, s) => K::Pat(s.chars().rev().collect(), p.chars().rev().collect()),
+                        K::Pat(p, s) => {
+                            K::Pat(s.chars().rev().collect(), p.chars().rev().collect())
+                        }
                         K::List(l) => K::List(l.iter().rev().cloned().collect()),
-                        K::Map(m) => K::List(m.iter().rev().map(|(k, _)| K::Str(k.clone())).collect()),
+                        K::Map(m) => {
+                            K::List(m.iter().rev().map(|(k, _)| K::Str(k.clone())).collect())
+                        }
                         K::Int(_) => continue,
                     });
                 }
@@ -2807,13 +2940,17 @@ impl<'a> An<'a> {
                 out
             }
             n if NUM_FILTERS.contains(&n) => match (n, base.single()) {
-                ("length" | "count", Some(K::Str(s))) => Abs::konst(K::Int(s.chars().count() as i64)),
+                ("length" | "count", Some(K::Str(s))) => {
+                    Abs::konst(K::Int(s.chars().count() as i64))
+                }
                 ("length" | "count", Some(K::List(l))) => Abs::konst(K::Int(l.len() as i64)),
                 ("int", Some(K::Str(s))) => s
                     .trim()
                     .parse::<i64>()
                     .map_or_else(|_| Abs::num(), |i| Abs::konst(K::Int(i))),
-                ("int" | "abs", Some(K::Int(i))) => Abs::konst(K::Int(if n == "abs" { i.saturating_abs() } else { *i })),
+                ("int" | "abs", Some(K::Int(i))) => {
+                    Abs::konst(K::Int(if n == "abs" { i.saturating_abs() } else { *i }))
+                }
                 _ => Abs::num(),
             },
             n if TEXT_FILTERS.contains(&n) => Abs::text_top(),
@@ -2829,7 +2966,13 @@ impl<'a> An<'a> {
         }
     }
 
-    fn call(&mut self, c: &'a ast::Call<'a>, span: Span, caller: Option<usize>, st: &mut State) -> Abs {
+    fn call(
+        &mut self,
+        c: &'a ast::Call<'a>,
+        span: Span,
+        caller: Option<usize>,
+        st: &mut State,
+    ) -> Abs {
         match &c.expr {
             Expr::GetAttr(g) => {
                 let obj = self.expr(&g.expr, st);
@@ -2878,8 +3021,14 @@ impl<'a> An<'a> {
                                 };
                                 let mut acc = K::Str(String::new());
                                 for (i, p) in parts.iter().enumerate() {
-                                    let step = if i == 0 { Some(acc.clone()) } else { cat(&acc, sep) };
-                                    acc = step.and_then(|a| cat(&a, p)).unwrap_or(unknown_text.clone());
+                                    let step = if i == 0 {
+                                        Some(acc.clone())
+                                    } else {
+                                        cat(&acc, sep)
+                                    };
+                                    acc = step
+                                        .and_then(|a| cat(&a, p))
+                                        .unwrap_or(unknown_text.clone());
                                 }
                                 out.add(acc);
                             }
@@ -2938,10 +3087,14 @@ impl<'a> An<'a> {
                         for s in &strs {
                             let seps: Vec<&str> = first.strs().collect();
                             if pos.is_empty() {
-                                out.add(K::List(s.split_whitespace().map(|p| K::Str(p.into())).collect()));
+                                out.add(K::List(
+                                    s.split_whitespace().map(|p| K::Str(p.into())).collect(),
+                                ));
                             } else if pos.len() == 1 && !first.any && !seps.is_empty() {
                                 for sep in seps.into_iter().filter(|x| !x.is_empty()) {
-                                    out.add(K::List(s.split(sep).map(|p| K::Str(p.into())).collect()));
+                                    out.add(K::List(
+                                        s.split(sep).map(|p| K::Str(p.into())).collect(),
+                                    ));
                                 }
                             } else {
                                 out.any = true;
@@ -2961,7 +3114,9 @@ impl<'a> An<'a> {
                             let what = describe(&args);
                             self.hit(
                                 Severity::High,
-                                format!("str.format with a format computed at render time on {what}"),
+                                format!(
+                                    "str.format with a format computed at render time on {what}"
+                                ),
                                 span,
                             );
                         }
@@ -2976,7 +3131,8 @@ impl<'a> An<'a> {
                             })
                             .collect();
                         // `'{}{}'.format(a, b)`: fields without attributes, known arguments.
-                        let known: Option<Vec<K>> = pos.iter().map(|a| a.single().cloned()).collect();
+                        let known: Option<Vec<K>> =
+                            pos.iter().map(|a| a.single().cloned()).collect();
                         let named: Option<Vec<(String, K)>> = kw
                             .iter()
                             .map(|(k, v)| v.single().map(|x| (k.clone(), x.clone())))
@@ -3012,7 +3168,9 @@ impl<'a> An<'a> {
                                     match m.iter().rev().find(|(x, _)| x == k) {
                                         Some((_, x)) => out.add(x.clone()),
                                         None => {
-                                            out.join(&pos.get(1).cloned().unwrap_or_else(|| Abs::num()));
+                                            out.join(
+                                                &pos.get(1).cloned().unwrap_or_else(|| Abs::num()),
+                                            );
                                             false
                                         }
                                     };
@@ -3070,7 +3228,15 @@ impl<'a> An<'a> {
     }
 
     /// Call a value: macros are evaluated, builtins give what they return.
-    fn call_value(&mut self, callee: &Abs, pos: &[Abs], kw: &[(String, Abs)], caller: Option<usize>, span: Span, st: &mut State) -> Abs {
+    fn call_value(
+        &mut self,
+        callee: &Abs,
+        pos: &[Abs],
+        kw: &[(String, Abs)],
+        caller: Option<usize>,
+        span: Span,
+        st: &mut State,
+    ) -> Abs {
         let mut out = Abs::bottom();
         for id in callee.macros.clone() {
             let r = self.call_macro(id, pos, kw, caller, st);
@@ -3115,10 +3281,15 @@ impl<'a> An<'a> {
             };
         }
         if o & obj::RANGE != 0 {
-            let ints: Option<Vec<i64>> = pos.iter().map(|a| a.single().and_then(|k| match k {
-                K::Int(i) => Some(*i),
-                _ => None,
-            })).collect();
+            let ints: Option<Vec<i64>> = pos
+                .iter()
+                .map(|a| {
+                    a.single().and_then(|k| match k {
+                        K::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                })
+                .collect();
             let r = match ints.as_deref() {
                 Some([n]) => Some((0, *n, 1)),
                 Some([a, b]) => Some((*a, *b, 1)),
@@ -3158,7 +3329,15 @@ impl<'a> An<'a> {
         if o & (obj::LIPSUM | obj::LOOP) != 0 {
             out.join(&Abs::text_top());
         }
-        if o & !(obj::NAMESPACE | obj::DICT | obj::RANGE | obj::CYCLER | obj::JOINER | obj::JOINER_INST | obj::LIPSUM | obj::LOOP) != 0
+        if o & !(obj::NAMESPACE
+            | obj::DICT
+            | obj::RANGE
+            | obj::CYCLER
+            | obj::JOINER
+            | obj::JOINER_INST
+            | obj::LIPSUM
+            | obj::LOOP)
+            != 0
             || callee.any
             || !callee.chain.is_empty()
         {
@@ -3289,6 +3468,9 @@ mod tests {
             // String escapes as Jinja2 (Python's unicode-escape) decodes them.
             "{{ lipsum['\\N{LOW LINE}\\N{LOW LINE}globals\\x5f\\137'] }}",
             "{{ lipsum['\\u005f_glo' \"bals\\U0000005f_\"] }}",
+            // Constant dicts (minijinja folds literals).
+            "{% for k, v in {'__globals__': 1}|items %}{{ lipsum[k] }}{% endfor %}",
+            "{{ lipsum[{'a': '__globals__'}.a] }}",
             // `{% break %}` leaves the namespace as one iteration left it.
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'x'] %}{% set ns.n = ns.n ~ p %}{% if p == 'bals__' %}{% break %}{% endif %}{% endfor %}{{ lipsum[ns.n] }}",
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'tail'] %}{% if p == 'tail' %}{% continue %}{% endif %}{% set ns.n = ns.n ~ p %}{% endfor %}{{ lipsum[ns.n] }}",
@@ -3297,7 +3479,9 @@ mod tests {
             "{% macro m() %}{{ varargs|join }}{% endmacro %}{{ lipsum[m('__glo', 'bals__')] }}",
             "{% macro m() %}{{ kwargs.a }}{% endmacro %}{{ lipsum[m(a='__globals__')] }}",
         ] {
-            bad.extend((worst(t) != Some(Severity::Critical)).then(|| format!("{t}: {:?}", worst(t))));
+            bad.extend(
+                (worst(t) != Some(Severity::Critical)).then(|| format!("{t}: {:?}", worst(t))),
+            );
         }
         assert!(bad.is_empty(), "{bad:#?}");
     }
@@ -3317,6 +3501,9 @@ mod tests {
             "{% for g in [namespace]|groupby(k) %}{{ g }}{% endfor %}",
             "{{ raise_exception[k] }}",
             "{{ messages[a][b] }}",
+            // Lists changed in place.
+            "{% set x = [] %}{% set _ = x.append('__globals__') %}{{ lipsum[x|first] }}",
+            "{% set x = ['a'] %}{% set f = x['app' ~ 'end'] %}{% set _ = f('__globals__') %}{{ lipsum[x|last] }}",
             "{{ lipsum['\\N{MODIFIER LETTER LOW MACRON}globals__'] }}",
         ] {
             bad.extend((worst(t) != Some(Severity::High)).then(|| format!("{t}: {:?}", worst(t))));
@@ -3356,7 +3543,10 @@ mod tests {
         t += "{{ lipsum[x] }}";
         t += &"{% endfor %}".repeat(12);
         let r = analyze(&t, &Limits::default());
-        assert_eq!(r.hits.iter().map(|h| h.severity).max(), Some(Severity::High));
+        assert_eq!(
+            r.hits.iter().map(|h| h.severity).max(),
+            Some(Severity::High)
+        );
         // Macros calling the previous one twice with different arguments.
         let mut t = String::from("{% macro m0(x) %}{{ lipsum[x] }}{% endmacro %}");
         for i in 1..30 {
