@@ -1292,8 +1292,11 @@ fn html_escape(s: &str) -> String {
 struct State {
     env: HashMap<String, Abs>,
     /// Namespace attributes by (allocation site, name): shared by every scope.
-    heap: HashMap<(u32, String), Abs>,
+    heap: Heap,
 }
+
+/// Namespace attributes by (allocation site, attribute name).
+type Heap = HashMap<(u32, String), Abs>;
 
 impl State {
     fn join(&mut self, o: &State) -> bool {
@@ -1386,7 +1389,7 @@ struct An<'a> {
     steps: usize,
     /// Macro calls evaluated, by macro, arguments and state: a recursive macro called
     /// from loops (Hermes' `json_to_python_type`) is evaluated once per distinct call.
-    memo: HashMap<u64, (Abs, HashMap<(u32, String), Abs>)>,
+    memo: HashMap<u64, (Abs, Heap)>,
     /// Calls being evaluated: a call that recurses with the same inputs renders unknown text.
     active: Vec<u64>,
     /// Per enclosing loop: the states met at `{% continue %}` and at `{% break %}`.
@@ -2926,7 +2929,7 @@ impl<'a> An<'a> {
                         K::Map(m) => {
                             let mut m = m.clone();
                             if name == "dictsort" {
-                                m.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+                                m.sort_by_key(|a| a.0.to_lowercase());
                             }
                             out.add(K::List(
                                 m.into_iter()
@@ -3168,9 +3171,7 @@ impl<'a> An<'a> {
                                     match m.iter().rev().find(|(x, _)| x == k) {
                                         Some((_, x)) => out.add(x.clone()),
                                         None => {
-                                            out.join(
-                                                &pos.get(1).cloned().unwrap_or_else(|| Abs::num()),
-                                            );
+                                            out.join(&pos.get(1).cloned().unwrap_or_else(Abs::num));
                                             false
                                         }
                                     };
