@@ -6,9 +6,18 @@
 //! Python object internals: `().__class__.__base__.__subclasses__()`,
 //! `cycler.__init__.__globals__.os.popen(...)`, usually with the names hidden from string
 //! searches (`|attr('_'*2 ~ 'class' ~ '_'*2)`, `|join`, `|reverse`, `|format`, slicing).
-//! The analysis folds string constants through those operations (and through `set`
-//! variables, every possible value of each), then checks every attribute or item name a
-//! template accesses, every filter that takes an attribute name, and every call.
+//!
+//! The analysis is an abstract interpretation of the render (`jinja2.compiler`'s semantics):
+//! statements run in order over abstract values (`Abs`: known strings, strings of which
+//! only the ends are known, numbers, lists, dicts, the objects the template can reach —
+//! `lipsum`, `cycler`, `joiner`, `namespace`, `range`, `dict`, `self`, `loop`, macros,
+//! functions — or unknown template input). Blocks, macros and `caller()` give their rendered
+//! text, so names built by `{% set %}…{% endset %}`, `{% filter %}`, macro return values,
+//! `(lipsum|string)[i]`, `|tojson`, `|pprint`, `groupby`, `|join`, or loops accumulating in
+//! a namespace are known when the template is. Jinja's subscript falls back to the
+//! attribute and `getattr` to the item: both are one access. Every name accessed is
+//! checked; a name that cannot be computed, used on one of those objects, is a finding
+//! (fail closed).
 
 use std::collections::{HashMap, HashSet};
 
@@ -102,7 +111,6 @@ const ATTRIBUTE_FILTERS: &[&str] = &[
     "sum",
     "min",
     "max",
-    "dictsort",
 ];
 
 /// Longest string built by constant folding; longer values are unknown.
@@ -3067,6 +3075,18 @@ impl<'a> An<'a> {
                                 "strip" if pos.is_empty() => s.trim().to_string(),
                                 "lstrip" if pos.is_empty() => s.trim_start().to_string(),
                                 "rstrip" if pos.is_empty() => s.trim_end().to_string(),
+                                "strip" | "lstrip" | "rstrip" => {
+                                    let (Some(K::Str(cs)), 1) = (first.single(), pos.len()) else {
+                                        out.add(unknown_text.clone());
+                                        continue;
+                                    };
+                                    let f = |c: char| cs.contains(c);
+                                    match g.name {
+                                        "strip" => s.trim_matches(f).to_string(),
+                                        "lstrip" => s.trim_start_matches(f).to_string(),
+                                        _ => s.trim_end_matches(f).to_string(),
+                                    }
+                                }
                                 "title" => py_title(s),
                                 "capitalize" => py_capitalize(s),
                                 "swapcase" => s
@@ -3472,6 +3492,8 @@ mod tests {
             // Constant dicts (minijinja folds literals).
             "{% for k, v in {'__globals__': 1}|items %}{{ lipsum[k] }}{% endfor %}",
             "{{ lipsum[{'a': '__globals__'}.a] }}",
+            "{{ lipsum[({'__globals__': 1}|dictsort|first)[0]] }}",
+            "{{ lipsum['..__globals__..'.strip('.')] }}",
             // `{% break %}` leaves the namespace as one iteration left it.
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'x'] %}{% set ns.n = ns.n ~ p %}{% if p == 'bals__' %}{% break %}{% endif %}{% endfor %}{{ lipsum[ns.n] }}",
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'tail'] %}{% if p == 'tail' %}{% continue %}{% endif %}{% set ns.n = ns.n ~ p %}{% endfor %}{{ lipsum[ns.n] }}",
