@@ -242,7 +242,7 @@ fn analyze_parsed(text: &str) -> TemplateReport {
             return rep;
         }
     };
-    let run = |mutable: bool| {
+    let run = |mutable: bool, trim: bool| {
         let mut an = An {
             src: text,
             hits: Vec::new(),
@@ -258,25 +258,37 @@ fn analyze_parsed(text: &str) -> TemplateReport {
             loops: Vec::new(),
             mutable,
             saw_mutator: false,
+            trim,
+            trim_matters: false,
         };
         let mut st = State::default();
         an.stmt(&ast, &mut st);
         an
     };
-    let mut an = run(false);
-    if an.saw_mutator {
+    let mut an = run(false, false);
+    let mutable = an.saw_mutator;
+    if mutable {
         // The template may change lists and dicts in place (`x.append(…)`): evaluate again
         // with no list or dict content taken as known.
-        an = run(true);
+        an = run(true, false);
     }
-    if an.steps > MAX_STEPS {
+    let mut all = std::mem::take(&mut an.hits);
+    let mut cut = an.steps > MAX_STEPS;
+    if an.trim_matters {
+        // Text between tags differs with `trim_blocks`/`lstrip_blocks` (Transformers and
+        // llama-cpp-python set both): render that way too.
+        let mut b = run(mutable, true);
+        all.append(&mut b.hits);
+        cut |= b.steps > MAX_STEPS;
+    }
+    if cut {
         // The cheap mode past the budget is still sound, but say the evaluation was cut.
         rep.unparsed = Some(format!(
             "template evaluation stopped after {MAX_STEPS} steps (loops and macro calls no longer expanded)"
         ));
     }
     let mut hits: Vec<Hit> = Vec::new();
-    for h in an.hits {
+    for h in all {
         if !hits.contains(&h) && hits.len() < 256 {
             hits.push(h);
         }
@@ -1406,6 +1418,10 @@ struct An<'a> {
     mutable: bool,
     /// A method that changes a list or dict in place was reached.
     saw_mutator: bool,
+    /// Render text between tags as Jinja2 does with `trim_blocks` and `lstrip_blocks`.
+    trim: bool,
+    /// Some text between tags differs in that mode.
+    trim_matters: bool,
 }
 
 impl<'a> An<'a> {
@@ -1439,6 +1455,41 @@ impl<'a> An<'a> {
         if self.hits.len() < 4096 && self.seen.insert(h.clone()) {
             self.hits.push(h);
         }
+    }
+
+    /// Template text as rendered: as is, or (in `trim` mode) without the newline after a
+    /// block tag (`trim_blocks`) and the spaces and tabs before one at a line start
+    /// (`lstrip_blocks`), as `jinja2.lexer.Lexer.tokeniter` does.
+    fn trimmed(&mut self, raw: &str, span: Span) -> String {
+        let before = self
+            .src
+            .get(..span.start_offset as usize)
+            .unwrap_or_default();
+        let after = self.src.get(span.end_offset as usize..).unwrap_or_default();
+        // lstrip_blocks first: the line start is where the raw text has it.
+        let mut t = raw;
+        if after.starts_with("{%") && !after.starts_with("{%+") {
+            let line_start = raw.rfind('\n').map_or(0, |i| i + 1);
+            let tail = raw.get(line_start..).unwrap_or_default();
+            let at_line_start = line_start > 0 || before.is_empty() || before.ends_with('\n');
+            if at_line_start && tail.chars().all(|c| c == ' ' || c == '\t') {
+                t = raw.get(..line_start).unwrap_or_default();
+            }
+        }
+        if before.ends_with("%}") {
+            t = t
+                .strip_prefix("\r\n")
+                .or_else(|| t.strip_prefix('\n'))
+                .unwrap_or(t);
+        }
+        let out = t.to_string();
+        if out != raw {
+            self.trim_matters = true;
+            if self.trim {
+                return out;
+            }
+        }
+        raw.to_string()
     }
 
     fn exhausted(&self) -> bool {
@@ -1522,7 +1573,10 @@ impl<'a> An<'a> {
         match s {
             Stmt::Template(t) => self.stmts(&t.children, st),
             Stmt::EmitExpr(e) => self.expr(&e.expr, st).as_text(),
-            Stmt::EmitRaw(r) => Abs::konst(norm_str(r.raw.to_string())),
+            Stmt::EmitRaw(r) => {
+                let raw = self.trimmed(r.raw, r.span());
+                Abs::konst(norm_str(raw))
+            }
             // `jinja2.ext.loopcontrols` (Transformers enables it): the state here is also
             // an iteration's end (continue) or the loop's (break).
             Stmt::Continue(_) => {
@@ -3494,6 +3548,8 @@ mod tests {
             "{{ lipsum[{'a': '__globals__'}.a] }}",
             "{{ lipsum[({'__globals__': 1}|dictsort|first)[0]] }}",
             "{{ lipsum['..__globals__..'.strip('.')] }}",
+            // Only with trim_blocks/lstrip_blocks (Transformers' environment).
+            "{% set g %}\n    {% if true %}__globals__{% endif %}\n{% endset %}{{ lipsum[g] }}",
             // `{% break %}` leaves the namespace as one iteration left it.
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'x'] %}{% set ns.n = ns.n ~ p %}{% if p == 'bals__' %}{% break %}{% endif %}{% endfor %}{{ lipsum[ns.n] }}",
             "{% set ns = namespace(n='') %}{% for p in ['__glo', 'bals__', 'tail'] %}{% if p == 'tail' %}{% continue %}{% endif %}{% set ns.n = ns.n ~ p %}{% endfor %}{{ lipsum[ns.n] }}",
