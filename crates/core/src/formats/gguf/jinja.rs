@@ -2257,7 +2257,7 @@ impl<'a> An<'a> {
     }
 
     /// A string literal decoded as Jinja2's lexer decodes it (minijinja's escapes differ:
-    /// `\N{LOW LINE}`, octal): `None` to keep minijinja's value.
+    /// `\N{LOW LINE}`, octal): `None` (no escape) to keep minijinja's value.
     fn string_literal(&self, span: Span) -> Option<K> {
         let text = self
             .src
@@ -2265,38 +2265,47 @@ impl<'a> An<'a> {
         if !text.contains('\\') {
             return None;
         }
-        // One literal or several adjacent ones ('a' "b"), which Jinja2 concatenates.
-        let mut out = String::new();
-        let mut rest = text.trim();
-        while !rest.is_empty() {
-            let q = rest.chars().next()?;
-            if q != '\'' && q != '"' {
-                return None;
-            }
-            let body = rest.get(1..)?;
-            let mut end = None;
-            let mut esc = false;
-            for (i, c) in body.char_indices() {
-                if esc {
-                    esc = false;
-                } else if c == '\\' {
-                    esc = true;
-                } else if c == q {
-                    end = Some(i);
-                    break;
-                }
-            }
-            let end = end?;
-            match jinja_unescape(body.get(..end)?) {
-                Some(v) => out.push_str(&v),
-                // An escape the analysis cannot decode: the string is unknown.
-                None => return Some(K::Pat(String::new(), String::new())),
-            }
-            rest = body.get(end + 1..)?.trim_start();
-        }
-        Some(norm_str(out))
+        // Escapes in a constant whose source is not a run of literals (nothing else is
+        // expected): unknown rather than minijinja's decoding.
+        Some(literal_run(text).unwrap_or(K::Pat(String::new(), String::new())))
     }
+}
 
+/// One string literal or several adjacent ones (`'a' "b"`, which Jinja2 concatenates),
+/// decoded as Jinja2 does.
+fn literal_run(text: &str) -> Option<K> {
+    let mut out = String::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let q = rest.chars().next()?;
+        if q != '\'' && q != '"' {
+            return None;
+        }
+        let body = rest.get(1..)?;
+        let mut end = None;
+        let mut esc = false;
+        for (i, c) in body.char_indices() {
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == q {
+                end = Some(i);
+                break;
+            }
+        }
+        let end = end?;
+        match jinja_unescape(body.get(..end)?) {
+            Some(v) => out.push_str(&v),
+            // An escape the analysis cannot decode: the string is unknown.
+            None => return Some(K::Pat(String::new(), String::new())),
+        }
+        rest = body.get(end + 1..)?.trim_start();
+    }
+    Some(norm_str(out))
+}
+
+impl<'a> An<'a> {
     fn var(&self, id: &str, st: &State) -> Abs {
         if let Some(v) = st.env.get(id) {
             return v.clone();
@@ -2690,6 +2699,13 @@ impl<'a> An<'a> {
                             );
                         }
                         let mut out = Abs::bottom();
+                        if first.name_unknown()
+                            && let Some(second) = rest.first()
+                        {
+                            // The filter may be `attr`: the next argument a name.
+                            let r = self.attribute_path(&base, second, span, st);
+                            out.join(&r.keep_taint());
+                        }
                         for f in fname {
                             if f == "attr" {
                                 let second = rest.first().cloned().unwrap_or_default();
@@ -3580,6 +3596,7 @@ mod tests {
             "{% for g in [namespace]|groupby(k) %}{{ g }}{% endfor %}",
             "{{ raise_exception[k] }}",
             "{{ messages[a][b] }}",
+            "{{ messages|map(f, '__class__')|list }}",
             // Lists changed in place.
             "{% set x = [] %}{% set _ = x.append('__globals__') %}{{ lipsum[x|first] }}",
             "{% set x = ['a'] %}{% set f = x['app' ~ 'end'] %}{% set _ = f('__globals__') %}{{ lipsum[x|last] }}",
