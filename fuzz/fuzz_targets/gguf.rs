@@ -1,5 +1,7 @@
 //! Fuzz the GGUF header/metadata reader (v1-v3, both endiannesses) and the chat-template analyser
-//! on arbitrary bytes. Property: no panic, no unbounded work.
+//! on arbitrary bytes (seeds: the fixtures, real chat templates, computed-name escapes and
+//! mutated templates of tests/fixtures/gguf/differential.py). Property: no panic, no unbounded
+//! work, the same template verdict on every run.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -28,8 +30,15 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = modelguard::formats::gguf::analyze_chat_template_file(&Bytes(data), &ctx);
     }
-    // The template analyser on its own, with the bytes as template text.
+    // The template analyser on its own, with the bytes as template text: the abstract
+    // render must terminate and give the same verdict every time (its maps are unordered).
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = modelguard::formats::gguf::jinja::analyze(text, &limits);
+        let a = modelguard::formats::gguf::jinja::analyze(text, &limits);
+        let b = modelguard::formats::gguf::jinja::analyze(text, &limits);
+        let worst = |r: &modelguard::formats::gguf::jinja::TemplateReport| {
+            r.hits.iter().map(|h| h.severity).max()
+        };
+        assert_eq!(worst(&a), worst(&b), "non-deterministic template verdict");
+        assert_eq!(a.unparsed.is_some(), b.unparsed.is_some());
     }
 });

@@ -11,10 +11,14 @@ rule! {
     /// attribute or item access to `__class__`, `__base__`, `__mro__`, `__subclasses__`,
     /// `__init__`, `__globals__`, `__builtins__`, `__import__`, frame and code attributes;
     /// calls of `popen`, `system`, `eval`, `exec`, `__import__`; the same names hidden by
-    /// `|attr(...)`, subscripts, `map(attribute=...)`, `str.format` fields, or built at render
-    /// time (`'_'*2 ~ 'class' ~ '_'*2`, `|join`, `|reverse`, `|replace`, `|format`, `|lower`,
-    /// slicing, variables set elsewhere in the template); `{% include %}`, `{% import %}` and
-    /// `{% extends %}`.
+    /// `|attr(...)`, subscripts (Jinja's subscript falls back to the attribute),
+    /// `map(attribute=...)`, `groupby`, `str.format` fields, or built at render time
+    /// (`'_'*2 ~ 'class' ~ '_'*2`, `|join`, `|reverse`, `|replace`, `|format`, `|lower`,
+    /// slicing, `{% set %}…{% endset %}` and `{% filter %}` blocks, macro return values,
+    /// characters sliced out of `(lipsum|string)`, `|tojson` or `|pprint`, loops building a
+    /// string in a namespace); an attribute or item name that cannot be known before
+    /// rendering used on `lipsum`, `cycler`, `joiner`, `namespace`, `range`, `dict`, `self`,
+    /// `loop`, a macro or function; `{% include %}`, `{% import %}` and `{% extends %}`.
     ///
     /// ## Why is this dangerous?
     /// The template is rendered on every chat request. Rendered without Jinja's sandbox (as
@@ -23,19 +27,23 @@ rule! {
     /// hostile template, one sandbox bug away from code execution.
     ///
     /// ## How the verdict is decided
-    /// The template is parsed with minijinja's parser (nothing is rendered) and every
-    /// expression is evaluated symbolically: string constants are folded through the
-    /// operations above, variables keep every value they are assigned anywhere. `critical`
-    /// when a name that leads to arbitrary code is reached (`__globals__`, `__builtins__`,
-    /// `__subclasses__`, `__import__`, frames, `func_globals`…) or a command function is
-    /// called through such a chain; `high` for other dunder attributes, attribute names
-    /// computed at render time, calls of `popen`/`system`/`eval` on ordinary values and
-    /// template loading tags; `medium` for private (`_name`) attributes. One finding per
-    /// template lists every construct, with the worst expression as evidence.
+    /// The template is parsed with minijinja's parser and rendered abstractly (nothing is
+    /// executed): statements run in order with Jinja2's scoping, over values that are known
+    /// strings (or their known start and end), numbers, lists, dicts, the objects above, or
+    /// unknown template input; blocks, macros and `caller()` give their rendered text; loops
+    /// over known lists are unrolled, other loops iterate until namespace values settle.
+    /// `critical` when a name that leads to arbitrary code is reached (`__globals__`,
+    /// `__builtins__`, `__subclasses__`, `__import__`, frames, `func_globals`…) or a command
+    /// function is called through such a chain; `high` for other dunder attributes,
+    /// `|attr` with a name computed at render time, a name that cannot be computed used on
+    /// one of the objects above (fail closed), calls of `popen`/`system`/`eval` on ordinary
+    /// values and template loading tags; `medium` for private (`_name`) attributes. One
+    /// finding per template lists every construct, with the worst expression as evidence.
     ///
     /// ## False positives
-    /// Chat templates of real models (ChatML, Llama 3, Mistral, Gemma, Qwen tool calling)
-    /// use none of these constructs. A template that merely prints such a name inside a
+    /// Chat templates of real models (ChatML, Llama 3/3.1, Mistral, Gemma, Qwen 2.5/3,
+    /// DeepSeek R1/V3, Phi-3/4, Command-R and Hermes tool use) use none of these constructs;
+    /// names computed from template data (`message[key]`) are not reported. A template that merely prints such a name inside a
     /// longer string is not reported.
     ///
     /// ## How to fix
@@ -48,7 +56,8 @@ rule! {
     /// ## What it detects
     /// A chat template modelguard could not analyse: Jinja syntax minijinja does not accept
     /// (extensions other than Transformers' `{% generation %}`, which is stripped), a block
-    /// with more than 1000 tokens, or a template above `max_template_bytes`.
+    /// with more than 1000 tokens, a template above `max_template_bytes`, or one whose
+    /// abstract render stopped expanding loops and macro calls at its step budget.
     ///
     /// ## Why is this dangerous?
     /// The template is code that runs on every request; an escape hidden in what the scanner
