@@ -1519,9 +1519,11 @@ fn truncated(a: &Analysis) -> bool {
 /// A weakly sniffed stream is a pickle when it completed one pickle, or reached an import
 /// before failing (code that runs before the error still runs).
 fn looks_like_pickle(a: &Analysis) -> bool {
-    a.pickles.first().is_some_and(|p| p.result.is_some())
-        && a.pickles.first().is_some_and(|p| p.opcodes >= 2)
-        || imports_something(a)
+    // A completed stream counts unless its only imports are names no import accepts: the
+    // unpickler stops at the first of them (a CSV line after a `c` reads as a GLOBAL).
+    let completed = a.pickles.first().is_some_and(|p| p.result.is_some())
+        && a.pickles.first().is_some_and(|p| p.opcodes >= 2);
+    (completed && a.imports.is_empty()) || imports_something(a)
 }
 
 /// Whether the stream reaches an import the unpickler could resolve. Every call needs one.
