@@ -4,6 +4,10 @@
 //! - [`catalog`]: which importable callables reach which [`catalog::Capability`]
 //!   (process execution, dynamic code, filesystem, network, native code, import machinery…),
 //!   shared by the pickle rules and the source/bytecode analysers so both judge a name the same way;
+//! - [`ecosystem`]: the table of what each spelling a pickle can use really is in the pinned
+//!   Python ecosystem (re-exports, module aliases, what a library function's own code reaches,
+//!   which arguments it calls), generated from the real packages by `data/gen_ecosystem.py` and
+//!   checked against CPython's unpickler; the catalog is matched on the real target it gives;
 //! - [`analyze_source`]: analysis of Python source handed to evaluators (eval/exec arguments,
 //!   TorchScript code, Keras Lambda strings). It parses with a real parser, resolves imports,
 //!   aliases and `getattr`/`__import__`/`globals()` lookups, folds constant expressions
