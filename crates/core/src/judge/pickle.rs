@@ -1478,27 +1478,111 @@ impl<'a> Judge<'a> {
     fn argument_notes(&mut self, args: &[ValueId]) -> Vec<String> {
         let mut notes = Vec::new();
         for &a in args.iter().take(8) {
-            let Sym::Str(s) = self.eval(a, 0) else {
-                continue;
+            let strings = match self.eval(a, 0) {
+                Sym::Str(s) => vec![s],
+                // `['sh', '-c', '…']`: an argv list is judged by its first word.
+                _ => match self.a.value(a) {
+                    Some(Value::List(items) | Value::Tuple(items)) => items
+                        .iter()
+                        .take(1)
+                        .filter_map(|&i| self.a.str_value(i).map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                },
             };
-            let t = s.trim();
-            let lower = t.to_ascii_lowercase();
-            if lower.starts_with("http://")
-                || lower.starts_with("https://")
-                || lower.starts_with("ftp://")
-            {
-                notes.push(format!("URL {t:?}"));
-            } else if t.starts_with('/')
-                || t.starts_with('~')
-                || t.contains("..")
-                || t.get(1..2) == Some(":")
-            {
-                notes.push(format!("path {t:?} outside the model"));
-            } else if t.contains('|') || t.contains("&&") || t.contains('`') || t.contains("$(") {
-                notes.push(format!("shell pipeline {t:?}"));
+            for s in strings {
+                if let Some(note) = self.string_note(&s) {
+                    notes.push(note);
+                }
             }
         }
         notes
+    }
+
+    /// What a constant string argument looks like, when that is evidence: a URL, a path
+    /// outside the model, a shell command line, or Python code that reaches a capability.
+    fn string_note(&mut self, s: &str) -> Option<String> {
+        let t = s.trim();
+        let lower = t.to_ascii_lowercase();
+        if lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with("ftp://")
+        {
+            return Some(format!("URL {t:?}"));
+        }
+        let drive = t.len() > 2
+            && t.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && t.get(1..2) == Some(":")
+            && matches!(t.get(2..3), Some("\\" | "/"));
+        if t.starts_with('/')
+            || t.starts_with('~')
+            || drive
+            || t == ".."
+            || t.starts_with("../")
+            || t.contains("/../")
+        {
+            return Some(format!("path {t:?} outside the model"));
+        }
+        if t.contains('|') || t.contains("&&") || t.contains('`') || t.contains("$(") {
+            return Some(format!("shell pipeline {t:?}"));
+        }
+        // A command line: its first word is a program every system has.
+        const COMMANDS: &[&str] = &[
+            "sh",
+            "bash",
+            "zsh",
+            "dash",
+            "cmd",
+            "cmd.exe",
+            "powershell",
+            "pwsh",
+            "curl",
+            "wget",
+            "nc",
+            "ncat",
+            "netcat",
+            "python",
+            "python3",
+            "perl",
+            "ruby",
+            "php",
+            "echo",
+            "rm",
+            "chmod",
+            "chown",
+            "touch",
+            "cat",
+            "id",
+            "whoami",
+            "uname",
+            "ping",
+            "nslookup",
+            "mkfifo",
+            "telnet",
+            "ssh",
+            "scp",
+            "base64",
+            "crontab",
+            "systemctl",
+            "sudo",
+        ];
+        let first = t.split_whitespace().next().unwrap_or_default();
+        let program = first.rsplit(['/', '\\']).next().unwrap_or(first);
+        if COMMANDS.contains(&program) {
+            return Some(format!("command line {t:?}"));
+        }
+        // Python code that reaches a capability (an argument some library evaluates).
+        if t.len() <= 4096 && t.contains('(') {
+            let facts = modelguard_pycode::analyze_source(t, &self.ctx.code_limits);
+            if let Some(h) = facts.hits.first() {
+                return Some(format!(
+                    "Python code reaching {} ({}): {t:?}",
+                    h.target,
+                    h.capability.as_str()
+                ));
+            }
+        }
+        None
     }
 
     /// The constant code strings handed to an evaluator (none when it is not one, or when no
