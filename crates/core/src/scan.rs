@@ -814,7 +814,7 @@ impl Walk<'_> {
     }
 
     fn npy(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
-        let Some(head) = self.read_window(src, 65_536 + 12, member) else {
+        let Some(head) = self.read_window(src, (1 << 20) + 12, member) else {
             return "numpy";
         };
         match npy::parse(&head) {
