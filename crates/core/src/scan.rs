@@ -962,7 +962,30 @@ impl Walk<'_> {
                 zip::Anomaly::Flags { name, flags } => (
                     Severity::Medium,
                     format!(
-                        "member {name} has general-purpose flags 0x{flags:04x} (encrypted/patched) that zipfile refuses and torch ignores"
+                        "member {name} has general-purpose flags 0x{flags:04x} (patched data / strong encryption) that zipfile and torch refuse"
+                    ),
+                ),
+                zip::Anomaly::Encrypted(name) => {
+                    // Not tampering: the member is ciphertext, so the scan is incomplete.
+                    self.error(
+                        "encrypted",
+                        format!("member {name} is encrypted: its data could not be analysed"),
+                        Location {
+                            member: Some(join(member, name)),
+                            ..Location::default()
+                        },
+                        false,
+                    );
+                    continue;
+                }
+                zip::Anomaly::ReadersDisagree(what) => (
+                    Severity::High,
+                    format!("zipfile and PyTorch's reader see different members: {what}"),
+                ),
+                zip::Anomaly::Trailing { offset, len } => (
+                    Severity::Low,
+                    format!(
+                        "{len} bytes at offset {offset} after the end-of-central-directory record and its comment"
                     ),
                 ),
                 zip::Anomaly::Prefix(n) => {
@@ -982,7 +1005,12 @@ impl Walk<'_> {
             };
             self.finding(&rules::ZIP_TAMPER, sev, msg, None, member);
         }
-        let names: Vec<&str> = view.entries.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<&str> = view
+            .entries
+            .iter()
+            .filter(|e| e.origin != zip::Origin::Outside)
+            .map(|e| e.name.as_str())
+            .collect();
         let has = |suffix: &str| {
             names
                 .iter()
@@ -1016,7 +1044,11 @@ impl Walk<'_> {
         if format == "keras" || names.contains(&"config.json") {
             self.keras_config(src, &view, member, depth, format == "keras");
         }
-        for e in &view.entries {
+        for e in view
+            .entries
+            .iter()
+            .filter(|e| e.origin != zip::Origin::Outside)
+        {
             self.check_member_path(&e.name, member);
             if e.is_symlink() {
                 let target = zip::read_member(src, e, 4096, &limits)
@@ -1047,6 +1079,7 @@ impl Walk<'_> {
             if e.name.ends_with('/') || e.is_symlink() {
                 continue;
             }
+            let outside = e.origin == zip::Origin::Outside;
             // Several views of one name: label each so evidence says which was read.
             let label = if name_counts.get(e.name.as_str()).copied().unwrap_or(0) > 1 {
                 format!("{}#{}", e.name, i)
@@ -1058,7 +1091,19 @@ impl Walk<'_> {
                 continue;
             };
             let kind = formats::sniff(&head);
-            let named_pickle = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
+            if outside && !matches!(kind, Kind::Data | Kind::Empty) {
+                self.finding(
+                    &rules::ZIP_TAMPER,
+                    Severity::Medium,
+                    format!("{} of the archive holds {kind:?} data", e.name),
+                    None,
+                    member,
+                );
+            }
+            // An encrypted member is read as stored bytes only for what lenient readers would
+            // take from it; its name alone does not make ciphertext a pickle.
+            let named_pickle =
+                !e.is_encrypted() && (e.name.ends_with(".pkl") || e.name.ends_with(".pickle"));
             let interesting = named_pickle
                 || !matches!(kind, Kind::Data | Kind::Empty | Kind::MaybePickle)
                 || (kind == Kind::MaybePickle && self.last_byte_is_stop(src, e, &limits));
@@ -1094,7 +1139,11 @@ impl Walk<'_> {
                     false,
                 );
             }
-            if e.crc != 0 && zip::crc32(&data) != e.crc && data.len() as u64 == e.uncompressed {
+            if !outside
+                && e.crc != 0
+                && zip::crc32(&data) != e.crc
+                && data.len() as u64 == e.uncompressed
+            {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1105,7 +1154,7 @@ impl Walk<'_> {
                     None,
                     member,
                 );
-            } else if e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
+            } else if !outside && e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1363,6 +1412,8 @@ impl Walk<'_> {
     ) -> Option<(Vec<u8>, bool)> {
         match zip::read_member(src, e, max, limits) {
             Ok(r) => Some(r),
+            // Ciphertext does not decompress; the member is already reported as unanalysed.
+            Err(_) if e.is_encrypted() => None,
             Err(err) => {
                 let fatal = !matches!(err, zip::ZipError::Limit(_));
                 self.malformed(

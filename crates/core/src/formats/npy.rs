@@ -94,7 +94,10 @@ pub fn parse(head: &[u8]) -> Result<Header, String> {
         return Err("header does not contain the correct keys".into());
     };
     match shape {
-        Value::Tuple(dims) if dims.iter().all(|d| matches!(d, Value::Int(_) | Value::Bool(_))) => {}
+        Value::Tuple(dims)
+            if dims
+                .iter()
+                .all(|d| matches!(d, Value::Int(_) | Value::Bool(_))) => {}
         _ => return Err(format!("shape is not valid: {}", shape.repr())),
     }
     if !matches!(fortran, Value::Bool(_)) {
@@ -214,7 +217,9 @@ fn any_object_str(v: &Value) -> bool {
     match v {
         Value::Str(s) => str_has_object(s),
         Value::Tuple(t) | Value::List(t) | Value::Set(t) => t.iter().any(any_object_str),
-        Value::Dict(d) => d.iter().any(|(k, v)| any_object_str(k) || any_object_str(v)),
+        Value::Dict(d) => d
+            .iter()
+            .any(|(k, v)| any_object_str(k) || any_object_str(v)),
         _ => false,
     }
 }
@@ -361,7 +366,13 @@ mod tests {
         ] {
             assert_eq!(with(d), Ok(false), "{d}");
         }
-        for d in ["'\\N{LATIN CAPITAL LETTER O}'", "('O',)", "[(1, 'O')]", "b'|O'", "x"] {
+        for d in [
+            "'\\N{LATIN CAPITAL LETTER O}'",
+            "('O',)",
+            "[(1, 'O')]",
+            "b'|O'",
+            "x",
+        ] {
             assert!(with(d).is_err(), "{d}");
         }
         // Duplicate key: the last wins.

@@ -85,7 +85,11 @@ impl Value {
     pub fn repr(&self) -> String {
         fn seq(items: &[Value], open: &str, close: &str, one_tuple: bool) -> String {
             let inner: Vec<String> = items.iter().map(Value::repr).collect();
-            let comma = if one_tuple && items.len() == 1 { "," } else { "" };
+            let comma = if one_tuple && items.len() == 1 {
+                ","
+            } else {
+                ""
+            };
             format!("{open}{}{comma}{close}", inner.join(", "))
         }
         match self {
@@ -366,7 +370,12 @@ impl Parser<'_> {
                 while self.peek().is_some_and(is_ident_char) {
                     self.pos += 1;
                 }
-                let word: String = self.s.get(start..self.pos).unwrap_or_default().iter().collect();
+                let word: String = self
+                    .s
+                    .get(start..self.pos)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
                 if matches!(self.peek(), Some('\'' | '"')) {
                     self.pos = start;
                     return Ok((self.strings()?, Node::Other));
@@ -543,9 +552,7 @@ impl Parser<'_> {
             let Some(c) = self.peek() else {
                 return self.err("unterminated string literal");
             };
-            if c == q
-                && (!triple || (self.peek_at(1) == Some(q) && self.peek_at(2) == Some(q)))
-            {
+            if c == q && (!triple || (self.peek_at(1) == Some(q) && self.peek_at(2) == Some(q))) {
                 self.pos += if triple { 3 } else { 1 };
                 return Ok(());
             }
@@ -779,7 +786,10 @@ mod tests {
         assert_eq!(ev("set( )"), Ok(Value::Set(vec![])));
         assert!(ev("{[1]: 2}").is_err());
         assert!(ev("{*()}").is_err());
-        assert_eq!(ev("\n#c\n(1,)\n  # x\n"), Ok(Value::Tuple(vec![Value::Int(Some(1))])));
+        assert_eq!(
+            ev("\n#c\n(1,)\n  # x\n"),
+            Ok(Value::Tuple(vec![Value::Int(Some(1))]))
+        );
         assert!(ev("\n  1").is_err());
         assert!(ev("1\n2").is_err());
         assert!(ev("1\\\n").is_err());
