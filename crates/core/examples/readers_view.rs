@@ -31,10 +31,11 @@ fn zip_view(data: &Vec<u8>) -> serde_json::Value {
                 .entries
                 .iter()
                 .map(|e| {
-                    let (sha, err) = match zip::read_member(data, e, limits.max_member_bytes, &limits) {
-                        Ok((d, _)) => (Some(hex(&Sha256::digest(&d))), None),
-                        Err(err) => (None, Some(err.to_string())),
-                    };
+                    let (sha, err) =
+                        match zip::read_member(data, e, limits.max_member_bytes, &limits) {
+                            Ok((d, _)) => (Some(hex(&Sha256::digest(&d))), None),
+                            Err(err) => (None, Some(err.to_string())),
+                        };
                     json!({
                         "name": e.name,
                         "origin": format!("{:?}", e.origin),

@@ -846,6 +846,15 @@ impl Walk<'_> {
             Ok(_) => "numpy",
             Err(e) => {
                 self.malformed(format!("npy header: {e}"), member, Some(0), true);
+                // Fail closed: numpy may still read an object dtype there, so data that
+                // starts like a pickle is analysed as one.
+                if let Some(at) = npy::data_offset(&head)
+                    && let Ok(first) = crate::source::read_range(src, at, 1)
+                    && first.first() == Some(&0x80)
+                {
+                    let sub = Slice { src, start: at };
+                    let _ = self.pickle(&sub, member, PickleMode::Raw, depth);
+                }
                 "numpy"
             }
         }

@@ -25,6 +25,17 @@ pub struct Header {
     pub object: bool,
 }
 
+/// Where the data starts according to the length field alone (for a header that cannot be
+/// read exactly: its data is still worth a look).
+pub fn data_offset(head: &[u8]) -> Option<u64> {
+    let rest = head.strip_prefix(b"\x93NUMPY".as_slice())?;
+    match rest.first()? {
+        1 => Some(10 + u64::from(u16::from_le_bytes(rest.get(2..4)?.try_into().ok()?))),
+        2 | 3 => Some(12 + u64::from(u32::from_le_bytes(rest.get(2..6)?.try_into().ok()?))),
+        _ => None,
+    }
+}
+
 /// Parse the header from the first bytes of the file (at least the header length; callers
 /// pass what they have, a longer header is an error).
 pub fn parse(head: &[u8]) -> Result<Header, String> {

@@ -813,11 +813,18 @@ pub fn read_member(
     max: u64,
     limits: &Limits,
 ) -> Result<(Vec<u8>, bool), ZipError> {
+    // `ZipExtFile` stops at the recorded uncompressed size (miniz's output buffer has that
+    // size too); carved headers followed by a data descriptor record no size.
+    let declared = if e.in_directory || e.flags & 0x8 == 0 {
+        e.uncompressed
+    } else {
+        u64::MAX
+    };
     match e.method {
         0 => {
-            let take = e.compressed.min(max);
-            let data = read_range(src, e.data_offset, take)?;
-            Ok((data, e.compressed > max))
+            let avail = e.compressed.min(declared);
+            let data = read_range(src, e.data_offset, avail.min(max))?;
+            Ok((data, avail > max))
         }
         // zipfile also reads bzip2 (12) and LZMA (14) members (`zipfile._get_decompressor`).
         8 | 12 | 14 => {
@@ -825,7 +832,8 @@ pub fn read_member(
                 return Err(ZipError::Limit("max_member_bytes"));
             }
             let raw = read_range(src, e.data_offset, e.compressed)?;
-            let cap = max.min((e.compressed.max(1)).saturating_mul(limits.max_ratio));
+            let want = max.min(declared);
+            let cap = want.min((e.compressed.max(1)).saturating_mul(limits.max_ratio));
             let mut out = Vec::new();
             match e.method {
                 8 => {
@@ -840,12 +848,12 @@ pub fn read_member(
                 }
                 _ => lzma_member(&raw, cap + 1, &mut out)?,
             }
-            let over = out.len() as u64 > cap;
-            if over && cap < max {
+            let longer = out.len() as u64 > cap;
+            if longer && cap < want {
                 return Err(ZipError::Limit("max_ratio"));
             }
             out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-            Ok((out, over))
+            Ok((out, longer && cap == max))
         }
         m => Err(ZipError::Unsupported(m)),
     }
