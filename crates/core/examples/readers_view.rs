@@ -9,6 +9,7 @@ use std::io::Write;
 
 use modelguard::formats::{npy, zip};
 use modelguard::limits::Limits;
+use modelguard::source::Bytes;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -23,16 +24,17 @@ fn npy_view(data: &[u8]) -> serde_json::Value {
     }
 }
 
-fn zip_view(data: &Vec<u8>) -> serde_json::Value {
+fn zip_view(data: &[u8]) -> serde_json::Value {
     let limits = Limits::default();
-    match zip::read(data, &limits) {
+    let src = Bytes(data);
+    match zip::read(&src, &limits) {
         Ok(v) => {
             let entries: Vec<serde_json::Value> = v
                 .entries
                 .iter()
                 .map(|e| {
                     let (sha, err) =
-                        match zip::read_member(data, e, limits.max_member_bytes, &limits) {
+                        match zip::read_member(&src, e, limits.max_member_bytes, &limits) {
                             Ok((d, _)) => (Some(hex(&Sha256::digest(&d))), None),
                             Err(err) => (None, Some(err.to_string())),
                         };
