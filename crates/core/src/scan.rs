@@ -991,6 +991,12 @@ impl Walk<'_> {
                     Severity::High,
                     format!("zipfile and PyTorch's reader see different members: {what}"),
                 ),
+                zip::Anomaly::NoLocalHeader { name, offset } => (
+                    Severity::Medium,
+                    format!(
+                        "member {name} has no local header at offset {offset}: loaders cannot read it"
+                    ),
+                ),
                 zip::Anomaly::Trailing { offset, len } => (
                     Severity::Low,
                     format!(

@@ -113,6 +113,13 @@ pub enum Anomaly {
     Encrypted(String),
     /// `zipfile` and PyTorch's reader see different members.
     ReadersDisagree(String),
+    /// A directory entry whose local header is not where the loader looks: no loader reads it.
+    NoLocalHeader {
+        /// Member name.
+        name: String,
+        /// Where the loader looks.
+        offset: u64,
+    },
     /// Bytes after the end-of-central-directory record and its declared comment.
     Trailing {
         /// Where they start.
@@ -219,9 +226,11 @@ pub fn read(src: &dyn ReadAt, limits: &Limits) -> Result<ZipView, ZipError> {
         None => (None, None),
     };
     let mz_dir = miniz_dir(src)?;
+    let mut py_missing = Vec::new();
+    let mut mz_missing = Vec::new();
     let py = py_dir
         .as_ref()
-        .map(|d| read_directory(src, d, Reader::Zipfile, limits));
+        .map(|d| read_directory(src, d, Reader::Zipfile, limits, &mut py_missing));
     // miniz's reading matters only where its directory differs from zipfile's.
     let same = matches!((&py_dir, &mz_dir), (Some(a), Some(b)) if a.start == b.start && a.size == b.size && a.concat == 0);
     let mz = if same {
@@ -229,7 +238,7 @@ pub fn read(src: &dyn ReadAt, limits: &Limits) -> Result<ZipView, ZipError> {
     } else {
         mz_dir
             .as_ref()
-            .map(|d| read_directory(src, d, Reader::Miniz, limits))
+            .map(|d| read_directory(src, d, Reader::Miniz, limits, &mut mz_missing))
     };
     let py = match (py, py_err) {
         (Some(r), _) => Some(r),
@@ -246,6 +255,11 @@ pub fn read(src: &dyn ReadAt, limits: &Limits) -> Result<ZipView, ZipError> {
                     .push(Anomaly::Prefix(u64::try_from(d.concat).unwrap_or(0)));
             }
             view.entries = entries;
+            view.anomalies.extend(
+                py_missing
+                    .into_iter()
+                    .map(|(name, offset)| Anomaly::NoLocalHeader { name, offset }),
+            );
             if let Some(Ok(torch)) = mz {
                 merge_torch_view(&mut view, torch);
             }
@@ -254,6 +268,11 @@ pub fn read(src: &dyn ReadAt, limits: &Limits) -> Result<ZipView, ZipError> {
         (Some(Err(_)) | None, Some(Ok(torch))) => {
             // Only PyTorch's reader finds a directory: that is the view a loader has.
             view.entries = torch;
+            view.anomalies.extend(
+                mz_missing
+                    .into_iter()
+                    .map(|(name, offset)| Anomaly::NoLocalHeader { name, offset }),
+            );
             mz_dir.as_ref()
         }
         (None, Some(Err(_)) | None) => {
@@ -519,6 +538,7 @@ fn read_directory(
     dir: &Dir,
     reader: Reader,
     limits: &Limits,
+    missing: &mut Vec<(String, u64)>,
 ) -> Result<Vec<Entry>, ZipError> {
     if dir.size > limits.max_zip_directory_bytes {
         return Err(ZipError::Limit("max_zip_directory_bytes"));
@@ -537,7 +557,7 @@ fn read_directory(
             (Reader::Zipfile, _) if p as u64 >= dir.size => break,
             _ => {}
         }
-        if entries.len() >= limits.max_members {
+        if entries.len() + missing.len() >= limits.max_members {
             return Err(ZipError::Limit("max_members"));
         }
         let rec = cd.get(p..).unwrap_or_default();
@@ -667,10 +687,12 @@ fn read_directory(
             });
             entry.data_offset = local_at + 30 + lname_len + lextra_len;
         } else {
-            return Err(ZipError::Malformed(format!(
-                "local header of {} not found at offset {local_at}",
-                entry.name
-            )));
+            // Only this member is unreadable (`ZipFile.open` and miniz's extract check the
+            // local header); the others still load.
+            missing.push((entry.name, local_at));
+            p += 46 + name_len + extra_len + comment_len;
+            n += 1;
+            continue;
         }
         entries.push(entry);
         p += 46 + name_len + extra_len + comment_len;
@@ -828,7 +850,10 @@ pub fn read_member(
         }
         // zipfile also reads bzip2 (12) and LZMA (14) members (`zipfile._get_decompressor`).
         8 | 12 | 14 => {
-            if e.compressed > limits.max_member_bytes {
+            // A recorded size past the end of the file reads what there is (zipfile stops at
+            // the uncompressed size anyway).
+            let present = e.compressed.min(src.size().saturating_sub(e.data_offset));
+            if present > limits.max_member_bytes {
                 return Err(ZipError::Limit("max_member_bytes"));
             }
             let raw = read_range(src, e.data_offset, e.compressed)?;
