@@ -827,7 +827,7 @@ impl Walk<'_> {
     }
 
     fn npy(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
-        let Some(head) = self.read_window(src, 65_536 + 12, member) else {
+        let Some(head) = self.read_window(src, (1 << 20) + 12, member) else {
             return "numpy";
         };
         match npy::parse(&head) {
@@ -859,6 +859,15 @@ impl Walk<'_> {
             Ok(_) => "numpy",
             Err(e) => {
                 self.malformed(format!("npy header: {e}"), member, Some(0), true);
+                // Fail closed: numpy may still read an object dtype there, so data that
+                // starts like a pickle is analysed as one.
+                if let Some(at) = npy::data_offset(&head)
+                    && let Ok(first) = crate::source::read_range(src, at, 1)
+                    && first.first() == Some(&0x80)
+                {
+                    let sub = Slice { src, start: at };
+                    let _ = self.pickle(&sub, member, PickleMode::Raw, depth);
+                }
                 "numpy"
             }
         }
@@ -975,7 +984,36 @@ impl Walk<'_> {
                 zip::Anomaly::Flags { name, flags } => (
                     Severity::Medium,
                     format!(
-                        "member {name} has general-purpose flags 0x{flags:04x} (encrypted/patched) that zipfile refuses and torch ignores"
+                        "member {name} has general-purpose flags 0x{flags:04x} (patched data / strong encryption) that zipfile and torch refuse"
+                    ),
+                ),
+                zip::Anomaly::Encrypted(name) => {
+                    // Not tampering: the member is ciphertext, so the scan is incomplete.
+                    self.error(
+                        "encrypted",
+                        format!("member {name} is encrypted: its data could not be analysed"),
+                        Location {
+                            member: Some(join(member, name)),
+                            ..Location::default()
+                        },
+                        false,
+                    );
+                    continue;
+                }
+                zip::Anomaly::ReadersDisagree(what) => (
+                    Severity::High,
+                    format!("zipfile and PyTorch's reader see different members: {what}"),
+                ),
+                zip::Anomaly::NoLocalHeader { name, offset } => (
+                    Severity::Medium,
+                    format!(
+                        "member {name} has no local header at offset {offset}: loaders cannot read it"
+                    ),
+                ),
+                zip::Anomaly::Trailing { offset, len } => (
+                    Severity::Low,
+                    format!(
+                        "{len} bytes at offset {offset} after the end-of-central-directory record and its comment"
                     ),
                 ),
                 zip::Anomaly::Prefix(n) => {
@@ -995,7 +1033,12 @@ impl Walk<'_> {
             };
             self.finding(&rules::ZIP_TAMPER, sev, msg, None, member);
         }
-        let names: Vec<&str> = view.entries.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<&str> = view
+            .entries
+            .iter()
+            .filter(|e| e.origin != zip::Origin::Outside)
+            .map(|e| e.name.as_str())
+            .collect();
         let has = |suffix: &str| {
             names
                 .iter()
@@ -1029,7 +1072,11 @@ impl Walk<'_> {
         if format == "keras" || names.contains(&"config.json") {
             self.keras_config(src, &view, member, depth, format == "keras");
         }
-        for e in &view.entries {
+        for e in view
+            .entries
+            .iter()
+            .filter(|e| e.origin != zip::Origin::Outside)
+        {
             self.check_member_path(&e.name, member);
             if e.is_symlink() {
                 let target = zip::read_member(src, e, 4096, &limits)
@@ -1060,6 +1107,7 @@ impl Walk<'_> {
             if e.name.ends_with('/') || e.is_symlink() {
                 continue;
             }
+            let outside = e.origin == zip::Origin::Outside;
             // Several views of one name: label each so evidence says which was read.
             let label = if name_counts.get(e.name.as_str()).copied().unwrap_or(0) > 1 {
                 format!("{}#{}", e.name, i)
@@ -1071,7 +1119,19 @@ impl Walk<'_> {
                 continue;
             };
             let kind = formats::sniff(&head);
-            let named_pickle = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
+            if outside && !matches!(kind, Kind::Data | Kind::Empty) {
+                self.finding(
+                    &rules::ZIP_TAMPER,
+                    Severity::Medium,
+                    format!("{} of the archive holds {kind:?} data", e.name),
+                    None,
+                    member,
+                );
+            }
+            // An encrypted member is read as stored bytes only for what lenient readers would
+            // take from it; its name alone does not make ciphertext a pickle.
+            let named_pickle =
+                !e.is_encrypted() && (e.name.ends_with(".pkl") || e.name.ends_with(".pickle"));
             let interesting = named_pickle
                 || !matches!(kind, Kind::Data | Kind::Empty | Kind::MaybePickle)
                 || (kind == Kind::MaybePickle && self.last_byte_is_stop(src, e, &limits));
@@ -1107,7 +1167,11 @@ impl Walk<'_> {
                     false,
                 );
             }
-            if e.crc != 0 && zip::crc32(&data) != e.crc && data.len() as u64 == e.uncompressed {
+            if !outside
+                && e.crc != 0
+                && zip::crc32(&data) != e.crc
+                && data.len() as u64 == e.uncompressed
+            {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1118,7 +1182,7 @@ impl Walk<'_> {
                     None,
                     member,
                 );
-            } else if e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
+            } else if !outside && e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1371,6 +1435,8 @@ impl Walk<'_> {
     ) -> Option<(Vec<u8>, bool)> {
         match zip::read_member(src, e, max, limits) {
             Ok(r) => Some(r),
+            // Ciphertext does not decompress; the member is already reported as unanalysed.
+            Err(_) if e.is_encrypted() => None,
             Err(err) => {
                 let fatal = !matches!(err, zip::ZipError::Limit(_));
                 self.malformed(
