@@ -1277,13 +1277,14 @@ impl<'a> Judge<'a> {
         // Unknown (or known and harmless): judged by what it is used for. Arguments that look
         // like commands, URLs or paths outside the model are evidence; a plain constructor
         // call is an inventory item.
+        // A name the table knows reaches no capability whatever it is given.
+        if matches!(allowed, Some(Allowed::Known)) {
+            return;
+        }
         let class_like = matches!(kind, CallKind::NewObj | CallKind::NewObjEx) || args.is_empty();
         let notes = self.argument_notes(&args);
-        let known = matches!(allowed, Some(Allowed::Known));
-        let sev = if !notes.is_empty() || (self.ctx.policy.strict && !known) {
+        let sev = if !notes.is_empty() || self.ctx.policy.strict {
             Severity::Medium
-        } else if known {
-            return;
         } else {
             Severity::Info
         };
@@ -1478,30 +1479,33 @@ impl<'a> Judge<'a> {
     fn argument_notes(&mut self, args: &[ValueId]) -> Vec<String> {
         let mut notes = Vec::new();
         for &a in args.iter().take(8) {
-            let strings = match self.eval(a, 0) {
-                Sym::Str(s) => vec![s],
-                // `['sh', '-c', '…']`: an argv list is judged by its first word.
+            let note = match self.eval(a, 0) {
+                Sym::Str(s) => self.string_note(&s, false),
+                // `['sh', '-c', '…']`: an argv list, judged by its program.
                 _ => match self.a.value(a) {
-                    Some(Value::List(items) | Value::Tuple(items)) => items
-                        .iter()
-                        .take(1)
-                        .filter_map(|&i| self.a.str_value(i).map(str::to_string))
-                        .collect(),
-                    _ => Vec::new(),
+                    Some(Value::List(items) | Value::Tuple(items)) if items.len() >= 2 => {
+                        let argv: Vec<String> = items
+                            .iter()
+                            .take(8)
+                            .filter_map(|&i| self.a.str_value(i).map(str::to_string))
+                            .collect();
+                        if argv.len() >= 2 {
+                            self.string_note(&argv.join(" "), true)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
                 },
             };
-            for s in strings {
-                if let Some(note) = self.string_note(&s) {
-                    notes.push(note);
-                }
-            }
+            notes.extend(note);
         }
         notes
     }
 
     /// What a constant string argument looks like, when that is evidence: a URL, a path
     /// outside the model, a shell command line, or Python code that reaches a capability.
-    fn string_note(&mut self, s: &str) -> Option<String> {
+    fn string_note(&mut self, s: &str, argv: bool) -> Option<String> {
         let t = s.trim();
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("http://")
@@ -1566,9 +1570,11 @@ impl<'a> Judge<'a> {
             "systemctl",
             "sudo",
         ];
-        let first = t.split_whitespace().next().unwrap_or_default();
+        // A program name alone (`StringDtype('python')`) is a word, not a command line.
+        let mut words = t.split_whitespace();
+        let first = words.next().unwrap_or_default();
         let program = first.rsplit(['/', '\\']).next().unwrap_or(first);
-        if COMMANDS.contains(&program) {
+        if COMMANDS.contains(&program) && (argv || words.next().is_some()) {
             return Some(format!("command line {t:?}"));
         }
         // Python code that reaches a capability (an argument some library evaluates).
