@@ -40,6 +40,10 @@ pub struct Scanner {
     pub hash: HashMode,
     /// Compiled YARA rules (bundled by default), shared: cloning a scanner does not recompile.
     pub signatures: crate::signatures::Signatures,
+    /// The policy file in force (canonical path), if any. Every other `modelguard.toml` met as
+    /// a scanned file is reported (`MG-POLICY-IN-CONTENT`): policy comes from the person
+    /// running the scan, never from the content scanned.
+    pub policy_file: Option<std::path::PathBuf>,
 }
 
 /// The legacy torch magic number, as the VM renders a LONG.
@@ -58,6 +62,7 @@ impl Scanner {
             policy,
             hash: HashMode::Auto,
             signatures: crate::signatures::Signatures::bundled(),
+            policy_file: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl Scanner {
         let format = w.walk(src, None, name, 0);
         let format = format.unwrap_or("data");
         w.check_extension(name, format);
+        w.check_policy_file(name);
         let sha256 = match self.hash {
             HashMode::Never => None,
             HashMode::Auto if size > self.limits.hash_auto_max_bytes => None,
@@ -575,6 +581,29 @@ impl Walk<'_> {
             });
         }
         out.format
+    }
+
+    /// A `modelguard.toml` among the scanned files that is not the policy in force: report
+    /// it, so that nobody believes it was applied (it never is: see `Scanner::policy_file`).
+    fn check_policy_file(&mut self, name: &str) {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        if !base.eq_ignore_ascii_case(crate::config::FILE_NAME) {
+            return;
+        }
+        if let Some(in_force) = &self.s.policy_file
+            && std::fs::canonicalize(name).is_ok_and(|p| &p == in_force)
+        {
+            return;
+        }
+        self.finding(
+            &rules::POLICY_IN_CONTENT,
+            rules::POLICY_IN_CONTENT.severity,
+            "policy file inside the scanned content was not applied: modelguard takes its \
+             policy only from --config or the working directory's project"
+                .into(),
+            Some(name.to_string()),
+            None,
+        );
     }
 
     fn check_extension(&mut self, name: &str, format: &str) {
