@@ -321,6 +321,23 @@ impl Walk<'_> {
         }
         let own = mark..self.findings.len();
         let format = self.walk_kind(src, member, name, depth);
+        if format.is_none() && formats::names_a_model(name) {
+            // Fail closed: the name says a loader that runs code opens this file, and
+            // modelguard cannot tell what that loader makes of these bytes.
+            self.error(
+                "unsupported",
+                format!(
+                    "{} is named like a model or pickle file but its content is not a format \
+                     modelguard recognises",
+                    member.unwrap_or(name)
+                ),
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            );
+        }
         if !own.is_empty() {
             crate::signatures::drop_container_duplicates(&mut self.findings, own);
         }
@@ -381,6 +398,30 @@ impl Walk<'_> {
             }
         };
         let kind = formats::sniff(&head);
+        // libhdf5 looks for its superblock after a user block too (`H5FD_locate_signature`):
+        // h5py and Keras open such a file whatever its first 512 bytes are.
+        let user_block = if matches!(kind, Kind::Hdf5 | Kind::Empty) || src.size() < 520 {
+            None
+        } else {
+            formats::hdf5_superblock(src).filter(|&at| at > 0)
+        };
+        if let Some(at) = user_block {
+            if matches!(kind, Kind::Data) {
+                return Some(self.format(formats::keras::analyze_h5, src, member, name, depth));
+            }
+            // Another format at 0 and HDF5 after a user block: both loaders' views.
+            self.format(formats::keras::analyze_h5, src, member, name, depth);
+            self.finding(
+                &rules::POLYGLOT,
+                Severity::Medium,
+                format!(
+                    "file is also HDF5 (superblock after a {at}-byte user block): h5py and Keras \
+                     open it as HDF5; both views analysed"
+                ),
+                Some(format!("HDF5 superblock at {at}")),
+                member,
+            );
+        }
         // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
         // that opens with another format's magic and also runs as a pickle (a polyglot) is
         // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
@@ -438,8 +479,54 @@ impl Walk<'_> {
             Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
             Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
             Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, name, depth, &head)),
             Kind::Data => self.unsniffed(src, member, name, depth),
         }
+    }
+
+    /// joblib's legacy `ZF` file, read as `joblib.load` reads it
+    /// (`numpy_pickle_compat.read_zfile`, then `ZipNumpyUnpickler`): the zlib stream after
+    /// the header, decompressed (bounded), is a pickle.
+    fn joblib_zf(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+        head: &[u8],
+    ) -> &'static str {
+        let (declared, offset) = match formats::zf_header(head) {
+            Ok(h) => h,
+            Err(e) => {
+                // read_zfile raises before anything is unpickled; still not a clean file.
+                self.malformed(format!("joblib ZF: {e}"), member, Some(0), true);
+                return "joblib";
+            }
+        };
+        let body = Slice { src, start: offset };
+        let before = self.decompressed;
+        let inner = self.decompress(&body, member, name, depth, Kind::Zlib);
+        let produced = self.decompressed.saturating_sub(before);
+        if inner.is_none() {
+            self.malformed(
+                "joblib ZF: no zlib stream after the header".into(),
+                member,
+                Some(offset),
+                true,
+            );
+        } else if produced != declared && produced < self.limits().max_member_bytes {
+            // read_zfile asserts the length (skipped under `python -O`): analysed anyway.
+            self.finding(
+                &rules::MALFORMED,
+                Severity::Low,
+                format!(
+                    "joblib ZF header declares {declared} bytes, the zlib stream holds {produced}"
+                ),
+                None,
+                member,
+            );
+        }
+        "joblib"
     }
 
     /// No magic bytes said what `src` is (or a weak guess was wrong): a zip with a junk
@@ -454,9 +541,33 @@ impl Walk<'_> {
     ) -> Option<&'static str> {
         if zip::has_directory(src) {
             Some(self.zip(src, member, depth))
+        } else if let Some(format) = self.by_name(src, member, name, depth) {
+            Some(format)
+        } else if formats::names_a_model(name) {
+            self.weights_by_content(src, name)
         } else {
-            self.by_name(src, member, name, depth)
+            None
         }
+    }
+
+    /// Model-named files no magic identified, whose content is weights no loader runs code
+    /// from: GGML/GGJT (`.bin` of llama.cpp and whisper.cpp before GGUF; no code, no
+    /// templates) and protobuf messages named `.model` (SentencePiece `tokenizer.model`, read
+    /// by its C++ library). `None`: unrecognised.
+    fn weights_by_content(&mut self, src: &dyn ReadAt, name: &str) -> Option<&'static str> {
+        let head = read_range(src, 0, 4).ok()?;
+        // The u32 magics 'ggml', 'ggmf', 'ggjt', 'ggla', 'ggsn' written little-endian.
+        if matches!(&head[..], b"lmgg" | b"fmgg" | b"tjgg" | b"algg" | b"nsgg") {
+            return Some("ggml");
+        }
+        if name.to_ascii_lowercase().ends_with(".model")
+            && src.size() <= self.limits().max_protobuf_bytes.min(256 << 20)
+            && let Ok(bytes) = read_range(src, 0, src.size())
+            && formats::is_protobuf_message(&bytes)
+        {
+            return Some("protobuf");
+        }
+        None
     }
 
     /// The pickle reading of a file whose magic bytes name another format (`kind`): when it
@@ -754,6 +865,7 @@ impl Walk<'_> {
             );
             self.judge(&plain, member, false, depth, true);
         }
+        self.frame_views(&a, &data, &limits, &opts, member);
         if let Some(err) = &a.error {
             let hit_limit = matches!(err.kind, PickleErrorKind::Limit(_));
             if truncated(&a) && size > limits.max_pickle_bytes {
@@ -793,6 +905,56 @@ impl Walk<'_> {
         let expects_pid = format == "pytorch-legacy" || member.is_some_and(|m| m.ends_with(".pkl"));
         self.judge(&a, member, expects_pid, depth, false);
         Some(format)
+    }
+
+    /// Framing the loaders read differently (see `modelguard_pickle::Analysis::frame_straddle`
+    /// and `frame_overrun`): the other view is analysed too, and the anomaly reported.
+    fn frame_views(
+        &mut self,
+        a: &Analysis,
+        data: &[u8],
+        limits: &Limits,
+        opts: &Options,
+        member: Option<&str>,
+    ) {
+        let note = |w: &mut Self, sev: Severity, offset: u64, message: String| {
+            w.findings.push(Finding {
+                rule: rules::MALFORMED.id.into(),
+                severity: sev,
+                message,
+                evidence: None,
+                location: Location {
+                    member: member.map(str::to_string),
+                    offset: Some(offset),
+                    opcode: None,
+                },
+                suppressed: None,
+            });
+        };
+        if let Some(at) = a.frame_straddle {
+            note(
+                self,
+                Severity::Medium,
+                at,
+                "pickle read crosses the end of a FRAME: pickle.loads reads on, pickle.load of \
+                 a file (torch.load's io.BytesIO, frames above 8 KiB) skips the rest of the \
+                 frame, pickle._Unpickler fails; every view analysed"
+                    .into(),
+            );
+            let file_view = modelguard_pickle::analyze_file_view(data, &limits.pickle, opts);
+            let pid = member.is_some_and(|m| m.ends_with(".pkl"));
+            self.judge(&file_view, member, pid, 0, true);
+        }
+        if let Some(at) = a.frame_overrun {
+            note(
+                self,
+                Severity::Low,
+                at,
+                "FRAME longer than the data: the C unpickler stops there, pickle._Unpickler \
+                 runs what follows (analysed)"
+                    .into(),
+            );
+        }
     }
 
     fn judge(
@@ -1089,6 +1251,7 @@ impl Walk<'_> {
             let kind = formats::sniff(&head);
             let named_pickle = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
             let interesting = named_pickle
+                || formats::names_a_model(&e.name)
                 || !matches!(kind, Kind::Data | Kind::Empty | Kind::MaybePickle)
                 || (kind == Kind::MaybePickle && self.last_byte_is_stop(src, e, &limits));
             // Tensor storages of a torch archive are raw numbers: only strong signatures count.
