@@ -1057,32 +1057,43 @@ impl Walk<'_> {
             .min(self.limits().max_member_bytes);
         let size = src.size();
         let cap = budget.min(size.max(1).saturating_mul(self.limits().max_ratio));
-        let mut out = Vec::new();
-        let cursor = Cursor::new(src);
-        let res = match kind {
-            Kind::Gzip => flate2::read::MultiGzDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Zlib => flate2::read::ZlibDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Bzip2 => bzip2::read::MultiBzDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Xz => lzma_rust2::XzReader::new(cursor, true)
-                .take(cap + 1)
-                .read_to_end(&mut out),
+        // Streamed into member::collect: bounded memory (large output spilled to disk).
+        let cursor = std::io::BufReader::with_capacity(64 << 10, Cursor::new(src));
+        let reader: Box<dyn Read + '_> = match kind {
+            Kind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(cursor)),
+            Kind::Zlib => Box::new(flate2::bufread::ZlibDecoder::new(cursor)),
+            Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(cursor)),
+            Kind::Xz => Box::new(lzma_rust2::XzReader::new(cursor, true)),
             Kind::LzmaAlone => {
                 match lzma_rust2::LzmaReader::new_mem_limit(cursor, u32::MAX, None) {
-                    Ok(r) => r.take(cap + 1).read_to_end(&mut out),
-                    Err(e) => Err(e),
+                    Ok(r) => Box::new(r),
+                    Err(e) => Box::new(Failing(Some(e))),
                 }
             }
-            Kind::Zstd => zstd_decode(src, cap + 1, &mut out),
-            Kind::Lz4 => lz4_flex::frame::FrameDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
+            Kind::Zstd => Box::new(ZstdFrames {
+                src,
+                cur: Cursor::new(src),
+                dec: None,
+            }),
+            Kind::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(cursor)),
             _ => return None,
+        };
+        let collected = match crate::member::collect(reader, cap) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(
+                    "io",
+                    format!("spilling decompressed data: {e}"),
+                    Location::default(),
+                    false,
+                );
+                return None;
+            }
+        };
+        let out_len = collected.data.len();
+        let res = match collected.error {
+            Some(e) => Err(e),
+            None => Ok(()),
         };
         let label = match kind {
             Kind::Zstd => "zstd",
@@ -1094,13 +1105,12 @@ impl Walk<'_> {
             _ => "lzma",
         };
         if let Err(e) = res {
-            if kind == Kind::Zlib && out.is_empty() {
+            if kind == Kind::Zlib && out_len == 0 {
                 return None; // two bytes that happened to look like a zlib header
             }
             self.malformed(format!("{label} stream: {e}"), member, None, true);
         }
-        if out.len() as u64 > cap {
-            out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        if collected.over {
             let which = if cap == budget {
                 "max_decompressed_bytes"
             } else {
@@ -1113,12 +1123,13 @@ impl Walk<'_> {
                 false,
             );
         }
-        self.decompressed += out.len() as u64;
+        self.decompressed += out_len;
+        let out = collected.data.src();
         let inner_name = name
             .rsplit_once('.')
             .map(|(stem, _)| stem.to_string())
             .unwrap_or_else(|| name.to_string());
-        let inner = self.walk(&out, member, &inner_name, depth + 1);
+        let inner = self.walk(out, member, &inner_name, depth + 1);
         Some(match (label, inner) {
             (_, Some("joblib")) | ("zlib" | "lzma", Some("pickle")) => "joblib",
             ("gzip", Some("tar")) => "tar.gz",
@@ -1210,7 +1221,7 @@ impl Walk<'_> {
         for e in &view.entries {
             self.check_member_path(&e.name, member);
             if e.is_symlink() {
-                let target = zip::read_member(src, e, 4096, &limits)
+                let target = crate::member::read_prefix(src, e, 4096, &limits)
                     .map(|(d, _)| String::from_utf8_lossy(&d).into_owned())
                     .unwrap_or_default();
                 self.check_link(&e.name, &target, "symbolic", member);
@@ -1270,11 +1281,22 @@ impl Walk<'_> {
                 }
                 continue;
             }
-            let Some((data, over)) =
-                self.zip_member(src, e, limits.max_member_bytes, &sub, &limits)
-            else {
-                continue;
+            // Streamed: input read in chunks, output above member::SPILL_BYTES on disk.
+            let loaded = match crate::member::load(src, e, limits.max_member_bytes, &limits) {
+                Ok(c) => c,
+                Err(err) => {
+                    let fatal = !matches!(err, zip::ZipError::Limit(_));
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        fatal,
+                    );
+                    continue;
+                }
             };
+            let over = loaded.over;
+            let data = loaded.data.src();
             if over {
                 self.malformed(
                     format!(
@@ -1286,7 +1308,7 @@ impl Walk<'_> {
                     false,
                 );
             }
-            if e.crc != 0 && zip::crc32(&data) != e.crc && data.len() as u64 == e.uncompressed {
+            if e.crc != 0 && loaded.crc != e.crc && data.size() == e.uncompressed {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1297,7 +1319,7 @@ impl Walk<'_> {
                     None,
                     member,
                 );
-            } else if e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
+            } else if e.crc == 0 && data.size() > 0 && e.flags & 0x8 == 0 {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1316,10 +1338,10 @@ impl Walk<'_> {
                 } else {
                     PickleMode::Raw
                 };
-                self.signatures(&data, Some(&sub));
-                self.pickle(&data, Some(&sub), mode, depth + 1)
+                self.signatures(data, Some(&sub));
+                self.pickle(data, Some(&sub), mode, depth + 1)
             } else {
-                self.walk(&data, Some(&sub), &e.name, depth + 1)
+                self.walk(data, Some(&sub), &e.name, depth + 1)
             };
             let _ = before;
             if let Some(f) = fmt {
@@ -1357,7 +1379,7 @@ impl Walk<'_> {
             );
             return;
         }
-        match zip::read_member(src, e, budget, limits) {
+        match crate::member::read_prefix(src, e, budget, limits) {
             Ok((data, over)) => {
                 self.decompressed += data.len() as u64;
                 self.signatures(&data, Some(sub));
@@ -1401,7 +1423,7 @@ impl Walk<'_> {
         let limits = self.limits().clone();
         for e in view.entries.iter().filter(|e| e.name == "config.json") {
             let sub = join(member, &e.name);
-            match zip::read_member(src, e, limits.max_config_bytes, &limits) {
+            match crate::member::read_prefix(src, e, limits.max_config_bytes, &limits) {
                 Ok((data, over)) => {
                     if over {
                         self.malformed(
@@ -1482,19 +1504,23 @@ impl Walk<'_> {
                 continue;
             }
             let sub = join(member, &e.name);
-            let data =
-                match zip::read_member(src, e, limits.code.max_source_bytes as u64 + 1, &limits) {
-                    Ok((d, _)) => d,
-                    Err(err) => {
-                        self.malformed(
-                            format!("zip member: {err}"),
-                            Some(&sub),
-                            Some(e.data_offset),
-                            true,
-                        );
-                        continue;
-                    }
-                };
+            let data = match crate::member::read_prefix(
+                src,
+                e,
+                limits.code.max_source_bytes as u64 + 1,
+                &limits,
+            ) {
+                Ok((d, _)) => d,
+                Err(err) => {
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        true,
+                    );
+                    continue;
+                }
+            };
             let text = String::from_utf8_lossy(&data);
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
@@ -1553,7 +1579,7 @@ impl Walk<'_> {
         sub: &str,
         limits: &Limits,
     ) -> Option<(Vec<u8>, bool)> {
-        match zip::read_member(src, e, max, limits) {
+        match crate::member::read_prefix(src, e, max, limits) {
             Ok(r) => Some(r),
             Err(err) => {
                 let fatal = !matches!(err, zip::ZipError::Limit(_));
@@ -1574,9 +1600,10 @@ impl Walk<'_> {
                 .map(|b| b == b".")
                 .unwrap_or(false),
             0 => false,
-            _ => zip::read_member(src, e, limits.max_member_bytes.min(16 << 20), limits)
-                .map(|(d, _)| d.last() == Some(&b'.'))
-                .unwrap_or(false),
+            _ => {
+                crate::member::last_byte(src, e, limits.max_member_bytes.min(16 << 20))
+                    == Some(b'.')
+            }
         }
     }
 
@@ -1643,12 +1670,20 @@ impl Walk<'_> {
             if name == "pickle" {
                 format = "pytorch-tar";
             }
-            let mut data = Vec::new();
             let take = size.min(limits.max_member_bytes);
-            if let Err(e) = (&mut entry).take(take).read_to_end(&mut data) {
+            // Streamed: large members are spilled to disk (member::collect), not held.
+            let collected = match crate::member::collect(&mut entry, take) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.malformed(format!("tar member: {e}"), Some(&sub), None, true);
+                    continue;
+                }
+            };
+            if let Some(e) = &collected.error {
                 self.malformed(format!("tar member: {e}"), Some(&sub), None, true);
                 continue;
             }
+            let data = collected.data.src();
             if size > take {
                 self.malformed(
                     format!(
@@ -1661,10 +1696,10 @@ impl Walk<'_> {
                 );
             }
             let fmt = if legacy_member {
-                self.signatures(&data, Some(&sub));
-                self.pickle(&data, Some(&sub), PickleMode::Raw, depth + 1)
+                self.signatures(data, Some(&sub));
+                self.pickle(data, Some(&sub), PickleMode::Raw, depth + 1)
             } else {
-                self.walk(&data, Some(&sub), &name, depth + 1)
+                self.walk(data, Some(&sub), &name, depth + 1)
             };
             if let Some(f) = fmt {
                 self.members.push(Member {
@@ -1728,19 +1763,48 @@ fn imports_something(a: &Analysis) -> bool {
 /// Decode a zstd stream (consecutive frames) into `out`, at most `limit` bytes. ruzstd's
 /// decoder stops exactly at the end of each frame (checksum included), so the next frame
 /// starts where the cursor is.
-fn zstd_decode(src: &dyn ReadAt, limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
-    use std::io::Seek;
-    let size = src.size();
-    let mut cur = Cursor::new(src);
-    loop {
-        let pos = cur.stream_position()?;
-        if pos >= size || out.len() as u64 >= limit {
-            return Ok(out.len());
+/// A reader that fails once with the error a decoder constructor gave.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
         }
-        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut cur)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-        let room = limit.saturating_sub(out.len() as u64);
-        (&mut dec).take(room).read_to_end(out)?;
+    }
+}
+
+/// Every zstd frame of `src`, back to back, as one stream (as `zstd -d` reads them).
+struct ZstdFrames<'a> {
+    src: &'a dyn ReadAt,
+    cur: Cursor<'a>,
+    dec: Option<ruzstd::decoding::StreamingDecoder<Cursor<'a>, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl Read for ZstdFrames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Seek;
+        loop {
+            if let Some(dec) = &mut self.dec {
+                let n = dec.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                // Frame done: continue after it.
+                let pos = dec.get_mut().stream_position()?;
+                self.cur = Cursor::new(self.src);
+                self.cur.seek(std::io::SeekFrom::Start(pos))?;
+                self.dec = None;
+            }
+            if self.cur.stream_position()? >= self.src.size() {
+                return Ok(0);
+            }
+            let cur = std::mem::replace(&mut self.cur, Cursor::new(self.src));
+            let dec = ruzstd::decoding::StreamingDecoder::new(cur)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            self.dec = Some(dec);
+        }
     }
 }
 

@@ -1,0 +1,256 @@
+//! Container members read with bounded memory: compressed bytes are streamed from the source
+//! (never read whole), and decompressed output above [`SPILL_BYTES`] goes to an unnamed
+//! temporary file instead of memory. A 1 MB zip holding a 1 GiB member costs a few MiB of
+//! memory whatever the member's size; limits (`max_member_bytes`, `max_ratio`,
+//! `max_decompressed_bytes`) are enforced while streaming, before anything is allocated.
+
+use std::io::{self, Read, Write};
+
+use crate::formats::zip::{Entry, ZipError};
+use crate::limits::Limits;
+use crate::source::{FileSource, ReadAt};
+
+/// Decompressed members up to this size stay in memory; larger ones are spilled to disk.
+pub const SPILL_BYTES: u64 = 8 << 20;
+
+/// Streaming chunk.
+const CHUNK: usize = 64 << 10;
+
+/// `len` bytes of `src` from `start`.
+pub(crate) struct Window<'a> {
+    pub(crate) src: &'a dyn ReadAt,
+    pub(crate) start: u64,
+    pub(crate) len: u64,
+}
+
+impl ReadAt for Window<'_> {
+    fn size(&self) -> u64 {
+        self.len.min(self.src.size().saturating_sub(self.start))
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let size = self.size();
+        if offset >= size {
+            return Ok(0);
+        }
+        let n = usize::try_from(size - offset)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let dst = buf.get_mut(..n).unwrap_or_default();
+        self.src.read_at(self.start + offset, dst)
+    }
+}
+
+/// A zip member's data as a stream (stored: the bytes; deflate: decompressed on the fly).
+/// The compressed bytes are read in chunks, never whole.
+pub fn open<'a>(src: &'a dyn ReadAt, e: &Entry) -> Result<Box<dyn Read + 'a>, ZipError> {
+    let window = Box::new(Window {
+        src,
+        start: e.data_offset,
+        len: e.compressed,
+    });
+    let raw = OwnedCursor {
+        win: window,
+        pos: 0,
+    };
+    match e.method {
+        0 => Ok(Box::new(raw)),
+        8 => Ok(Box::new(flate2::read::DeflateDecoder::new(
+            io::BufReader::with_capacity(CHUNK, raw),
+        ))),
+        m => Err(ZipError::Unsupported(m)),
+    }
+}
+
+/// A cursor that owns its window.
+struct OwnedCursor<'a> {
+    win: Box<Window<'a>>,
+    pos: u64,
+}
+
+impl Read for OwnedCursor<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.win.read_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// The output cap of a member, as `zip::read_member` computes it: `max`, and for deflate at
+/// most `max_ratio` times the compressed size.
+fn cap(e: &Entry, max: u64, limits: &Limits) -> u64 {
+    match e.method {
+        0 => e.compressed.min(max),
+        _ => max.min(e.compressed.max(1).saturating_mul(limits.max_ratio)),
+    }
+}
+
+/// Up to `max` bytes of a member in memory (`max` is small: a head, a config, a link
+/// target, a signature prefix). Same answers as `zip::read_member`, streaming its input.
+pub fn read_prefix(
+    src: &dyn ReadAt,
+    e: &Entry,
+    max: u64,
+    limits: &Limits,
+) -> Result<(Vec<u8>, bool), ZipError> {
+    let cap = cap(e, max, limits);
+    let mut out = Vec::new();
+    open(src, e)?.take(cap + 1).read_to_end(&mut out)?;
+    let over = out.len() as u64 > cap || (e.method == 0 && e.compressed > max);
+    if e.method != 0 && over && cap < max {
+        return Err(ZipError::Limit("max_ratio"));
+    }
+    out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+    Ok((out, over))
+}
+
+/// Decompressed bytes: in memory, or in an unnamed temporary file when large.
+pub enum Data {
+    /// In memory.
+    Mem(Vec<u8>),
+    /// Spilled to disk (deleted when dropped).
+    File(FileSource),
+}
+
+impl Data {
+    /// The bytes as a source.
+    pub fn src(&self) -> &dyn ReadAt {
+        match self {
+            Data::Mem(v) => v,
+            Data::File(f) => f,
+        }
+    }
+
+    /// Length.
+    pub fn len(&self) -> u64 {
+        self.src().size()
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What [`collect`] read.
+pub struct Collected {
+    /// The bytes (at most the cap).
+    pub data: Data,
+    /// More than the cap was there (the rest was not read).
+    pub over: bool,
+    /// CRC-32 of the bytes kept.
+    pub crc: u32,
+    /// The decoder failed after `data` (a truncated or corrupt stream).
+    pub error: Option<io::Error>,
+}
+
+/// Read `r` to its end or to `cap` bytes (one more is read to tell whether there was more),
+/// keeping at most [`SPILL_BYTES`] in memory.
+pub fn collect(mut r: impl Read, cap: u64) -> io::Result<Collected> {
+    let mut mem: Vec<u8> = Vec::new();
+    let mut file: Option<std::fs::File> = None;
+    let mut crc = flate2::Crc::new();
+    let mut total = 0u64;
+    let mut over = false;
+    let mut error = None;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let room = cap.saturating_sub(total);
+        let keep = usize::try_from(room).unwrap_or(usize::MAX).min(n);
+        let chunk = buf.get(..keep).unwrap_or_default();
+        crc.update(chunk);
+        total += keep as u64;
+        match &mut file {
+            Some(f) => f.write_all(chunk)?,
+            None if total > SPILL_BYTES => {
+                let mut f = tempfile::tempfile()?;
+                f.write_all(&mem)?;
+                f.write_all(chunk)?;
+                mem = Vec::new();
+                file = Some(f);
+            }
+            None => mem.extend_from_slice(chunk),
+        }
+        if keep < n {
+            over = true;
+            break;
+        }
+    }
+    let data = match file {
+        Some(mut f) => {
+            f.flush()?;
+            Data::File(FileSource::from_file(f)?)
+        }
+        None => Data::Mem(mem),
+    };
+    Ok(Collected {
+        data,
+        over,
+        crc: crc.sum(),
+        error,
+    })
+}
+
+/// A whole member (up to `max`), streamed: see [`collect`]. A limit crossed by the ratio is
+/// an error, as in `zip::read_member`.
+pub fn load(src: &dyn ReadAt, e: &Entry, max: u64, limits: &Limits) -> Result<Collected, ZipError> {
+    if e.method == 8 && e.compressed > limits.max_member_bytes {
+        return Err(ZipError::Limit("max_member_bytes"));
+    }
+    let cap = cap(e, max, limits);
+    let c = collect(open(src, e)?, cap)?;
+    if let Some(err) = c.error {
+        return Err(ZipError::Io(err));
+    }
+    let over = c.over || (e.method == 0 && e.compressed > max);
+    if e.method != 0 && c.over && cap < max {
+        return Err(ZipError::Limit("max_ratio"));
+    }
+    Ok(Collected { over, ..c })
+}
+
+/// The last byte of a member, streamed to its end (at most `max` bytes decoded).
+pub fn last_byte(src: &dyn ReadAt, e: &Entry, max: u64) -> Option<u8> {
+    let mut r = open(src, e).ok()?.take(max);
+    let mut buf = vec![0u8; CHUNK];
+    let mut last = None;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return last,
+            Ok(n) => last = buf.get(n - 1).copied(),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collect_spills_and_caps() {
+        let data = vec![7u8; (SPILL_BYTES + 100) as usize];
+        let c = collect(data.as_slice(), u64::MAX).unwrap();
+        assert!(matches!(c.data, Data::File(_)));
+        assert_eq!(c.data.len(), data.len() as u64);
+        assert!(!c.over);
+        let mut crc = flate2::Crc::new();
+        crc.update(&data);
+        assert_eq!(c.crc, crc.sum());
+        let mut tail = [0u8; 4];
+        c.data.src().read_at(SPILL_BYTES, &mut tail).unwrap();
+        assert_eq!(tail, [7; 4]);
+        let c = collect(&b"abcdef"[..], 3).unwrap();
+        assert!(c.over);
+        assert!(matches!(&c.data, Data::Mem(v) if v == b"abc"));
+    }
+}
