@@ -753,7 +753,17 @@ mod tests {
     #[test]
     fn malformed_is_an_error() {
         assert!(run_named(b"\xff\xff\xff\xff", "x.pb").problems[0].fatal);
-        assert!(run_named(b"\x08\x01", "x.pb").problems[0].fatal);
+        assert!(
+            run_named(b"\x0f\x01", "x.pb").problems[0].fatal,
+            "wire type 7"
+        );
+        // A valid protobuf that is no graph is data: an ONNX TensorProto (dims [1]) or any
+        // other well-formed message.
+        let out = run_named(b"\x08\x01", "input_0.pb");
+        assert!(out.problems.is_empty() && out.findings.is_empty());
+        assert_eq!(out.format, "onnx-tensor");
+        let out = run_named(b"\x1a\x02hi", "x.pb");
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
         let fp = pb::FingerprintDef {
             saved_model_checksum: 1,
             ..Default::default()
