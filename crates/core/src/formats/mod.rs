@@ -592,6 +592,7 @@ pub fn escapes(path: &str, base: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
