@@ -405,23 +405,6 @@ impl Walk<'_> {
         } else {
             formats::hdf5_superblock(src).filter(|&at| at > 0)
         };
-        if let Some(at) = user_block {
-            if matches!(kind, Kind::Data) {
-                return Some(self.format(formats::keras::analyze_h5, src, member, name, depth));
-            }
-            // Another format at 0 and HDF5 after a user block: both loaders' views.
-            self.format(formats::keras::analyze_h5, src, member, name, depth);
-            self.finding(
-                &rules::POLYGLOT,
-                Severity::Medium,
-                format!(
-                    "file is also HDF5 (superblock after a {at}-byte user block): h5py and Keras \
-                     open it as HDF5; both views analysed"
-                ),
-                Some(format!("HDF5 superblock at {at}")),
-                member,
-            );
-        }
         // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
         // that opens with another format's magic and also runs as a pickle (a polyglot) is
         // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
@@ -439,7 +422,7 @@ impl Walk<'_> {
         {
             self.hidden_pickle(src, member, depth, kind);
         }
-        match kind {
+        let main = match kind {
             Kind::Empty => Some("empty"),
             Kind::Zip => Some(self.zip(src, member, depth)),
             Kind::TorchLegacy => {
@@ -455,14 +438,17 @@ impl Walk<'_> {
             // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
             // (0x78) streams, so a stream that opens like a pickle is tried as one first.
             Kind::Zlib => {
-                if formats::opens_pickle(&head)
-                    && let Some(format) = self.pickle(src, member, PickleMode::Maybe, depth)
-                {
-                    return Some(format);
-                }
-                match self.decompress(src, member, name, depth, kind) {
+                let as_pickle = if formats::opens_pickle(&head) {
+                    self.pickle(src, member, PickleMode::Maybe, depth)
+                } else {
+                    None
+                };
+                match as_pickle {
                     Some(format) => Some(format),
-                    None => self.unsniffed(src, member, name, depth),
+                    None => match self.decompress(src, member, name, depth, kind) {
+                        Some(format) => Some(format),
+                        None => self.unsniffed(src, member, name, depth),
+                    },
                 }
             }
             Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
@@ -481,6 +467,29 @@ impl Walk<'_> {
             Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
             Kind::JoblibZf => Some(self.joblib_zf(src, member, name, depth, &head)),
             Kind::Data => self.unsniffed(src, member, name, depth),
+        };
+        let Some(at) = user_block else {
+            return main;
+        };
+        // The superblock after a user block (h5py, Keras): the HDF5 view too. When the bytes
+        // at 0 are nothing recognised it is simply an HDF5 file; when they are another
+        // format, both loaders' views are analysed and the file is a polyglot.
+        let h5 = self.format(formats::keras::analyze_h5, src, member, name, depth);
+        match main {
+            None => Some(h5),
+            Some(f) => {
+                self.finding(
+                    &rules::POLYGLOT,
+                    Severity::Medium,
+                    format!(
+                        "file is also HDF5 (superblock after a {at}-byte user block): h5py and \
+                         Keras open it as HDF5; both views analysed"
+                    ),
+                    Some(format!("{f} + HDF5 superblock at {at}")),
+                    member,
+                );
+                Some(f)
+            }
         }
     }
 
