@@ -17,10 +17,10 @@ pub const SPILL_BYTES: u64 = 8 << 20;
 const CHUNK: usize = 64 << 10;
 
 /// `len` bytes of `src` from `start`.
-pub(crate) struct Window<'a> {
-    pub(crate) src: &'a dyn ReadAt,
-    pub(crate) start: u64,
-    pub(crate) len: u64,
+pub struct Window<'a> {
+    src: &'a dyn ReadAt,
+    start: u64,
+    len: u64,
 }
 
 impl ReadAt for Window<'_> {
@@ -37,6 +37,11 @@ impl ReadAt for Window<'_> {
             .min(buf.len());
         let dst = buf.get_mut(..n).unwrap_or_default();
         self.src.read_at(self.start + offset, dst)
+    }
+    fn bytes(&self) -> Option<&[u8]> {
+        let start = usize::try_from(self.start).ok()?;
+        let end = start.checked_add(usize::try_from(self.size()).ok()?)?;
+        self.src.bytes()?.get(start..end)
     }
 }
 
@@ -103,20 +108,24 @@ pub fn read_prefix(
     Ok((out, over))
 }
 
-/// Decompressed bytes: in memory, or in an unnamed temporary file when large.
-pub enum Data {
+/// Decompressed bytes: in memory, in an unnamed temporary file when large, or (a stored zip
+/// member) a window of the archive itself.
+pub enum Data<'a> {
     /// In memory.
     Mem(Vec<u8>),
     /// Spilled to disk (deleted when dropped).
     File(FileSource),
+    /// Bytes of the container, read in place.
+    Window(Window<'a>),
 }
 
-impl Data {
+impl Data<'_> {
     /// The bytes as a source.
     pub fn src(&self) -> &dyn ReadAt {
         match self {
             Data::Mem(v) => v,
             Data::File(f) => f,
+            Data::Window(w) => w,
         }
     }
 
@@ -132,9 +141,9 @@ impl Data {
 }
 
 /// What [`collect`] read.
-pub struct Collected {
+pub struct Collected<'a> {
     /// The bytes (at most the cap).
-    pub data: Data,
+    pub data: Data<'a>,
     /// More than the cap was there (the rest was not read).
     pub over: bool,
     /// CRC-32 of the bytes kept.
@@ -145,7 +154,7 @@ pub struct Collected {
 
 /// Read `r` to its end or to `cap` bytes (one more is read to tell whether there was more),
 /// keeping at most [`SPILL_BYTES`] in memory.
-pub fn collect(mut r: impl Read, cap: u64) -> io::Result<Collected> {
+pub fn collect(mut r: impl Read, cap: u64) -> io::Result<Collected<'static>> {
     let mut mem: Vec<u8> = Vec::new();
     let mut file: Option<std::fs::File> = None;
     let mut crc = flate2::Crc::new();
@@ -201,11 +210,41 @@ pub fn collect(mut r: impl Read, cap: u64) -> io::Result<Collected> {
 
 /// A whole member (up to `max`), streamed: see [`collect`]. A limit crossed by the ratio is
 /// an error, as in `zip::read_member`.
-pub fn load(src: &dyn ReadAt, e: &Entry, max: u64, limits: &Limits) -> Result<Collected, ZipError> {
+pub fn load<'a>(
+    src: &'a dyn ReadAt,
+    e: &Entry,
+    max: u64,
+    limits: &Limits,
+) -> Result<Collected<'a>, ZipError> {
     if e.method == 8 && e.compressed > limits.max_member_bytes {
         return Err(ZipError::Limit("max_member_bytes"));
     }
     let cap = cap(e, max, limits);
+    if e.method == 0 {
+        // Stored: the archive's own bytes, read in place (no copy); the CRC streamed.
+        let w = Window {
+            src,
+            start: e.data_offset,
+            len: cap,
+        };
+        let mut crc = flate2::Crc::new();
+        let mut buf = vec![0u8; CHUNK];
+        let mut off = 0u64;
+        while off < w.size() {
+            let n = w.read_at(off, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            crc.update(buf.get(..n).unwrap_or_default());
+            off += n as u64;
+        }
+        return Ok(Collected {
+            data: Data::Window(w),
+            over: e.compressed > max,
+            crc: crc.sum(),
+            error: None,
+        });
+    }
     let c = collect(open(src, e)?, cap)?;
     if let Some(err) = c.error {
         return Err(ZipError::Io(err));
