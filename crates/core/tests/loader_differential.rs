@@ -60,14 +60,14 @@ fn zf_headers_agree_with_joblib_read_zfile() {
         if i % 3 == 0 {
             field.extend_from_slice(format!("0x{:x}", payload.len()).as_bytes());
         }
-        while field.len() < 19 && rng.next() % 4 != 0 {
+        while field.len() < 19 && !rng.next().is_multiple_of(4) {
             field.extend_from_slice(rng.pick(parts));
         }
         field.resize(19, b' ');
         field.truncate(19);
         let mut f = b"ZF".to_vec();
         f.extend_from_slice(&field);
-        if rng.next() % 5 == 0 {
+        if rng.next().is_multiple_of(5) {
             f.push(b' '); // joblib <= 0.8.4's wider header
         }
         f.extend_from_slice(&z);
