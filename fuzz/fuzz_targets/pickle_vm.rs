@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelguard_pickle::{Analysis, Limits, Options, Value, ValueId, analyze, analyze_with};
+use modelguard_pickle::{
+    Analysis, Limits, Options, Value, ValueId, analyze, analyze_file_view, analyze_with,
+};
 
 /// Renders checked per input (each is bounded, but thousands of them would slow fuzzing).
 const MAX_RENDERS: usize = 64;
@@ -41,6 +43,8 @@ fn check(data: &[u8], a: &Analysis, limits: &Limits) {
         assert!(p.result.is_none_or(id_ok));
     }
     assert!(a.trailing_bytes <= len);
+    assert!(a.frame_overrun.is_none_or(|o| o < len));
+    assert!(a.frame_straddle.is_none_or(|o| o < len));
     if let Some(e) = &a.error {
         assert!(e.offset <= len);
     }
@@ -93,6 +97,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let a = analyze_with(data, &small, &opts);
     check(data, &a, &small);
+    // _pickle.c's view of frames read from a file (io.BytesIO): only differs after a read
+    // crossing a frame end, and must be as consistent.
+    let f = analyze_file_view(data, &small, &opts);
+    check(data, &f, &small);
+    if a.frame_straddle.is_none() {
+        assert_eq!(f.imports.len(), a.imports.len());
+    }
 
     // The legacy-torch reading: a few pickles, then raw bytes.
     let first = usize::from(data.first().copied().unwrap_or(0) % 6);

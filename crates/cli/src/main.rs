@@ -45,8 +45,9 @@ struct Cli {
 
 const SCAN_AFTER_HELP: &str = "\
 Policy files:
-  Unless --config or --no-config is given, each file is scanned with the nearest
-  modelguard.toml found in its directory or a parent directory (first found wins).
+  Unless --config or --no-config is given, the policy is the nearest modelguard.toml
+  found in the working directory or a parent of it. Policy files inside the scanned
+  paths are never applied (they are reported as MG-POLICY-IN-CONTENT).
   See docs/policy.md. --strict and --allow add to the policy file; --limits overrides
   the fields it names.
 
@@ -129,7 +130,7 @@ struct ScanArgs {
     /// Lowest severity that makes the exit code 1: info, low, medium, high or critical.
     #[arg(long, default_value = "high", value_parser = parse_severity, value_name = "SEVERITY", help_heading = "Policy")]
     fail_on: Severity,
-    /// Policy file for every scanned path, instead of the nearest modelguard.toml.
+    /// Policy file for every scanned path, instead of the working directory's modelguard.toml.
     #[arg(
         long,
         value_name = "FILE",
@@ -425,7 +426,8 @@ struct Scanners<'a> {
     /// YARA rules (bundled plus --yara-rules), compiled once and shared by every scanner.
     signatures: modelguard::signatures::Signatures,
     by_config: HashMap<Option<PathBuf>, usize>,
-    by_dir: HashMap<PathBuf, Option<PathBuf>>,
+    /// The working directory's policy file, looked up once.
+    cwd_config: Option<Option<PathBuf>>,
 }
 
 impl<'a> Scanners<'a> {
@@ -441,31 +443,27 @@ impl<'a> Scanners<'a> {
             last: None,
             signatures: modelguard::signatures::Signatures::bundled(),
             by_config: HashMap::new(),
-            by_dir: HashMap::new(),
+            cwd_config: None,
         }
     }
 
-    /// The policy file that applies to `file`.
-    fn config_for(&mut self, file: &Path) -> Option<PathBuf> {
+    /// The policy file that applies to every file: `--config`, else the nearest
+    /// `modelguard.toml` upward from the working directory. Never one found from the scanned
+    /// paths: a policy file shipped inside scanned content must not judge that content (a
+    /// model folder with `[rules] disable = ["*"]`); such files are reported instead
+    /// (`MG-POLICY-IN-CONTENT`, see `Scanner::policy_file`).
+    fn config_for(&mut self, _file: &Path) -> Option<PathBuf> {
         if let Some(c) = &self.args.config {
             return Some(c.clone());
         }
         if self.args.no_config {
             return None;
         }
-        // Keyed by the parent as written: `absolute` costs a getcwd per call, and every file
-        // of a directory shares the answer.
-        let raw = file.parent().unwrap_or(Path::new("")).to_path_buf();
-        self.by_dir
-            .entry(raw)
-            .or_insert_with_key(|d| {
-                let abs = std::path::absolute(if d.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    d
-                })
-                .unwrap_or_else(|_| d.clone());
-                Config::discover(&abs)
+        self.cwd_config
+            .get_or_insert_with(|| {
+                std::env::current_dir()
+                    .ok()
+                    .and_then(|d| Config::discover(&d))
             })
             .clone()
     }
@@ -522,6 +520,7 @@ impl<'a> Scanners<'a> {
             .extend(self.args.allow.iter().cloned().map(GlobalPattern));
         policy.strict |= self.args.strict;
         let mut s = Scanner::new(limits, policy);
+        s.policy_file = config.and_then(|p| std::fs::canonicalize(p).ok());
         s.hash = self.hash;
         s.signatures = self.signatures.clone();
         Ok(s)

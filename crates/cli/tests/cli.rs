@@ -248,15 +248,93 @@ fn policy_per_path_ignore() {
     );
     assert_eq!(file(&r, "models/evil.pkl")["verdict"], "malicious");
 
-    // Only the ignored directory: exit 0. Also from another directory, with an absolute
-    // path: globs are relative to the policy file's directory, not to the current one.
+    // Only the ignored directory: exit 0. From another directory the repository's policy
+    // file is inside the scanned content and not applied (reported instead); --config
+    // applies it, with globs relative to its own directory, not to the current one.
     let o = run_in(&repo, &["scan", "tests"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
     let abs = repo.join("tests").display().to_string();
-    let o = run_in(dir.path(), &["scan", &abs]);
+    let cfg = repo.join("modelguard.toml").display().to_string();
+    let o = run_in(dir.path(), &["scan", &abs, "--config", &cfg]);
     assert_eq!(o.code, 0, "{}", o.stdout);
-    let o = run_in(dir.path(), &["scan", "repo/tests"]);
+    let o = run_in(
+        dir.path(),
+        &["scan", "repo/tests", "--config", "repo/modelguard.toml"],
+    );
     assert_eq!(o.code, 0, "{}", o.stdout);
+    let o = run_in(dir.path(), &["scan", "repo", "-f", "json"]);
+    assert_eq!(
+        o.code, 1,
+        "repo/modelguard.toml is content here: {}",
+        o.stdout
+    );
+    let r = o.json();
+    assert_eq!(file(&r, "tests/fixtures/evil.pkl")["verdict"], "malicious");
+    let p = file(&r, "repo/modelguard.toml");
+    assert_eq!(findings(p, "MG-POLICY-IN-CONTENT").len(), 1, "{p:#}");
+}
+
+/// A policy file shipped inside scanned content (a downloaded model folder that disables
+/// every rule) changes nothing and is reported; the same file given with --config applies.
+#[test]
+fn policy_inside_scanned_content_is_not_obeyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("downloaded-model");
+    write(&model, "model.pkl", MALICIOUS);
+    write(
+        &model,
+        "modelguard.toml",
+        b"[rules]\ndisable = [\"*\"]\n\n[allow]\nglobals = [\"os.*\"]\n",
+    );
+    write(
+        &model,
+        "sub/modelguard.toml",
+        b"[rules]\ndisable = [\"*\"]\n",
+    );
+    write(&model, "sub/evil.pkl", MALICIOUS);
+    for target in ["downloaded-model", "downloaded-model/model.pkl"] {
+        let o = run_in(dir.path(), &["scan", target, "-f", "json"]);
+        assert_eq!(o.code, 1, "{target}: {}{}", o.stdout, o.stderr);
+        let r = o.json();
+        let f = file(&r, "model.pkl");
+        assert_eq!(f["verdict"], "malicious", "{f:#}");
+        let proc_ = findings(f, "MG-PKL-PROC");
+        assert_eq!(proc_.len(), 1, "{f:#}");
+        assert!(proc_[0].get("suppressed").is_none(), "{f:#}");
+        assert!(proc_[0]["evidence"].as_str().unwrap().contains("echo hi"));
+    }
+    let o = run_in(dir.path(), &["scan", "downloaded-model", "-f", "json"]);
+    let r = o.json();
+    assert_eq!(file(&r, "sub/evil.pkl")["verdict"], "malicious");
+    for p in ["downloaded-model/modelguard.toml", "sub/modelguard.toml"] {
+        let f = file(&r, p);
+        let hits = findings(f, "MG-POLICY-IN-CONTENT");
+        assert_eq!(hits.len(), 1, "{f:#}");
+        assert_eq!(hits[0]["severity"], "low");
+    }
+    // The person running the scan may choose it explicitly: then it is the policy in force
+    // and not reported.
+    let o = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "downloaded-model/model.pkl",
+            "downloaded-model/modelguard.toml",
+            "--config",
+            "downloaded-model/modelguard.toml",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let r = o.json();
+    assert!(
+        findings(
+            file(&r, "downloaded-model/modelguard.toml"),
+            "MG-POLICY-IN-CONTENT"
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -283,7 +361,7 @@ fn policy_strict_mode() {
 }
 
 #[test]
-fn policy_explicit_config_and_nearest_wins() {
+fn policy_explicit_config_and_working_directory() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a/model.pkl", CUSTOM_CLASS);
     write(dir.path(), "b/model.pkl", CUSTOM_CLASS);
@@ -298,10 +376,21 @@ fn policy_explicit_config_and_nearest_wins() {
     assert_eq!(file(&r, "a/model.pkl")["verdict"], "malicious");
     assert_eq!(
         file(&r, "b/model.pkl")["verdict"],
-        "safe",
-        "b/modelguard.toml is nearer"
+        "malicious",
+        "b/modelguard.toml is scanned content, the working directory's policy applies"
+    );
+    assert_eq!(
+        findings(file(&r, "b/modelguard.toml"), "MG-POLICY-IN-CONTENT").len(),
+        1
+    );
+    assert!(
+        findings(file(&r, "./modelguard.toml"), "MG-POLICY-IN-CONTENT").is_empty(),
+        "the policy in force is not reported"
     );
     assert_eq!(o.code, 1);
+    // From a subdirectory the policy is still found upward from the working directory.
+    let o = run_in(&dir.path().join("a"), &["scan", "model.pkl"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
 
     let elsewhere = tempfile::tempdir().unwrap();
     let cfg = write(
@@ -318,6 +407,9 @@ fn policy_explicit_config_and_nearest_wins() {
             cfg.to_str().unwrap(),
             "--fail-on",
             "low",
+            // The policy files beside the models are content now (MG-POLICY-IN-CONTENT, low).
+            "--exclude",
+            "modelguard.toml",
         ],
     );
     assert_eq!(o.code, 0, "--config replaces discovery: {}", o.stdout);

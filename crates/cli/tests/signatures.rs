@@ -185,7 +185,8 @@ fn user_rule_directory() {
         "rule Team_Marker\n{\n  meta:\n    severity = \"critical\"\n    message = \"internal marker\"\n  strings:\n    $m = \"team-secret-marker\"\n  condition:\n    $m\n}\n",
     );
     std::fs::write(rules.join("ignored.txt"), "not a rule file").unwrap();
-    let target = d.join("model.bin");
+    // Not a model name: unrecognised bytes named .bin are incomplete (exit 2), not clean.
+    let target = d.join("weights.dat");
     std::fs::write(&target, b"weights... team-secret-marker ...").unwrap();
     let t = target.to_str().unwrap();
 

@@ -42,7 +42,8 @@ use crate::policy::{GlobalPattern, PathIgnore, Policy};
 use crate::report::Severity;
 use crate::rules;
 
-/// Name of the policy file looked up from each scanned path's directory upwards.
+/// Name of the policy file, looked up from the working directory upwards (never from the
+/// scanned paths: see docs/policy.md).
 pub const FILE_NAME: &str = "modelguard.toml";
 
 /// `[allow]`.

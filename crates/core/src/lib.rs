@@ -7,6 +7,7 @@
 //! - [`policy`]: the allowlist of what frameworks emit, plus the user's policy;
 //! - [`config`]: the policy file, `modelguard.toml`;
 //! - [`limits`]: every limit on input-driven work, in one place;
+//! - [`member`]: container members streamed with bounded memory (large ones spilled to disk);
 //! - [`report`]: the stable report model;
 //! - [`signatures`]: YARA rules (bundled and the user's) over every source the driver reads;
 //! - [`scan`]: the driver, [`Scanner`].
@@ -26,6 +27,7 @@ pub mod config;
 pub mod formats;
 pub mod judge;
 pub mod limits;
+pub mod member;
 pub mod policy;
 pub mod report;
 pub mod rules;

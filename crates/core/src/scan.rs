@@ -40,6 +40,10 @@ pub struct Scanner {
     pub hash: HashMode,
     /// Compiled YARA rules (bundled by default), shared: cloning a scanner does not recompile.
     pub signatures: crate::signatures::Signatures,
+    /// The policy file in force (canonical path), if any. Every other `modelguard.toml` met as
+    /// a scanned file is reported (`MG-POLICY-IN-CONTENT`): policy comes from the person
+    /// running the scan, never from the content scanned.
+    pub policy_file: Option<std::path::PathBuf>,
 }
 
 /// The legacy torch magic number, as the VM renders a LONG.
@@ -58,6 +62,7 @@ impl Scanner {
             policy,
             hash: HashMode::Auto,
             signatures: crate::signatures::Signatures::bundled(),
+            policy_file: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl Scanner {
         let format = w.walk(src, None, name, 0);
         let format = format.unwrap_or("data");
         w.check_extension(name, format);
+        w.check_policy_file(name);
         let sha256 = match self.hash {
             HashMode::Never => None,
             HashMode::Auto if size > self.limits.hash_auto_max_bytes => None,
@@ -315,6 +321,23 @@ impl Walk<'_> {
         }
         let own = mark..self.findings.len();
         let format = self.walk_kind(src, member, name, depth);
+        if format.is_none() && formats::names_a_model(name) {
+            // Fail closed: the name says a loader that runs code opens this file, and
+            // modelguard cannot tell what that loader makes of these bytes.
+            self.error(
+                "unsupported",
+                format!(
+                    "{} is named like a model or pickle file but its content is not a format \
+                     modelguard recognises",
+                    member.unwrap_or(name)
+                ),
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            );
+        }
         if !own.is_empty() {
             // No loader executes any part of a safetensors file (the header is JSON metadata
             // read as strings): text there that looks like a command is reported, not judged.
@@ -386,6 +409,13 @@ impl Walk<'_> {
             }
         };
         let kind = formats::sniff(&head);
+        // libhdf5 looks for its superblock after a user block too (`H5FD_locate_signature`):
+        // h5py and Keras open such a file whatever its first 512 bytes are.
+        let user_block = if matches!(kind, Kind::Hdf5 | Kind::Empty) || src.size() < 520 {
+            None
+        } else {
+            formats::hdf5_superblock(src).filter(|&at| at > 0)
+        };
         // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
         // that opens with another format's magic and also runs as a pickle (a polyglot) is
         // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
@@ -403,7 +433,7 @@ impl Walk<'_> {
         {
             self.hidden_pickle(src, member, depth, kind);
         }
-        match kind {
+        let main = match kind {
             Kind::Empty => Some("empty"),
             Kind::Zip => Some(self.zip(src, member, depth)),
             Kind::TorchLegacy => {
@@ -419,14 +449,17 @@ impl Walk<'_> {
             // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
             // (0x78) streams, so a stream that opens like a pickle is tried as one first.
             Kind::Zlib => {
-                if formats::opens_pickle(&head)
-                    && let Some(format) = self.pickle(src, member, PickleMode::Maybe, depth)
-                {
-                    return Some(format);
-                }
-                match self.decompress(src, member, name, depth, kind) {
+                let as_pickle = if formats::opens_pickle(&head) {
+                    self.pickle(src, member, PickleMode::Maybe, depth)
+                } else {
+                    None
+                };
+                match as_pickle {
                     Some(format) => Some(format),
-                    None => self.unsniffed(src, member, name, depth),
+                    None => match self.decompress(src, member, name, depth, kind) {
+                        Some(format) => Some(format),
+                        None => self.unsniffed(src, member, name, depth),
+                    },
                 }
             }
             Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
@@ -443,8 +476,77 @@ impl Walk<'_> {
             Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
             Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
             Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, name, depth, &head)),
             Kind::Data => self.unsniffed(src, member, name, depth),
+        };
+        let Some(at) = user_block else {
+            return main;
+        };
+        // The superblock after a user block (h5py, Keras): the HDF5 view too. When the bytes
+        // at 0 are nothing recognised it is simply an HDF5 file; when they are another
+        // format, both loaders' views are analysed and the file is a polyglot.
+        let h5 = self.format(formats::keras::analyze_h5, src, member, name, depth);
+        match main {
+            None => Some(h5),
+            Some(f) => {
+                self.finding(
+                    &rules::POLYGLOT,
+                    Severity::Medium,
+                    format!(
+                        "file is also HDF5 (superblock after a {at}-byte user block): h5py and \
+                         Keras open it as HDF5; both views analysed"
+                    ),
+                    Some(format!("{f} + HDF5 superblock at {at}")),
+                    member,
+                );
+                Some(f)
+            }
         }
+    }
+
+    /// joblib's legacy `ZF` file, read as `joblib.load` reads it
+    /// (`numpy_pickle_compat.read_zfile`, then `ZipNumpyUnpickler`): the zlib stream after
+    /// the header, decompressed (bounded), is a pickle.
+    fn joblib_zf(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+        head: &[u8],
+    ) -> &'static str {
+        let (declared, offset) = match formats::zf_header(head) {
+            Ok(h) => h,
+            Err(e) => {
+                // read_zfile raises before anything is unpickled; still not a clean file.
+                self.malformed(format!("joblib ZF: {e}"), member, Some(0), true);
+                return "joblib";
+            }
+        };
+        let body = Slice { src, start: offset };
+        let before = self.decompressed;
+        let inner = self.decompress(&body, member, name, depth, Kind::Zlib);
+        let produced = self.decompressed.saturating_sub(before);
+        if inner.is_none() {
+            self.malformed(
+                "joblib ZF: no zlib stream after the header".into(),
+                member,
+                Some(offset),
+                true,
+            );
+        } else if produced != declared && produced < self.limits().max_member_bytes {
+            // read_zfile asserts the length (skipped under `python -O`): analysed anyway.
+            self.finding(
+                &rules::MALFORMED,
+                Severity::Low,
+                format!(
+                    "joblib ZF header declares {declared} bytes, the zlib stream holds {produced}"
+                ),
+                None,
+                member,
+            );
+        }
+        "joblib"
     }
 
     /// No magic bytes said what `src` is (or a weak guess was wrong): a zip with a junk
@@ -459,9 +561,33 @@ impl Walk<'_> {
     ) -> Option<&'static str> {
         if zip::has_directory(src) {
             Some(self.zip(src, member, depth))
+        } else if let Some(format) = self.by_name(src, member, name, depth) {
+            Some(format)
+        } else if formats::names_a_model(name) {
+            self.weights_by_content(src, name)
         } else {
-            self.by_name(src, member, name, depth)
+            None
         }
+    }
+
+    /// Model-named files no magic identified, whose content is weights no loader runs code
+    /// from: GGML/GGJT (`.bin` of llama.cpp and whisper.cpp before GGUF; no code, no
+    /// templates) and protobuf messages named `.model` (SentencePiece `tokenizer.model`, read
+    /// by its C++ library). `None`: unrecognised.
+    fn weights_by_content(&mut self, src: &dyn ReadAt, name: &str) -> Option<&'static str> {
+        let head = read_range(src, 0, 4).ok()?;
+        // The u32 magics 'ggml', 'ggmf', 'ggjt', 'ggla', 'ggsn' written little-endian.
+        if matches!(&head[..], b"lmgg" | b"fmgg" | b"tjgg" | b"algg" | b"nsgg") {
+            return Some("ggml");
+        }
+        if name.to_ascii_lowercase().ends_with(".model")
+            && src.size() <= self.limits().max_protobuf_bytes.min(256 << 20)
+            && let Ok(bytes) = read_range(src, 0, src.size())
+            && formats::is_protobuf_message(&bytes)
+        {
+            return Some("protobuf");
+        }
+        None
     }
 
     /// The pickle reading of a file whose magic bytes name another format (`kind`): when it
@@ -586,6 +712,29 @@ impl Walk<'_> {
             });
         }
         out.format
+    }
+
+    /// A `modelguard.toml` among the scanned files that is not the policy in force: report
+    /// it, so that nobody believes it was applied (it never is: see `Scanner::policy_file`).
+    fn check_policy_file(&mut self, name: &str) {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        if !base.eq_ignore_ascii_case(crate::config::FILE_NAME) {
+            return;
+        }
+        if let Some(in_force) = &self.s.policy_file
+            && std::fs::canonicalize(name).is_ok_and(|p| &p == in_force)
+        {
+            return;
+        }
+        self.finding(
+            &rules::POLICY_IN_CONTENT,
+            rules::POLICY_IN_CONTENT.severity,
+            "policy file inside the scanned content was not applied: modelguard takes its \
+             policy only from --config or the working directory's project"
+                .into(),
+            Some(name.to_string()),
+            None,
+        );
     }
 
     fn check_extension(&mut self, name: &str, format: &str) {
@@ -738,6 +887,7 @@ impl Walk<'_> {
             );
             self.judge(&plain, member, false, depth, true);
         }
+        self.frame_views(&a, &data, &limits, &opts, member);
         if let Some(err) = &a.error {
             let hit_limit = matches!(err.kind, PickleErrorKind::Limit(_));
             if truncated(&a) && size > limits.max_pickle_bytes {
@@ -777,6 +927,56 @@ impl Walk<'_> {
         let expects_pid = format == "pytorch-legacy" || member.is_some_and(|m| m.ends_with(".pkl"));
         self.judge(&a, member, expects_pid, depth, false);
         Some(format)
+    }
+
+    /// Framing the loaders read differently (see `modelguard_pickle::Analysis::frame_straddle`
+    /// and `frame_overrun`): the other view is analysed too, and the anomaly reported.
+    fn frame_views(
+        &mut self,
+        a: &Analysis,
+        data: &[u8],
+        limits: &Limits,
+        opts: &Options,
+        member: Option<&str>,
+    ) {
+        let note = |w: &mut Self, sev: Severity, offset: u64, message: String| {
+            w.findings.push(Finding {
+                rule: rules::MALFORMED.id.into(),
+                severity: sev,
+                message,
+                evidence: None,
+                location: Location {
+                    member: member.map(str::to_string),
+                    offset: Some(offset),
+                    opcode: None,
+                },
+                suppressed: None,
+            });
+        };
+        if let Some(at) = a.frame_straddle {
+            note(
+                self,
+                Severity::Medium,
+                at,
+                "pickle read crosses the end of a FRAME: pickle.loads reads on, pickle.load of \
+                 a file (torch.load's io.BytesIO, frames above 8 KiB) skips the rest of the \
+                 frame, pickle._Unpickler fails; every view analysed"
+                    .into(),
+            );
+            let file_view = modelguard_pickle::analyze_file_view(data, &limits.pickle, opts);
+            let pid = member.is_some_and(|m| m.ends_with(".pkl"));
+            self.judge(&file_view, member, pid, 0, true);
+        }
+        if let Some(at) = a.frame_overrun {
+            note(
+                self,
+                Severity::Low,
+                at,
+                "FRAME longer than the data: the C unpickler stops there, pickle._Unpickler \
+                 runs what follows (analysed)"
+                    .into(),
+            );
+        }
     }
 
     fn judge(
@@ -888,32 +1088,43 @@ impl Walk<'_> {
             .min(self.limits().max_member_bytes);
         let size = src.size();
         let cap = budget.min(size.max(1).saturating_mul(self.limits().max_ratio));
-        let mut out = Vec::new();
-        let cursor = Cursor::new(src);
-        let res = match kind {
-            Kind::Gzip => flate2::read::MultiGzDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Zlib => flate2::read::ZlibDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Bzip2 => bzip2::read::MultiBzDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
-            Kind::Xz => lzma_rust2::XzReader::new(cursor, true)
-                .take(cap + 1)
-                .read_to_end(&mut out),
+        // Streamed into member::collect: bounded memory (large output spilled to disk).
+        let cursor = std::io::BufReader::with_capacity(64 << 10, Cursor::new(src));
+        let reader: Box<dyn Read + '_> = match kind {
+            Kind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(cursor)),
+            Kind::Zlib => Box::new(flate2::bufread::ZlibDecoder::new(cursor)),
+            Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(cursor)),
+            Kind::Xz => Box::new(lzma_rust2::XzReader::new(cursor, true)),
             Kind::LzmaAlone => {
                 match lzma_rust2::LzmaReader::new_mem_limit(cursor, u32::MAX, None) {
-                    Ok(r) => r.take(cap + 1).read_to_end(&mut out),
-                    Err(e) => Err(e),
+                    Ok(r) => Box::new(r),
+                    Err(e) => Box::new(Failing(Some(e))),
                 }
             }
-            Kind::Zstd => zstd_decode(src, cap + 1, &mut out),
-            Kind::Lz4 => lz4_flex::frame::FrameDecoder::new(cursor)
-                .take(cap + 1)
-                .read_to_end(&mut out),
+            Kind::Zstd => Box::new(ZstdFrames {
+                src,
+                cur: Cursor::new(src),
+                dec: None,
+            }),
+            Kind::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(cursor)),
             _ => return None,
+        };
+        let collected = match crate::member::collect(reader, cap) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(
+                    "io",
+                    format!("spilling decompressed data: {e}"),
+                    Location::default(),
+                    false,
+                );
+                return None;
+            }
+        };
+        let out_len = collected.data.len();
+        let res = match collected.error {
+            Some(e) => Err(e),
+            None => Ok(()),
         };
         let label = match kind {
             Kind::Zstd => "zstd",
@@ -925,13 +1136,12 @@ impl Walk<'_> {
             _ => "lzma",
         };
         if let Err(e) = res {
-            if kind == Kind::Zlib && out.is_empty() {
+            if kind == Kind::Zlib && out_len == 0 {
                 return None; // two bytes that happened to look like a zlib header
             }
             self.malformed(format!("{label} stream: {e}"), member, None, true);
         }
-        if out.len() as u64 > cap {
-            out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        if collected.over {
             let which = if cap == budget {
                 "max_decompressed_bytes"
             } else {
@@ -944,12 +1154,13 @@ impl Walk<'_> {
                 false,
             );
         }
-        self.decompressed += out.len() as u64;
+        self.decompressed += out_len;
+        let out = collected.data.src();
         let inner_name = name
             .rsplit_once('.')
             .map(|(stem, _)| stem.to_string())
             .unwrap_or_else(|| name.to_string());
-        let inner = self.walk(&out, member, &inner_name, depth + 1);
+        let inner = self.walk(out, member, &inner_name, depth + 1);
         Some(match (label, inner) {
             (_, Some("joblib")) | ("zlib" | "lzma", Some("pickle")) => "joblib",
             ("gzip", Some("tar")) => "tar.gz",
@@ -1079,7 +1290,7 @@ impl Walk<'_> {
         {
             self.check_member_path(&e.name, member);
             if e.is_symlink() {
-                let target = zip::read_member(src, e, 4096, &limits)
+                let target = crate::member::read_prefix(src, e, 4096, &limits)
                     .map(|(d, _)| String::from_utf8_lossy(&d).into_owned())
                     .unwrap_or_default();
                 self.check_link(&e.name, &target, "symbolic", member);
@@ -1133,6 +1344,7 @@ impl Walk<'_> {
             let named_pickle =
                 !e.is_encrypted() && (e.name.ends_with(".pkl") || e.name.ends_with(".pickle"));
             let interesting = named_pickle
+                || formats::names_a_model(&e.name)
                 || !matches!(kind, Kind::Data | Kind::Empty | Kind::MaybePickle)
                 || (kind == Kind::MaybePickle && self.last_byte_is_stop(src, e, &limits));
             // Tensor storages of a torch archive are raw numbers: only strong signatures count.
@@ -1151,11 +1363,22 @@ impl Walk<'_> {
                 }
                 continue;
             }
-            let Some((data, over)) =
-                self.zip_member(src, e, limits.max_member_bytes, &sub, &limits)
-            else {
-                continue;
+            // Streamed: input read in chunks, output above member::SPILL_BYTES on disk.
+            let loaded = match crate::member::load(src, e, limits.max_member_bytes, &limits) {
+                Ok(c) => c,
+                Err(err) => {
+                    let fatal = !matches!(err, zip::ZipError::Limit(_));
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        fatal,
+                    );
+                    continue;
+                }
             };
+            let over = loaded.over;
+            let data = loaded.data.src();
             if over {
                 self.malformed(
                     format!(
@@ -1167,11 +1390,7 @@ impl Walk<'_> {
                     false,
                 );
             }
-            if !outside
-                && e.crc != 0
-                && zip::crc32(&data) != e.crc
-                && data.len() as u64 == e.uncompressed
-            {
+            if !outside && e.crc != 0 && loaded.crc != e.crc && data.size() == e.uncompressed {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1182,7 +1401,7 @@ impl Walk<'_> {
                     None,
                     member,
                 );
-            } else if !outside && e.crc == 0 && !data.is_empty() && e.flags & 0x8 == 0 {
+            } else if !outside && e.crc == 0 && data.size() > 0 && e.flags & 0x8 == 0 {
                 self.finding(
                     &rules::ZIP_TAMPER,
                     Severity::Medium,
@@ -1201,10 +1420,10 @@ impl Walk<'_> {
                 } else {
                     PickleMode::Raw
                 };
-                self.signatures(&data, Some(&sub));
-                self.pickle(&data, Some(&sub), mode, depth + 1)
+                self.signatures(data, Some(&sub));
+                self.pickle(data, Some(&sub), mode, depth + 1)
             } else {
-                self.walk(&data, Some(&sub), &e.name, depth + 1)
+                self.walk(data, Some(&sub), &e.name, depth + 1)
             };
             let _ = before;
             if let Some(f) = fmt {
@@ -1242,7 +1461,7 @@ impl Walk<'_> {
             );
             return;
         }
-        match zip::read_member(src, e, budget, limits) {
+        match crate::member::read_prefix(src, e, budget, limits) {
             Ok((data, over)) => {
                 self.decompressed += data.len() as u64;
                 self.signatures(&data, Some(sub));
@@ -1286,7 +1505,7 @@ impl Walk<'_> {
         let limits = self.limits().clone();
         for e in view.entries.iter().filter(|e| e.name == "config.json") {
             let sub = join(member, &e.name);
-            match zip::read_member(src, e, limits.max_config_bytes, &limits) {
+            match crate::member::read_prefix(src, e, limits.max_config_bytes, &limits) {
                 Ok((data, over)) => {
                     if over {
                         self.malformed(
@@ -1367,19 +1586,23 @@ impl Walk<'_> {
                 continue;
             }
             let sub = join(member, &e.name);
-            let data =
-                match zip::read_member(src, e, limits.code.max_source_bytes as u64 + 1, &limits) {
-                    Ok((d, _)) => d,
-                    Err(err) => {
-                        self.malformed(
-                            format!("zip member: {err}"),
-                            Some(&sub),
-                            Some(e.data_offset),
-                            true,
-                        );
-                        continue;
-                    }
-                };
+            let data = match crate::member::read_prefix(
+                src,
+                e,
+                limits.code.max_source_bytes as u64 + 1,
+                &limits,
+            ) {
+                Ok((d, _)) => d,
+                Err(err) => {
+                    self.malformed(
+                        format!("zip member: {err}"),
+                        Some(&sub),
+                        Some(e.data_offset),
+                        true,
+                    );
+                    continue;
+                }
+            };
             let text = String::from_utf8_lossy(&data);
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
@@ -1433,7 +1656,7 @@ impl Walk<'_> {
         sub: &str,
         limits: &Limits,
     ) -> Option<(Vec<u8>, bool)> {
-        match zip::read_member(src, e, max, limits) {
+        match crate::member::read_prefix(src, e, max, limits) {
             Ok(r) => Some(r),
             // Ciphertext does not decompress; the member is already reported as unanalysed.
             Err(_) if e.is_encrypted() => None,
@@ -1456,9 +1679,10 @@ impl Walk<'_> {
                 .map(|b| b == b".")
                 .unwrap_or(false),
             0 => false,
-            _ => zip::read_member(src, e, limits.max_member_bytes.min(16 << 20), limits)
-                .map(|(d, _)| d.last() == Some(&b'.'))
-                .unwrap_or(false),
+            _ => {
+                crate::member::last_byte(src, e, limits.max_member_bytes.min(16 << 20))
+                    == Some(b'.')
+            }
         }
     }
 
@@ -1525,12 +1749,20 @@ impl Walk<'_> {
             if name == "pickle" {
                 format = "pytorch-tar";
             }
-            let mut data = Vec::new();
             let take = size.min(limits.max_member_bytes);
-            if let Err(e) = (&mut entry).take(take).read_to_end(&mut data) {
+            // Streamed: large members are spilled to disk (member::collect), not held.
+            let collected = match crate::member::collect(&mut entry, take) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.malformed(format!("tar member: {e}"), Some(&sub), None, true);
+                    continue;
+                }
+            };
+            if let Some(e) = &collected.error {
                 self.malformed(format!("tar member: {e}"), Some(&sub), None, true);
                 continue;
             }
+            let data = collected.data.src();
             if size > take {
                 self.malformed(
                     format!(
@@ -1543,10 +1775,10 @@ impl Walk<'_> {
                 );
             }
             let fmt = if legacy_member {
-                self.signatures(&data, Some(&sub));
-                self.pickle(&data, Some(&sub), PickleMode::Raw, depth + 1)
+                self.signatures(data, Some(&sub));
+                self.pickle(data, Some(&sub), PickleMode::Raw, depth + 1)
             } else {
-                self.walk(&data, Some(&sub), &name, depth + 1)
+                self.walk(data, Some(&sub), &name, depth + 1)
             };
             if let Some(f) = fmt {
                 self.members.push(Member {
@@ -1625,19 +1857,48 @@ fn imports_something(a: &Analysis) -> bool {
 /// Decode a zstd stream (consecutive frames) into `out`, at most `limit` bytes. ruzstd's
 /// decoder stops exactly at the end of each frame (checksum included), so the next frame
 /// starts where the cursor is.
-fn zstd_decode(src: &dyn ReadAt, limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
-    use std::io::Seek;
-    let size = src.size();
-    let mut cur = Cursor::new(src);
-    loop {
-        let pos = cur.stream_position()?;
-        if pos >= size || out.len() as u64 >= limit {
-            return Ok(out.len());
+/// A reader that fails once with the error a decoder constructor gave.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
         }
-        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut cur)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-        let room = limit.saturating_sub(out.len() as u64);
-        (&mut dec).take(room).read_to_end(out)?;
+    }
+}
+
+/// Every zstd frame of `src`, back to back, as one stream (as `zstd -d` reads them).
+struct ZstdFrames<'a> {
+    src: &'a dyn ReadAt,
+    cur: Cursor<'a>,
+    dec: Option<ruzstd::decoding::StreamingDecoder<Cursor<'a>, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl Read for ZstdFrames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Seek;
+        loop {
+            if let Some(dec) = &mut self.dec {
+                let n = dec.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                // Frame done: continue after it.
+                let pos = dec.get_mut().stream_position()?;
+                self.cur = Cursor::new(self.src);
+                self.cur.seek(std::io::SeekFrom::Start(pos))?;
+                self.dec = None;
+            }
+            if self.cur.stream_position()? >= self.src.size() {
+                return Ok(0);
+            }
+            let cur = std::mem::replace(&mut self.cur, Cursor::new(self.src));
+            let dec = ruzstd::decoding::StreamingDecoder::new(cur)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            self.dec = Some(dec);
+        }
     }
 }
 

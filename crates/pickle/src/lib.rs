@@ -78,7 +78,20 @@ pub fn analyze(data: &[u8], limits: &Limits) -> Analysis {
 /// a failure later on is recorded as the error. `Limits::max_pickles` counts the pickles of
 /// the stream (joblib's nested object-array pickles are not counted).
 pub fn analyze_with(data: &[u8], limits: &Limits, options: &Options) -> Analysis {
+    run(data, limits, options, false)
+}
+
+/// [`analyze_with`] as `_pickle.c` reads a file object whose frames it had to `read()`
+/// (no `peek`: `io.BytesIO`, as `torch.load` passes a zip's data.pkl; or a frame larger than
+/// a `BufferedReader`'s buffer): a read crossing the end of a frame skips the rest of the
+/// frame. Only differs from [`analyze_with`] when [`Analysis::frame_straddle`] is set.
+pub fn analyze_file_view(data: &[u8], limits: &Limits, options: &Options) -> Analysis {
+    run(data, limits, options, true)
+}
+
+fn run(data: &[u8], limits: &Limits, options: &Options, frame_discard: bool) -> Analysis {
     let mut vm = vm::Vm::new(data, limits);
+    vm.frame_discard = frame_discard;
     let mut pos = 0usize;
     let mut count = 0usize;
     if data.is_empty() {

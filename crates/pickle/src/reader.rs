@@ -8,6 +8,17 @@ use crate::ErrorKind;
 pub(crate) struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    /// End of the C unpickler's input buffer after a FRAME (`_pickle.c` `load_frame` reads
+    /// the frame into it and rewinds); `None` once reads come straight from the file.
+    frame_end: Option<usize>,
+    /// Read as `_pickle.c` reads a file object the frame was `read()` from (no `peek`, e.g.
+    /// `io.BytesIO` as torch.load passes data.pkl, or a frame larger than the file's
+    /// buffer): `_Unpickler_ReadImpl` and `_Unpickler_Readline` drop what is left of the
+    /// buffer when a read crosses its end and take the whole read from the file, i.e. from
+    /// the end of the frame. `_Unpickler_ReadInto` (BINBYTES, BYTEARRAY8) does not.
+    discard: bool,
+    /// Offset of the first read that crossed the end of a frame (where the views differ).
+    pub(crate) straddle: Option<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -15,7 +26,45 @@ impl<'a> Reader<'a> {
         Self {
             data,
             pos: pos.min(data.len()),
+            frame_end: None,
+            discard: false,
+            straddle: None,
         }
+    }
+
+    /// The same reader with `_pickle.c`'s file-buffer view (see [`Reader::discard`]).
+    pub(crate) fn discarding(mut self, on: bool) -> Self {
+        self.discard = on;
+        self
+    }
+
+    /// Before a buffered read of `n` bytes (`contiguous`: `_Unpickler_ReadInto`, which takes
+    /// what the buffer holds and the rest from the file): note a read crossing the frame end
+    /// and, in the discarding view, move to the frame end.
+    fn buffered(&mut self, n: usize, contiguous: bool) {
+        let Some(end) = self.frame_end else { return };
+        if self.pos >= end {
+            self.frame_end = None;
+        } else if self.pos.saturating_add(n) > end {
+            self.straddle.get_or_insert(self.pos);
+            if self.discard && !contiguous {
+                self.pos = end.min(self.data.len());
+            }
+            self.frame_end = None;
+        }
+    }
+
+    /// A FRAME of `n` bytes starts here: `load_frame`'s `_Unpickler_Read(frame_len)` (which
+    /// keeps the current buffer when the frame lies inside it) and rewind.
+    pub(crate) fn begin_frame(&mut self, n: usize) {
+        if let Some(end) = self.frame_end
+            && self.pos < end
+            && self.pos.saturating_add(n) <= end
+        {
+            return;
+        }
+        self.buffered(n, false);
+        self.frame_end = Some(self.pos.saturating_add(n));
     }
 
     /// Current offset from the start of the data.
@@ -30,6 +79,17 @@ impl<'a> Reader<'a> {
 
     /// The next `n` bytes; `Truncated` (cursor unchanged) if fewer remain.
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ErrorKind> {
+        self.buffered(n, false);
+        self.take_raw(n)
+    }
+
+    /// [`Reader::take`] for `_Unpickler_ReadInto` reads (contiguous across a frame end).
+    pub(crate) fn take_into(&mut self, n: usize) -> Result<&'a [u8], ErrorKind> {
+        self.buffered(n, true);
+        self.take_raw(n)
+    }
+
+    fn take_raw(&mut self, n: usize) -> Result<&'a [u8], ErrorKind> {
         let rest = self.data.get(self.pos..).ok_or(ErrorKind::Truncated)?;
         let (head, _) = rest.split_at_checked(n).ok_or(ErrorKind::Truncated)?;
         self.pos += n;
@@ -96,6 +156,19 @@ impl<'a> Reader<'a> {
     /// A line without its `\n` (protocol-0 text operands); `Truncated` when no newline follows,
     /// as `readline()` then returns a partial line and the next read hits the end.
     pub(crate) fn line(&mut self) -> Result<&'a [u8], ErrorKind> {
+        if let Some(end) = self.frame_end {
+            let in_frame = self.data.get(self.pos..end.min(self.data.len()));
+            if self.pos >= end {
+                self.frame_end = None;
+            } else if !in_frame.is_some_and(|b| b.contains(&b'\n')) {
+                // `_Unpickler_Readline`: no newline in the buffer, read a line from the file.
+                self.straddle.get_or_insert(self.pos);
+                if self.discard {
+                    self.pos = end.min(self.data.len());
+                }
+                self.frame_end = None;
+            }
+        }
         let rest = self.data.get(self.pos..).ok_or(ErrorKind::Truncated)?;
         let n = rest
             .iter()

@@ -296,6 +296,17 @@ pub struct Analysis {
     pub pickles: Vec<PickleInfo>,
     /// Bytes after the last pickle that do not start a new one (not read by `pickle.load`).
     pub trailing_bytes: u64,
+    /// Offset of the first FRAME opcode that declares more bytes than the data holds. The C
+    /// unpickler stops there ("pickle data was truncated"); the pure-Python one
+    /// (`pickle._Unframer.load_frame`) takes the shorter frame and runs what follows. The VM
+    /// reads on (Python's view, a superset of C's) and records where.
+    pub frame_overrun: Option<u64>,
+    /// Offset of the first read that crosses the end of a FRAME. `pickle.loads` reads on
+    /// across it, `pickle._Unpickler` fails there, and `_pickle.c` reading a file object the
+    /// frame was `read()` from (`io.BytesIO`: torch.load's data.pkl; any frame larger than a
+    /// `BufferedReader`'s buffer) drops the rest of the frame and takes the read from after
+    /// it: [`crate::analyze_file_view`] is that view. No pickler writes such a stream.
+    pub frame_straddle: Option<u64>,
     /// Why analysis stopped early, if it did. Everything before the error is kept: code that
     /// runs before a parse error still runs when the file is loaded.
     pub error: Option<Error>,

@@ -139,6 +139,8 @@ pub(crate) struct Vm<'a> {
     false_id: Option<ValueId>,
     /// Last BUILD state per target; only kept for joblib (dtype states).
     build_state: HashMap<ValueId, ValueId>,
+    /// Read frames as `_pickle.c` reads a file (see `Reader::discard`).
+    pub(crate) frame_discard: bool,
 }
 
 type R<T> = Result<T, ErrorKind>;
@@ -195,6 +197,7 @@ impl<'a> Vm<'a> {
             true_id: None,
             false_id: None,
             build_state: HashMap::default(),
+            frame_discard: false,
         }
     }
 
@@ -602,7 +605,7 @@ impl<'a> Vm<'a> {
                 outer_proto,
                 ..Frame::default()
             },
-            r: Reader::new(self.data, start),
+            r: Reader::new(self.data, start).discarding(self.frame_discard),
             pickle: u32::try_from(index).unwrap_or(u32::MAX),
             joblib,
             count: 0,
@@ -616,6 +619,9 @@ impl<'a> Vm<'a> {
                 Err(e) => break Err(e),
             }
         };
+        if self.out.frame_straddle.is_none() {
+            self.out.frame_straddle = ctx.r.straddle.map(|p| p as u64);
+        }
         let end = match &result {
             Ok(_) => ctx.r.pos(),
             Err(e) => usize::try_from(e.offset)
@@ -790,11 +796,24 @@ impl<'a> Vm<'a> {
                 return Ok(Step::Continue);
             }
             op::FRAME => {
-                // Framing is optional for readers: only check the frame is really there.
+                // The two CPython unpicklers disagree here, and both views are kept.
+                // `_pickle.c` `load_frame` reads the whole frame and rewinds: a frame longer
+                // than the data fails ("pickle data was truncated"); afterwards frames do not
+                // matter (reads cross their ends). `pickle.py` `_Unframer.load_frame` takes
+                // `file.read(n)`, which may be shorter, and goes on inside it; a read crossing
+                // the end of a frame fails there ("pickle exhausted before end of frame").
+                // Reading on across frame ends (C) past an overlong frame (Python) sees every
+                // opcode either unpickler runs.
                 let n = r.u64_le()?;
-                if usize::try_from(n).map_or(true, |n| n > r.remaining()) {
+                // Both refuse a length above sys.maxsize (OverflowError / ValueError).
+                if n > i64::MAX as u64 {
                     return Err(ErrorKind::Truncated);
                 }
+                let len = usize::try_from(n).unwrap_or(usize::MAX);
+                if len > r.remaining() && self.out.frame_overrun.is_none() {
+                    self.out.frame_overrun = Some(pos as u64);
+                }
+                r.begin_frame(len);
                 return Ok(Step::Continue);
             }
 
@@ -878,7 +897,12 @@ impl<'a> Vm<'a> {
                     op::SHORT_BINBYTES => u64::from(r.u8()?),
                     _ => r.u64_le()?,
                 };
-                let data = self.sized(r, n)?;
+                // `_Unpickler_ReadInto`: contiguous across a frame end in every view.
+                let len = usize::try_from(n).map_err(|_| ErrorKind::Truncated)?;
+                if len > r.remaining() {
+                    return Err(ErrorKind::Truncated);
+                }
+                let data = r.take_into(len)?;
                 let (value, truncated) = self.kept_bytes(data)?;
                 if code == op::BYTEARRAY8 {
                     self.new_value(Value::ByteArray { value, truncated })?

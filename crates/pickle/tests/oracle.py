@@ -8,7 +8,8 @@ Usage:
     Line 2 (with --repr): repr() of the first pickle's object as pickle.loads builds it. Only
     use this on trusted samples: it really unpickles.
   python3 oracle.py FILE --events
-    Loads the first pickle with the C and the pure-Python unpicklers, with find_class and
+    Loads the first pickle with the C unpickler over io.BytesIO, the pure-Python unpickler and
+    the C unpickler over one buffer holding everything (as pickle.loads reads), with find_class and
     persistent_load replaced so that nothing is imported or run: every global is a harmless
     class that counts its invocations (construction, call, append/extend, __setitem__, add).
     Prints one line per unpickler: ok|error, the event count, then the (module, name) pairs
@@ -53,7 +54,9 @@ if "--events" in sys.argv:
         def add(self, x):
             events[0] += 1
 
-    for impl in (pickle.Unpickler, pickle._Unpickler):
+    # C reading io.BytesIO (frames read() into its buffer), pure Python, C over memory
+    # (pickle.loads: no file, frames do not matter). They differ on reads crossing a frame end.
+    for impl, memory in ((pickle.Unpickler, False), (pickle._Unpickler, False), (pickle.Unpickler, True)):
         imports = []
 
         class U(impl):
@@ -66,7 +69,13 @@ if "--events" in sys.argv:
 
         events[0] = 0
         try:
-            U(io.BytesIO(data), buffers=[b"x"] * 8).load()
+            if memory:
+                # A peekable file holding all the data in its buffer: the C unpickler reads it
+                # as pickle.loads reads memory (one buffer, frames do not matter).
+                f = io.BufferedReader(io.BytesIO(data), buffer_size=max(len(data), 1) + 1)
+                U(f, buffers=[b"x"] * 8).load()
+            else:
+                U(io.BytesIO(data), buffers=[b"x"] * 8).load()
             status = "ok"
         except Exception:
             status = "error"

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use modelguard_pickle::{CallKind, Limits, Options, analyze_with};
+use modelguard_pickle::{CallKind, Limits, Options, analyze_file_view, analyze_with};
 
 fn python() -> Option<&'static str> {
     let ok = Command::new("python3")
@@ -113,39 +113,50 @@ fn imports_and_invocations_cover_cpython() {
             max_pickles: Some(1),
             joblib: false,
         };
-        let a = analyze_with(&data, &Limits::default(), &opts);
-        let ours: Vec<String> = a
-            .imports
-            .iter()
-            .map(|i| {
-                let m = i.raw_module.clone().unwrap_or_else(|| "?".into());
-                let n = i.raw_name.clone().unwrap_or_else(|| "?".into());
-                format!("{m}|{n}").replace('\n', "\\n").replace('\t', "\\t")
-            })
-            .collect();
-        // One Python invocation per call, per SETITEMS pair, per ADDITEMS item.
-        let our_events: usize = a
-            .calls
-            .iter()
-            .map(|c| match c.kind {
-                CallKind::SetItem => c.args.len() / 2,
-                CallKind::AddItems => c.args.len(),
-                _ => 1,
-            })
-            .sum();
-        let out = Command::new(py)
-            .arg(&script)
-            .arg(file)
-            .arg("--events")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        for (line, which) in text.lines().zip(["C Unpickler", "pickle._Unpickler"]) {
+        // The C unpickler over io.BytesIO reads frames as `analyze_file_view` does; the
+        // pure-Python one and pickle.loads as `analyze_with` (Python fails where they part).
+        let memory = analyze_with(&data, &Limits::default(), &opts);
+        let file_view = analyze_file_view(&data, &Limits::default(), &opts);
+        let text = {
+            let out = Command::new(py)
+                .arg(&script)
+                .arg(file)
+                .arg("--events")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let views = [
+            ("C Unpickler(io.BytesIO)", &file_view),
+            ("pickle._Unpickler", &memory),
+            ("C Unpickler, one buffer (pickle.loads)", &memory),
+        ];
+        assert_eq!(text.lines().count(), views.len(), "{text}");
+        for (line, (which, a)) in text.lines().zip(views) {
+            let ours: Vec<String> = a
+                .imports
+                .iter()
+                .map(|i| {
+                    let m = i.raw_module.clone().unwrap_or_else(|| "?".into());
+                    let n = i.raw_name.clone().unwrap_or_else(|| "?".into());
+                    format!("{m}|{n}").replace('\n', "\\n").replace('\t', "\\t")
+                })
+                .collect();
+            // One Python invocation per call, per SETITEMS pair, per ADDITEMS item.
+            let our_events: usize = a
+                .calls
+                .iter()
+                .map(|c| match c.kind {
+                    CallKind::SetItem => c.args.len() / 2,
+                    CallKind::AddItems => c.args.len(),
+                    _ => 1,
+                })
+                .sum();
             let mut cols = line.split('\t');
             let ok = cols.next() == Some("ok");
             let events: usize = cols.next().unwrap().parse().unwrap();

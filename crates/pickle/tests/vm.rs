@@ -608,10 +608,16 @@ fn persistent_ids_extensions_buffers_frames() {
          next_buffer(), next_buffer().toreadonly())"
     );
     assert_eq!(a.pickles[0].min_protocol, 5);
-    // A frame longer than the data; EXT code 0.
+    // A frame longer than the data: the C unpickler refuses it, pickle._Unpickler runs the
+    // shorter frame (both views are read on; the overrun is recorded). EXT code 0.
+    let a = run(b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n.");
+    assert_eq!(a.error, None);
+    assert_eq!(a.frame_overrun, Some(2));
+    assert_eq!(a.imports.len(), 1);
     assert_eq!(
-        error_kind(&run(b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00N.")),
-        Some(ErrorKind::Truncated)
+        error_kind(&run(b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x80N.")),
+        Some(ErrorKind::Truncated),
+        "above sys.maxsize both refuse it"
     );
     assert!(matches!(
         error_kind(&run(b"\x82\x00.")),

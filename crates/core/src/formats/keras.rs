@@ -419,13 +419,20 @@ impl<'a> Walker<'a> {
             .push(problem(false, format!("Lambda layer {layer}: {why}")));
     }
 
-    /// Decode and analyse a base64 marshalled code object.
+    /// Decode and analyse a marshalled code object as Keras `func_load` does
+    /// (keras/src/utils/python_utils.py): `codecs.decode(code.encode("ascii"), "base64")`,
+    /// and when that raises (UnicodeEncodeError for any non-ASCII character, as in the
+    /// latin-1 text older `func_dump`s stored), `code.encode("raw_unicode_escape")`.
     fn lambda_code(&mut self, b64: &str, layer: &str) {
         let limits = &self.ctx.limits.code;
-        let bytes = match decode(Encoding::Base64, b64.as_bytes(), limits) {
-            Ok(b) if !b.is_empty() => b,
-            Ok(_) => return self.unreadable_lambda(layer, "empty code"),
-            Err(e) => return self.unreadable_lambda(layer, &format!("base64: {e}")),
+        let bytes = if b64.is_ascii() {
+            match decode(Encoding::Base64, b64.as_bytes(), limits) {
+                Ok(b) if !b.is_empty() => b,
+                Ok(_) => return self.unreadable_lambda(layer, "empty code"),
+                Err(e) => return self.unreadable_lambda(layer, &format!("base64: {e}")),
+            }
+        } else {
+            raw_unicode_escape_encode(b64)
         };
         // Keras records no Python version: the decoder recognises the code-object layout.
         let facts = modelguard_pycode::analyze_marshal(&bytes, None, limits);
@@ -508,6 +515,23 @@ impl<'a> Walker<'a> {
             );
         }
     }
+}
+
+/// Python's `str.encode("raw_unicode_escape")`: characters below U+0100 as one byte (latin-1),
+/// others as `\uXXXX` / `\UXXXXXXXX`.
+fn raw_unicode_escape_encode(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let n = u32::from(c);
+        if n < 0x100 {
+            out.push(u8::try_from(n).unwrap_or(b'?'));
+        } else if n < 0x10000 {
+            out.extend(format!("\\u{n:04x}").bytes());
+        } else {
+            out.extend(format!("\\U{n:08x}").bytes());
+        }
+    }
+    out
 }
 
 /// A read request from the HDF5 parser thread: offset, length, where to send the bytes.
@@ -629,7 +653,9 @@ fn h5_root_attrs(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Result<RootAttrs, Pro
     })
 }
 
-fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
+/// Analyse an HDF5 file (superblock at 0 or after a user block: `hdf5-reader` searches
+/// 512, 1024, … as libhdf5 does) as Keras `.h5`.
+pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let mut w = Walker::new(ctx, "hdf5");
     let attrs = match h5_root_attrs(src, ctx) {
         Ok(a) => a,

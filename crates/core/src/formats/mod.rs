@@ -134,6 +134,9 @@ pub enum Kind {
     Tflite,
     /// LZ4 frame.
     Lz4,
+    /// joblib's legacy compressed pickle (`ZF` + hex length + zlib stream), which
+    /// `joblib.load` still reads (`numpy_pickle_compat.read_zfile`).
+    JoblibZf,
     /// Anything else.
     Data,
 }
@@ -166,6 +169,11 @@ pub fn sniff(head: &[u8]) -> Kind {
     }
     if head.starts_with(TORCH_LEGACY_MAGIC) {
         return Kind::TorchLegacy;
+    }
+    // `joblib.numpy_pickle_utils._detect_compressor`: a `ZF` prefix is "compat", whatever
+    // follows (`read_zfile` then fails on anything that is not hex + zlib).
+    if head.starts_with(ZF_PREFIX) {
+        return Kind::JoblibZf;
     }
     if head.starts_with(b"\x93NUMPY") {
         return Kind::Npy;
@@ -229,6 +237,196 @@ pub fn sniff(head: &[u8]) -> Kind {
     Kind::Data
 }
 
+/// joblib's legacy `ZF` prefix (`numpy_pickle_compat._ZFILE_PREFIX`).
+pub const ZF_PREFIX: &[u8] = b"ZF";
+
+/// `numpy_pickle_compat._MAX_LEN`: `len(hex_str(2 ** 64))`, the width of the length field.
+const ZF_MAX_LEN: usize = 19;
+
+/// The header of a joblib `ZF` file as `numpy_pickle_compat.read_zfile` reads it: the length
+/// field is the 19 bytes after `ZF` parsed by `int(field, 16)`; one more space is skipped if
+/// present (joblib ≤ 0.8.4 on Python 2 wrote a wider field); the zlib stream starts after.
+/// Returns (declared decompressed length, offset of the zlib stream), or why `read_zfile`
+/// raises before decompressing.
+pub fn zf_header(head: &[u8]) -> Result<(u64, u64), String> {
+    let field = head
+        .get(ZF_PREFIX.len()..ZF_PREFIX.len() + ZF_MAX_LEN)
+        .ok_or("ZF header shorter than its length field")?;
+    let length = python_int_base16(field).ok_or_else(|| {
+        format!(
+            "ZF length field {:?} is not int(_, 16)",
+            String::from_utf8_lossy(field)
+        )
+    })?;
+    let length = u64::try_from(length)
+        .map_err(|_| format!("ZF length {length} is negative or too large"))?;
+    let mut offset = (ZF_PREFIX.len() + ZF_MAX_LEN) as u64;
+    if head.get(offset as usize) == Some(&b' ') {
+        offset += 1;
+    }
+    Ok((length, offset))
+}
+
+/// Python's `int(b, 16)` for bytes (`PyLong_FromString` after the bytes are decoded as
+/// ASCII): surrounding whitespace, an optional sign, an optional `0x`, hex digits with single
+/// underscores between them (or after the prefix).
+fn python_int_base16(b: &[u8]) -> Option<i128> {
+    let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let start = b.iter().position(|c| !is_space(c))?;
+    let end = b.iter().rposition(|c| !is_space(c))? + 1;
+    let mut s = b.get(start..end)?;
+    let neg = match s.first() {
+        Some(b'-') => {
+            s = s.get(1..)?;
+            true
+        }
+        Some(b'+') => {
+            s = s.get(1..)?;
+            false
+        }
+        _ => false,
+    };
+    let mut prefixed = false;
+    if s.len() >= 2 && s.first() == Some(&b'0') && matches!(s.get(1), Some(b'x' | b'X')) {
+        s = s.get(2..)?;
+        prefixed = true;
+    }
+    let mut v: i128 = 0;
+    let mut last_underscore = !prefixed;
+    let mut digits = 0;
+    for &c in s {
+        if c == b'_' {
+            if last_underscore {
+                return None;
+            }
+            last_underscore = true;
+            continue;
+        }
+        let d = char::from(c).to_digit(16)?;
+        v = v.checked_mul(16)?.checked_add(i128::from(d))?;
+        last_underscore = false;
+        digits += 1;
+    }
+    if digits == 0 || last_underscore {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// The HDF5 signature.
+pub const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Where libhdf5 finds the superblock (`H5FD_locate_signature`): at 0, then at 512, 1024,
+/// 2048, … (powers of two from 2^9) below the file size; a user block fills the bytes before
+/// it (h5py `userblock_size`). `None` when no signature is found.
+pub fn hdf5_superblock(src: &dyn crate::source::ReadAt) -> Option<u64> {
+    let size = src.size();
+    let mut buf = [0u8; 8];
+    // "the least N such that 2^N is larger than the file size", at least 9.
+    let maxpow = (u64::BITS - size.leading_zeros()).max(9);
+    for n in 8..maxpow {
+        let addr = if n == 8 { 0 } else { 1u64 << n };
+        if addr.saturating_add(8) > size {
+            break;
+        }
+        if src.read_at(addr, &mut buf).ok() == Some(8) && buf == HDF5_SIGNATURE {
+            return Some(addr);
+        }
+    }
+    None
+}
+
+/// Whether a file name says it holds a model or serialized objects (the loaders that open
+/// these names run code: pickle, torch, joblib, numpy, Keras/HDF5). Such a file whose bytes
+/// are not recognised is never `safe`: modelguard could not tell what the loader will do.
+pub fn names_a_model(name: &str) -> bool {
+    let base = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+    let Some((_, ext)) = base.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "pkl"
+            | "pickle"
+            | "pck"
+            | "pcl"
+            | "p"
+            | "pt"
+            | "pth"
+            | "bin"
+            | "h5"
+            | "hdf5"
+            | "he5"
+            | "joblib"
+            | "jbl"
+            | "npy"
+            | "npz"
+            | "keras"
+            | "ckpt"
+            | "sav"
+            | "dill"
+            | "cloudpickle"
+            | "model"
+            | "mar"
+            | "nemo"
+            | "pyt"
+            | "torch"
+            | "th"
+    )
+}
+
+/// Whether `b` is exactly a sequence of well-formed protobuf fields (wire types 0, 1, 2, 5;
+/// field numbers from 1). Used to tell a protobuf-encoded model file (SentencePiece)
+/// from unrecognised bytes; random data almost never parses.
+pub fn is_protobuf_message(b: &[u8]) -> bool {
+    fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*pos)?;
+            *pos += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut pos = 0usize;
+    let mut fields = 0usize;
+    while pos < b.len() {
+        let Some(key) = varint(b, &mut pos) else {
+            return false;
+        };
+        if key >> 3 == 0 || key >> 3 > (1 << 29) {
+            return false;
+        }
+        let ok = match key & 7 {
+            0 => varint(b, &mut pos).is_some(),
+            1 => {
+                pos = pos.saturating_add(8);
+                pos <= b.len()
+            }
+            2 => match varint(b, &mut pos).and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if n <= b.len().saturating_sub(pos) => {
+                    pos += n;
+                    true
+                }
+                _ => false,
+            },
+            5 => {
+                pos = pos.saturating_add(4);
+                pos <= b.len()
+            }
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        fields += 1;
+    }
+    fields > 0
+}
+
 /// One supported format, for `modelguard formats`: how it is recognised and what is checked.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct FormatInfo {
@@ -269,7 +467,7 @@ pub static FORMATS: &[FormatInfo] = &[
     },
     FormatInfo {
         name: "joblib",
-        detected_by: "pickle importing joblib.numpy_pickle (optionally zlib/gzip/bz2/xz/lzma compressed)",
+        detected_by: "pickle importing joblib.numpy_pickle (optionally zlib/gzip/bz2/xz/lzma compressed); legacy `ZF` + hex length + zlib files (numpy_pickle_compat.read_zfile)",
         checks: "the pickle read both as joblib.load and as pickle.load reads it (inline arrays)",
     },
     FormatInfo {
@@ -344,7 +542,7 @@ pub static FORMATS: &[FormatInfo] = &[
     },
     FormatInfo {
         name: "keras-h5",
-        detected_by: "HDF5 signature with a model_config root attribute",
+        detected_by: "HDF5 signature (at 0 or after a user block: 512, 1024, 2048… as libhdf5 searches) with a model_config root attribute",
         checks: "model_config and training_config JSON: Lambda bytecode, function references, custom objects, nested models",
     },
     FormatInfo {
@@ -394,6 +592,7 @@ pub fn escapes(path: &str, base: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -425,6 +624,62 @@ mod tests {
         assert_eq!(sniff(b"(S'echo'\n"), Kind::Zlib);
         assert!(opens_pickle(b"(S'echo'\n"));
         assert!(!opens_pickle(b"\x1f\x8b") && !opens_pickle(b"hello"));
+    }
+
+    #[test]
+    fn zf_headers_as_read_zfile_reads_them() {
+        // joblib's write_zfile: 'ZF' + hex_str(len).ljust(19).
+        let h = b"ZF0x1f               x\x9c";
+        assert_eq!(sniff(h), Kind::JoblibZf);
+        assert_eq!(zf_header(h), Ok((31, 21)));
+        // The Python 2 writer's extra space is skipped.
+        assert_eq!(zf_header(b"ZF0x1f                x\x9c"), Ok((31, 22)));
+        assert_eq!(zf_header(b"ZF  +0X_1_f           x").map(|h| h.0), Ok(31));
+        assert_eq!(zf_header(b"ZF1f                 x").map(|h| h.0), Ok(31));
+        for bad in [
+            &b"ZF0x1g               x"[..],
+            b"ZF-0x1               x",
+            b"ZF1__f               x",
+            b"ZF0x",
+        ] {
+            assert!(
+                zf_header(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn hdf5_signature_where_libhdf5_looks() {
+        let mut f = vec![0u8; 4096];
+        f[2048..2056].copy_from_slice(HDF5_SIGNATURE);
+        assert_eq!(hdf5_superblock(&crate::source::Bytes(&f)), Some(2048));
+        f[2048] = 0;
+        f[1536..1544].copy_from_slice(HDF5_SIGNATURE);
+        assert_eq!(
+            hdf5_superblock(&crate::source::Bytes(&f)),
+            None,
+            "not a power of two"
+        );
+        f[..8].copy_from_slice(HDF5_SIGNATURE);
+        assert_eq!(hdf5_superblock(&crate::source::Bytes(&f)), Some(0));
+    }
+
+    #[test]
+    fn model_names() {
+        for n in [
+            "a.pkl",
+            "dir/m.PT",
+            "x.zip!inner/w.bin",
+            "m.joblib",
+            "tokenizer.model",
+        ] {
+            assert!(names_a_model(n), "{n}");
+        }
+        for n in ["a.txt", "pkl", "config.json", "a.pkl/readme"] {
+            assert!(!names_a_model(n), "{n}");
+        }
     }
 
     #[test]

@@ -21,7 +21,6 @@
 //! disagreement is an anomaly.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use crate::limits::Limits;
 use crate::source::{ReadAt, read_range};
@@ -828,81 +827,15 @@ fn carve(src: &dyn ReadAt, limits: &Limits, view: &mut ZipView) -> Result<(), Zi
 
 /// Read up to `max` bytes of a member's uncompressed data, the way PyTorch does: CRCs and
 /// encryption flags are ignored (the caller reports them). Returns the bytes and whether the
-/// member was longer than `max`.
+/// member was longer than `max`. The reading itself (methods, the recorded size zipfile and
+/// miniz stop at, bounded streaming) is [`crate::member`]'s.
 pub fn read_member(
     src: &dyn ReadAt,
     e: &Entry,
     max: u64,
     limits: &Limits,
 ) -> Result<(Vec<u8>, bool), ZipError> {
-    // `ZipExtFile` stops at the recorded uncompressed size (miniz's output buffer has that
-    // size too); carved headers followed by a data descriptor record no size.
-    let declared = if e.in_directory || e.flags & 0x8 == 0 {
-        e.uncompressed
-    } else {
-        u64::MAX
-    };
-    match e.method {
-        0 => {
-            let avail = e.compressed.min(declared);
-            let data = read_range(src, e.data_offset, avail.min(max))?;
-            Ok((data, avail > max))
-        }
-        // zipfile also reads bzip2 (12) and LZMA (14) members (`zipfile._get_decompressor`).
-        8 | 12 | 14 => {
-            // A recorded size past the end of the file reads what there is (zipfile stops at
-            // the uncompressed size anyway).
-            let present = e.compressed.min(src.size().saturating_sub(e.data_offset));
-            if present > limits.max_member_bytes {
-                return Err(ZipError::Limit("max_member_bytes"));
-            }
-            let raw = read_range(src, e.data_offset, e.compressed)?;
-            let want = max.min(declared);
-            let cap = want.min((e.compressed.max(1)).saturating_mul(limits.max_ratio));
-            let mut out = Vec::new();
-            match e.method {
-                8 => {
-                    flate2::read::DeflateDecoder::new(raw.as_slice())
-                        .take(cap + 1)
-                        .read_to_end(&mut out)?;
-                }
-                12 => {
-                    bzip2::read::BzDecoder::new(raw.as_slice())
-                        .take(cap + 1)
-                        .read_to_end(&mut out)?;
-                }
-                _ => lzma_member(&raw, cap + 1, &mut out)?,
-            }
-            let longer = out.len() as u64 > cap;
-            if longer && cap < want {
-                return Err(ZipError::Limit("max_ratio"));
-            }
-            out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-            Ok((out, longer && cap == max))
-        }
-        m => Err(ZipError::Unsupported(m)),
-    }
-}
-
-/// An LZMA member as `zipfile.LZMADecompressor` reads it: a 2-byte version, a 2-byte
-/// properties length, the LZMA1 properties, then a raw stream (end marker optional).
-fn lzma_member(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), ZipError> {
-    let psize = usize::from(u16_at(raw, 2).ok_or_else(|| bad("short LZMA header"))?);
-    let props = raw
-        .get(4..4 + psize)
-        .ok_or_else(|| bad("short LZMA properties"))?;
-    let (&pb, dict) = props
-        .split_first()
-        .ok_or_else(|| bad("short LZMA properties"))?;
-    let dict_size = u32_at(dict, 0).ok_or_else(|| bad("short LZMA properties"))?;
-    // The dictionary is allocated up front: refuse absurd sizes rather than allocate them.
-    if dict_size > 1 << 27 {
-        return Err(ZipError::Limit("LZMA dictionary size"));
-    }
-    let body = raw.get(4 + psize..).unwrap_or_default();
-    let r = lzma_rust2::LzmaReader::new_with_props(body, u64::MAX, pb, dict_size, None)?;
-    r.take(limit).read_to_end(out)?;
-    Ok(())
+    crate::member::read_prefix(src, e, max, limits)
 }
 
 /// CRC-32 of `data` (as zip computes it).

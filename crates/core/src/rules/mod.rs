@@ -18,6 +18,7 @@ mod keras;
 mod msgpack;
 mod onnx;
 mod pickle;
+mod policy;
 mod signatures;
 mod tensorflow;
 mod tflite;
@@ -35,6 +36,8 @@ pub use msgpack::*;
 #[allow(unused_imports)]
 pub use onnx::*;
 pub use pickle::*;
+#[allow(unused_imports)]
+pub use policy::*;
 #[allow(unused_imports)]
 pub use signatures::*;
 #[allow(unused_imports)]
@@ -117,6 +120,7 @@ static GROUPS: &[&[&Rule]] = &[
     formats::RULES,
     signatures::RULES,
     archive::RULES,
+    policy::RULES,
 ];
 
 /// Look a rule up by ID (case-insensitive).

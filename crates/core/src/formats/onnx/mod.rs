@@ -107,7 +107,94 @@ struct Walk<'a> {
     ext: Vec<(String, String, &'static str)>,
     /// Inconsistent tensors.
     tensors: Vec<String>,
+    /// Code or commands in string attributes of custom-domain nodes: (severity, message,
+    /// evidence).
+    code: Vec<(Severity, String, String)>,
     too_deep: bool,
+}
+
+/// Most string attributes analysed as code per model (each is parsed).
+const MAX_CODE_STRINGS: usize = 1024;
+
+/// Programs a shell command usually starts with (basename of the first word).
+const SHELL_PROGRAMS: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "csh",
+    "fish",
+    "cmd",
+    "cmd.exe",
+    "powershell",
+    "powershell.exe",
+    "pwsh",
+    "curl",
+    "wget",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "python",
+    "python3",
+    "perl",
+    "ruby",
+    "php",
+    "node",
+    "rm",
+    "chmod",
+    "chown",
+    "mkfifo",
+    "touch",
+    "echo",
+    "cat",
+    "id",
+    "whoami",
+    "uname",
+    "env",
+    "nohup",
+    "sudo",
+    "su",
+    "ssh",
+    "scp",
+    "base64",
+    "eval",
+    "exec",
+    "crontab",
+    "systemctl",
+    "kill",
+    "pkill",
+    "mv",
+    "cp",
+    "dd",
+];
+
+/// Whether `s` reads like a shell command line: a known program first, or shell syntax
+/// that runs one (`| sh`, `$(…)`, backticks, `/bin/sh`).
+fn looks_like_shell(s: &str) -> bool {
+    let t = s.trim();
+    let first = t.split_whitespace().next().unwrap_or_default();
+    let prog = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    let known = SHELL_PROGRAMS.contains(&prog.to_ascii_lowercase().as_str());
+    // A bare word ("echo", "cat") is an attribute value, not a command: require an argument
+    // or an operator after it.
+    let has_more = t.len() > first.len();
+    (known && has_more)
+        || [
+            "/bin/sh",
+            "/bin/bash",
+            "| sh",
+            "|sh",
+            "| bash",
+            "|bash",
+            "$(",
+            "&& ",
+            "; rm ",
+        ]
+        .iter()
+        .any(|p| t.contains(p))
+        || (t.matches('`').count() >= 2)
 }
 
 impl Walk<'_> {
@@ -144,10 +231,16 @@ impl Walk<'_> {
         if !STANDARD_DOMAINS.contains(&domain.as_str())
             && !self.functions.contains(&(domain.clone(), op.clone()))
         {
-            self.custom.entry(domain).or_default().insert(op.clone());
+            self.custom
+                .entry(domain.clone())
+                .or_default()
+                .insert(op.clone());
         }
         let nname = text(n.name.as_deref().unwrap_or_default());
         let here = format!("{path}/{}", if nname.is_empty() { &op } else { &nname });
+        if !STANDARD_DOMAINS.contains(&domain.as_str()) {
+            self.code_strings(n, &domain, &op, &here);
+        }
         for a in &n.attribute {
             for t in a.t.iter().chain(a.tensors.iter()) {
                 self.tensor(t, &here);
@@ -157,6 +250,55 @@ impl Walk<'_> {
             }
             for g in a.g.iter().chain(a.graphs.iter()) {
                 self.graph(g, &format!("{here}."), depth + 1);
+            }
+        }
+    }
+
+    /// String attributes of a custom-domain node (onnxruntime-extensions `PyOp` style: the
+    /// runtime's registered implementation may run them): analysed as Python source and as a
+    /// shell command line. Severity by what the code reaches.
+    fn code_strings(&mut self, n: &pb::NodeProto, domain: &str, op: &str, here: &str) {
+        let limits = self.limits.map(|l| l.code.clone()).unwrap_or_default();
+        for a in &n.attribute {
+            let aname = text(a.name.as_deref().unwrap_or_default());
+            for s in a.s.iter().chain(a.strings.iter()) {
+                if self.code.len() >= MAX_CODE_STRINGS {
+                    return;
+                }
+                let Ok(s) = std::str::from_utf8(s) else {
+                    continue;
+                };
+                let s = s.trim();
+                if s.len() < 4 {
+                    continue;
+                }
+                let at = format!("node {here} ({domain}:{op}) attribute {aname}");
+                let facts = modelguard_pycode::analyze_source(s, &limits);
+                let mut hit = false;
+                for h in facts.hits.iter().take(8) {
+                    hit = true;
+                    let chain = if h.chain.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (through {})", h.chain.join(" → "))
+                    };
+                    self.code.push((
+                        code_severity(h.capability),
+                        format!(
+                            "{at} holds Python code that {}: {}{chain}",
+                            h.capability.describe(),
+                            h.target
+                        ),
+                        clip(&h.evidence),
+                    ));
+                }
+                if !hit && looks_like_shell(s) {
+                    self.code.push((
+                        Severity::High,
+                        format!("{at} holds a shell command line"),
+                        clip(s),
+                    ));
+                }
             }
         }
     }
@@ -311,6 +453,32 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     out
 }
 
+/// Severity of code reaching `cap` (as for Keras Lambdas).
+fn code_severity(cap: modelguard_pycode::catalog::Capability) -> Severity {
+    use modelguard_pycode::catalog::Capability as C;
+    match cap {
+        C::ProcessExec
+        | C::DynamicCode
+        | C::CodeObject
+        | C::NativeCode
+        | C::Deserialize
+        | C::ImportMachinery => Severity::Critical,
+        C::FileWrite | C::FileRead | C::Network | C::Introspection | C::ProcessControl => {
+            Severity::High
+        }
+    }
+}
+
+/// Evidence shortened to 200 characters.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 200 {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(200).collect();
+        format!("{cut}…")
+    }
+}
+
 fn finding(
     rule: &rules::Rule,
     severity: Severity,
@@ -361,6 +529,14 @@ fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
             ),
             offset: None,
         });
+    }
+    for (sev, msg, evidence) in &w.code {
+        out.findings.push(finding(
+            &rules::ONNX_CUSTOM_OP,
+            *sev,
+            msg.clone(),
+            Some(evidence.clone()),
+        ));
     }
     let mut seen = BTreeSet::new();
     for (tensor, loc, why) in &w.ext {

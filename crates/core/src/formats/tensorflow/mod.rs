@@ -346,6 +346,34 @@ impl Report {
     }
 }
 
+/// A `.pb` that decodes as no graph but is a well-formed protobuf: an ONNX `TensorProto`
+/// (dims or a data type set) or another message. Returns its format name.
+fn data_message(data: &[u8], out: &mut Outcome) -> Option<&'static str> {
+    use super::onnx::pb::TensorProto;
+    if let Ok(t) = TensorProto::decode(data)
+        && (t.data_type.is_some() || !t.dims.is_empty())
+    {
+        for kv in &t.external_data {
+            if kv.key.as_deref() != Some(b"location".as_slice()) {
+                continue;
+            }
+            let loc = String::from_utf8_lossy(kv.value.as_deref().unwrap_or_default()).into_owned();
+            if let Some(why) = super::onnx::location_problem(&loc) {
+                out.findings.push(Finding {
+                    rule: rules::ONNX_EXTDATA.id.into(),
+                    severity: Severity::High,
+                    message: format!("external data location of the tensor {why}: {loc:?}"),
+                    evidence: Some(loc),
+                    location: Location::default(),
+                    suppressed: None,
+                });
+            }
+        }
+        return Some("onnx-tensor");
+    }
+    super::is_protobuf_message(data).then_some("protobuf")
+}
+
 fn problem(out: &mut Outcome, fatal: bool, message: String) {
     out.problems.push(Problem {
         fatal,
@@ -432,6 +460,13 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         defs.push(("graph".into(), g));
     }
     if defs.is_empty() {
+        // Not a graph, but a valid protobuf is data: ONNX test data (`input_0.pb`, a
+        // TensorProto as onnx's backend tests store it), or any other message. It carries no
+        // ops; only a TensorProto's external-data path matters (numpy_helper.to_array reads it).
+        if let Some(format) = data_message(&data, &mut out) {
+            out.format = format;
+            return out;
+        }
         problem(
             &mut out,
             true,
@@ -718,7 +753,17 @@ mod tests {
     #[test]
     fn malformed_is_an_error() {
         assert!(run_named(b"\xff\xff\xff\xff", "x.pb").problems[0].fatal);
-        assert!(run_named(b"\x08\x01", "x.pb").problems[0].fatal);
+        assert!(
+            run_named(b"\x0f\x01", "x.pb").problems[0].fatal,
+            "wire type 7"
+        );
+        // A valid protobuf that is no graph is data: an ONNX TensorProto (dims [1]) or any
+        // other well-formed message.
+        let out = run_named(b"\x08\x01", "input_0.pb");
+        assert!(out.problems.is_empty() && out.findings.is_empty());
+        assert_eq!(out.format, "onnx-tensor");
+        let out = run_named(b"\x1a\x02hi", "x.pb");
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
         let fp = pb::FingerprintDef {
             saved_model_checksum: 1,
             ..Default::default()
