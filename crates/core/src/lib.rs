@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod evidence;
 pub mod formats;
 pub mod judge;
 pub mod limits;

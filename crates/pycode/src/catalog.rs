@@ -658,28 +658,12 @@ fn exempt_split(module: &str, qualname: &str) -> bool {
 /// the module docs), or `None` when the catalog knows nothing dangerous about it — which does
 /// not make it safe: the caller's allowlist decides that.
 pub fn classify(module: &str, qualname: &str) -> Option<Entry> {
-    // Every import and call of every pickle is classified, often the same names: a small
-    // per-thread memo (bounded, hostile input can spell any number of names).
+    // Every import and call of every pickle is classified, often the same names.
     thread_local! {
-        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<Entry>>> =
-            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+        static MEMO: crate::ecosystem::NameMemo<Option<Entry>> =
+            crate::ecosystem::NameMemo::default();
     }
-    let mut key = String::with_capacity(module.len() + qualname.len() + 1);
-    key.push_str(module);
-    key.push('\0');
-    key.push_str(qualname);
-    if let Some(e) = MEMO.with(|m| m.borrow().get(&key).copied()) {
-        return e;
-    }
-    let e = classify_uncached(module, qualname);
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= 4096 {
-            m.clear();
-        }
-        m.insert(key, e);
-    });
-    e
+    MEMO.with(|m| m.get_or(module, qualname, classify_uncached))
 }
 
 fn classify_uncached(module: &str, qualname: &str) -> Option<Entry> {

@@ -184,29 +184,41 @@ pub struct Resolved {
 /// table's module aliases and re-exports. Steps the table does not know are taken literally
 /// (an attribute of that name), so an unknown spelling resolves to itself.
 pub fn resolve(module: &str, qualname: &str) -> Resolved {
-    // The same few names recur in every pickle of a scan (OrderedDict, _rebuild_tensor_v2):
-    // a small per-thread memo makes them one hash lookup.
+    // The same few names recur in every pickle of a scan (OrderedDict, _rebuild_tensor_v2).
     thread_local! {
-        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Resolved>> =
-            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+        static MEMO: NameMemo<Resolved> = NameMemo::default();
     }
-    let mut key = String::with_capacity(module.len() + qualname.len() + 1);
-    key.push_str(module);
-    key.push('\0');
-    key.push_str(qualname);
-    if let Some(r) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
-        return r;
+    MEMO.with(|m| m.get_or(module, qualname, resolve_uncached))
+}
+
+/// A small per-thread memo of answers about `module` + `qualname`, bounded (hostile input can
+/// spell any number of distinct names: the memo is cleared when full).
+pub(crate) struct NameMemo<T>(std::cell::RefCell<rustc_hash::FxHashMap<String, T>>);
+
+impl<T> Default for NameMemo<T> {
+    fn default() -> Self {
+        NameMemo(std::cell::RefCell::new(rustc_hash::FxHashMap::default()))
     }
-    let r = resolve_uncached(module, qualname);
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        // Bounded: hostile input can spell any number of distinct names.
+}
+
+impl<T: Clone> NameMemo<T> {
+    /// The memoised answer, or `f`'s (then remembered).
+    pub(crate) fn get_or(&self, module: &str, qualname: &str, f: impl Fn(&str, &str) -> T) -> T {
+        let mut key = String::with_capacity(module.len() + qualname.len() + 1);
+        key.push_str(module);
+        key.push('\0');
+        key.push_str(qualname);
+        if let Some(v) = self.0.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = f(module, qualname);
+        let mut m = self.0.borrow_mut();
         if m.len() >= 4096 {
             m.clear();
         }
-        m.insert(key, r.clone());
-    });
-    r
+        m.insert(key, v.clone());
+        v
+    }
 }
 
 fn resolve_uncached(module: &str, qualname: &str) -> Resolved {

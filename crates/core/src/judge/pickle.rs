@@ -1480,7 +1480,7 @@ impl<'a> Judge<'a> {
         let mut notes = Vec::new();
         for &a in args.iter().take(8) {
             let note = match self.eval(a, 0) {
-                Sym::Str(s) => self.string_note(&s, false),
+                Sym::Str(s) => self.string_note(&s),
                 // `['sh', '-c', '…']`: an argv list, judged by its program.
                 _ => match self.a.value(a) {
                     Some(Value::List(items) | Value::Tuple(items)) if items.len() >= 2 => {
@@ -1490,7 +1490,7 @@ impl<'a> Judge<'a> {
                             .filter_map(|&i| self.a.str_value(i).map(str::to_string))
                             .collect();
                         if argv.len() >= 2 {
-                            self.string_note(&argv.join(" "), true)
+                            self.string_note(&argv.join(" "))
                         } else {
                             None
                         }
@@ -1505,7 +1505,7 @@ impl<'a> Judge<'a> {
 
     /// What a constant string argument looks like, when that is evidence: a URL, a path
     /// outside the model, a shell command line, or Python code that reaches a capability.
-    fn string_note(&mut self, s: &str, argv: bool) -> Option<String> {
+    fn string_note(&mut self, s: &str) -> Option<String> {
         let t = s.trim();
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("http://")
@@ -1527,54 +1527,9 @@ impl<'a> Judge<'a> {
         {
             return Some(format!("path {t:?} outside the model"));
         }
-        if t.contains('|') || t.contains("&&") || t.contains('`') || t.contains("$(") {
-            return Some(format!("shell pipeline {t:?}"));
-        }
-        // A command line: its first word is a program every system has.
-        const COMMANDS: &[&str] = &[
-            "sh",
-            "bash",
-            "zsh",
-            "dash",
-            "cmd",
-            "cmd.exe",
-            "powershell",
-            "pwsh",
-            "curl",
-            "wget",
-            "nc",
-            "ncat",
-            "netcat",
-            "python",
-            "python3",
-            "perl",
-            "ruby",
-            "php",
-            "echo",
-            "rm",
-            "chmod",
-            "chown",
-            "touch",
-            "cat",
-            "id",
-            "whoami",
-            "uname",
-            "ping",
-            "nslookup",
-            "mkfifo",
-            "telnet",
-            "ssh",
-            "scp",
-            "base64",
-            "crontab",
-            "systemctl",
-            "sudo",
-        ];
-        // A program name alone (`StringDtype('python')`) is a word, not a command line.
-        let mut words = t.split_whitespace();
-        let first = words.next().unwrap_or_default();
-        let program = first.rsplit(['/', '\\']).next().unwrap_or(first);
-        if COMMANDS.contains(&program) && (argv || words.next().is_some()) {
+        // A command line: a program every system has with an argument, or shell syntax that
+        // runs one (`| sh`, `$(…)`); an argv list is joined first.
+        if crate::evidence::looks_like_shell(t) {
             return Some(format!("command line {t:?}"));
         }
         // Python code that reaches a capability (an argument some library evaluates).
