@@ -1530,7 +1530,13 @@ impl<'a> Judge<'a> {
         // A command line: a program every system has with an argument, or shell syntax that
         // runs one (`| sh`, `$(…)`); an argv list is joined first.
         if crate::evidence::looks_like_shell(t) {
-            return Some(format!("command line {t:?}"));
+            let piped = t.contains('|') || t.contains("$(") || t.contains('`') || t.contains("&&");
+            let what = if piped {
+                "shell pipeline"
+            } else {
+                "command line"
+            };
+            return Some(format!("{what} {t:?}"));
         }
         // Python code that reaches a capability (an argument some library evaluates).
         if t.len() <= 4096 && t.contains('(') {
