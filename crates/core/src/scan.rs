@@ -476,7 +476,7 @@ impl Walk<'_> {
             Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
             Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
             Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
-            Kind::JoblibZf => Some(self.joblib_zf(src, member, name, depth, &head)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, &head)),
             Kind::Data => self.unsniffed(src, member, name, depth),
         };
         let Some(at) = user_block else {
@@ -511,7 +511,6 @@ impl Walk<'_> {
         &mut self,
         src: &dyn ReadAt,
         member: Option<&str>,
-        name: &str,
         depth: usize,
         head: &[u8],
     ) -> &'static str {
@@ -525,7 +524,10 @@ impl Walk<'_> {
         };
         let body = Slice { src, start: offset };
         let before = self.decompressed;
-        let inner = self.decompress(&body, member, name, depth, Kind::Zlib);
+        // The payload is judged by its content, not by the outer name: joblib 0.9 wrote the
+        // main file's pickle and each array's raw buffer (`*.npy.z`, read back by
+        // ZNDArrayWrapper as bytes, never unpickled) in the same format.
+        let inner = self.decompress(&body, member, "zf-payload", depth, Kind::Zlib);
         let produced = self.decompressed.saturating_sub(before);
         if inner.is_none() {
             self.malformed(
