@@ -50,7 +50,8 @@ PACKAGES = [
     "xgboost", "lightgbm", "transformers", "tokenizers", "safetensors", "huggingface_hub",
     "h5py", "onnx", "jinja2", "yaml", "threadpoolctl", "packaging", "fsspec", "tqdm",
     "dateutil", "markupsafe", "requests", "urllib3", "charset_normalizer", "idna", "certifi",
-    "keras", "tensorflow", "ml_dtypes", "pyarrow", "statsmodels",
+    "keras", "tensorflow", "ml_dtypes", "pyarrow", "statsmodels", "torchvision", "torchaudio",
+    "timm", "diffusers", "peft", "sentence_transformers", "datasets", "accelerate", "gensim",
 ]
 # Modules whose import has visible side effects or needs a display.
 SKIP = re.compile(
@@ -444,7 +445,7 @@ KNOWN_CLASS_PACKAGES = {
     "pathlib", "uuid", "zoneinfo", "builtins", "array", "re", "functools", "operator",
     "_operator", "_collections", "_datetime", "_decimal", "_pydecimal", "numbers", "typing",
     "dataclasses", "ipaddress", "argparse", "copyreg", "_codecs", "codecs", "io", "_io",
-    "pyarrow", "statsmodels",
+    "pyarrow", "statsmodels", "torchvision", "timm", "sentence_transformers", "gensim",
 }
 # Modules whose harmless functions and values are listed as known too (what pickles name
 # besides classes: `builtins.len`, `numpy.log1p`, `torch.float16`, `operator.itemgetter`).
