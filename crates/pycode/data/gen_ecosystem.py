@@ -404,22 +404,28 @@ def one_fact(real, obj, facts):
         # __setstate__. Their real names count as references (a Popen subclass inherits
         # `subprocess.Popen.__init__`); their code's references count too. A base class's
         # *name* does not (a mixin with a network method is not a network constructor).
-        refs = []
-        ev = False
-        for meth in ("__init__", "__new__", "__setstate__"):
-            f = sget(obj, meth)
-            if isinstance(f, (staticmethod, classmethod)):
-                f = f.__func__
-            f = getattr(f, "__func__", f)
-            if f is None or f in (object.__init__, object.__new__):
-                continue
-            refs.append(f)
-            if isinstance(f, types.FunctionType):
-                r, _, e = code_refs(f)
-                refs.extend(r)
-                ev = ev or e
+        # NEWOBJ + BUILD (how pickles restore objects) runs __new__ and __setstate__;
+        # calling the class (REDUCE) runs __init__ too: recorded apart, so that a class
+        # whose constructor does something is judged only when the pickle calls it.
+        def refs_of(methods):
+            refs, ev = [], False
+            for meth in methods:
+                f = sget(obj, meth)
+                if isinstance(f, (staticmethod, classmethod)):
+                    f = f.__func__
+                f = getattr(f, "__func__", f)
+                if f is None or f in (object.__init__, object.__new__):
+                    continue
+                refs.append(f)
+                if isinstance(f, types.FunctionType):
+                    r, _, e = code_refs(f)
+                    refs.extend(r)
+                    ev = ev or e
+            return sorted({f"{x[0]}:{x[1]}" for x in (real_name(r) for r in refs) if x}), ev
+        refs, ev = refs_of(("__new__", "__setstate__"))
+        init_refs, init_ev = refs_of(("__init__",))
         facts[real] = {
-            "refs": sorted({f"{x[0]}:{x[1]}" for x in (real_name(r) for r in refs) if x}),
+            "refs": refs, "init_refs": init_refs, "init_eval": init_ev,
             "bases": [], "calls": [], "eval": ev, "class": True,
         }
     else:
@@ -489,13 +495,18 @@ def classify(records, facts, catalog):
             return cap
         return None
 
-    caps = {}
+    caps, init_caps = {}, {}
     reals = set(facts) | {v for (k, v) in records.values() if ":" in v}
     for real in reals:
         c = direct(real)
         if c:
             caps[real] = (c, real)
     for real, fx in facts.items():
+        for r in fx.get("init_refs", []):
+            c = propagates(r)
+            if c and r != real:
+                init_caps[real] = (c, r)
+                break
         if real in caps:
             continue
         for r in fx["refs"]:
@@ -505,7 +516,7 @@ def classify(records, facts, catalog):
             if c:
                 caps[real] = (c, r)
                 break
-    return caps
+    return caps, init_caps
 
 
 def main():
@@ -553,7 +564,7 @@ def main():
             except Exception:  # noqa: BLE001
                 versions[top] = "?"
         print(f"{top}: {len(d['records'])} names", file=sys.stderr)
-    caps = classify(records, facts, catalog)
+    caps, init_caps = classify(records, facts, catalog)
     # Module aliases kept: into another package (`sklearn.base.np` is numpy, `x.os` is os),
     # or into a module that itself holds something the table or the catalog flags. An alias
     # inside one package to a harmless module leads nowhere a spelling-level check misses.
@@ -580,12 +591,15 @@ def main():
             flags.append(f"{cap[0]}" + (f"@{cap[1]}" if cap[1] != real else ""))
         if fx.get("calls"):
             flags.append("calls=" + ",".join(str(i) for i in fx["calls"]))
+        ic = init_caps.get(real) if ":" in real else None
+        if ic and not cap:
+            flags.append(f"init={ic[0]}@{ic[1]}")
         # Keep only what changes a verdict or a label: aliases, re-exports, capabilities,
         # trampolines; a plain self-named class/function is recorded as known (kind only).
         if kind == "m":
             if ":" not in key or keep_alias(key, real):
                 lines.append(f"{key}\tm\t{real}\t")
-        elif real == key and cap and cap[1] == real and not fx.get("calls"):
+        elif real == key and cap and cap[1] == real and not fx.get("calls") and not ic:
             # The catalog matches this name itself: nothing to add.
             continue
         elif flags:
@@ -614,7 +628,8 @@ def main():
         "# key<TAB>kind<TAB>real target<TAB>flags",
         "# kind: m module alias (target = module), c class, f function, i instance (target = its type),",
         "#       p functools.partial (target = its function); '=' means the key is the real target,",
-        "#       '?' that it could not be resolved back; flags: CAPABILITY[@reached-through], calls=ARG,...",
+        "#       '?' that it could not be resolved back; flags: CAPABILITY[@reached-through], calls=ARG,...,",
+        "#       init=CAPABILITY@through (what calling a class runs in __init__, beyond NEWOBJ+BUILD)",
     ]
     with open(OUT, "w") as f:
         f.write("\n".join(header) + "\n" + "\n".join(lines) + "\n")

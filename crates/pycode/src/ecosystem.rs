@@ -48,6 +48,9 @@ pub struct Record {
     pub via: Option<&'static str>,
     /// Parameters (by position) the function calls: a trampoline.
     pub calls: Option<&'static str>,
+    /// For a class: a capability its `__init__` reaches, and through what. Restoring an
+    /// object (`NEWOBJ` + `BUILD`) does not run `__init__`; calling the class does.
+    pub init: Option<(Capability, &'static str)>,
 }
 
 impl Record {
@@ -140,10 +143,14 @@ fn parse(line: &'static str) -> Option<Record> {
         capability: None,
         via: None,
         calls: None,
+        init: None,
     };
     for flag in f.next().unwrap_or_default().split(' ') {
         if let Some(c) = flag.strip_prefix("calls=") {
             rec.calls = Some(c);
+        } else if let Some(i) = flag.strip_prefix("init=") {
+            let (cap, via) = i.split_once('@').unwrap_or((i, ""));
+            rec.init = capability_from(cap).map(|c| (c, via));
         } else if !flag.is_empty() {
             let (cap, via) = match flag.split_once('@') {
                 Some((c, v)) => (c, Some(v)),
@@ -275,6 +282,11 @@ fn resolve_uncached(module: &str, qualname: &str) -> Resolved {
                             && x.calls.is_none()
                         {
                             x.calls = r.calls;
+                        }
+                        if let Some(x) = rec.as_mut()
+                            && x.init.is_none()
+                        {
+                            x.init = r.init;
                         }
                     } else {
                         cur_qual = part.to_string();

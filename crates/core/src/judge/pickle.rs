@@ -1274,6 +1274,26 @@ impl<'a> Judge<'a> {
             );
             return;
         }
+        // Calling a class runs its __init__, which restoring an object (NEWOBJ) does not.
+        if matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj)
+            && !args.is_empty()
+            && let Some((cap, through)) = ecosystem::resolve(module, qualname)
+                .record
+                .and_then(|r| r.init)
+        {
+            let via = format!("{via} (its __init__ calls {through})");
+            self.capability_finding(
+                cap,
+                module,
+                qualname,
+                Reach::Indirect,
+                &via,
+                &args,
+                evidence,
+                loc,
+            );
+            return;
+        }
         // Unknown (or known and harmless): judged by what it is used for. Arguments that look
         // like commands, URLs or paths outside the model are evidence; a plain constructor
         // call is an inventory item.
