@@ -326,8 +326,16 @@ impl<'a> Judge<'a> {
         if self.is_literal(id) {
             return true;
         }
+        // Only a class the ecosystem table knows: an unknown class's `__new__` could return
+        // an exact `str`.
         match self.class_of(id, depth) {
-            Some(Sym::Name { module, qualname }) => !(module == "builtins" && qualname == "str"),
+            Some(Sym::Name { module, qualname }) => {
+                !(module == "builtins" && qualname == "str")
+                    && matches!(
+                        self.ctx.policy.allowed(&module, &qualname),
+                        Some(Allowed::Known | Allowed::Exact)
+                    )
+            }
             _ => false,
         }
     }
