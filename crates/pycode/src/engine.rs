@@ -2540,43 +2540,10 @@ fn percent_format(fmt: &str, args: &Val) -> Option<String> {
 
 /// `fmt.format(*args, **kwargs)` for plain `{}`, `{0}` and `{name}` fields.
 fn brace_format(fmt: &str, args: &[Val], kwargs: &[(String, Val)]) -> Option<String> {
-    let mut out = String::with_capacity(fmt.len());
-    let mut auto = 0usize;
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                out.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                out.push('}');
-            }
-            '{' => {
-                let mut field = String::new();
-                loop {
-                    match chars.next()? {
-                        '}' => break,
-                        ch => field.push(ch),
-                    }
-                }
-                let v = if field.is_empty() {
-                    auto += 1;
-                    args.get(auto - 1)?
-                } else if let Ok(i) = field.parse::<usize>() {
-                    args.get(i)?
-                } else if field.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    &kwargs.iter().find(|(k, _)| *k == field)?.1
-                } else {
-                    return None;
-                };
-                out.push_str(&to_str(v)?);
-            }
-            c => out.push(c),
-        }
-    }
-    Some(out)
+    crate::strfmt::brace_format(fmt, usize::MAX, |field| match field {
+        crate::strfmt::Field::Auto(i) | crate::strfmt::Field::Index(i) => to_str(args.get(i)?),
+        crate::strfmt::Field::Name(n) => to_str(&kwargs.iter().find(|(k, _)| k == n)?.1),
+    })
 }
 
 #[cfg(test)]

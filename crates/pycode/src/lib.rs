@@ -66,6 +66,7 @@ pub mod marshal;
 mod opcodes;
 mod pycodecs;
 mod source;
+pub mod strfmt;
 
 use serde::{Deserialize, Serialize};
 

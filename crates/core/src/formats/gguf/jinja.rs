@@ -1152,47 +1152,11 @@ fn unicode_name(name: &str) -> Option<char> {
 /// `str.format` with plain fields (`{}`, `{0}`, `{name}`, `{{`, `}}`); `None` for anything
 /// else (conversions, format specs, attribute fields).
 fn str_format(fmt: &str, pos: &[K], named: &[(String, K)]) -> Option<String> {
-    let mut out = String::new();
-    let mut auto = 0usize;
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                out.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                out.push('}');
-            }
-            '{' => {
-                let mut field = String::new();
-                for d in chars.by_ref() {
-                    if d == '}' {
-                        break;
-                    }
-                    field.push(d);
-                }
-                let arg = if field.is_empty() {
-                    auto += 1;
-                    pos.get(auto - 1)?
-                } else if let Ok(i) = field.parse::<usize>() {
-                    pos.get(i)?
-                } else if field.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    &named.iter().find(|(k, _)| *k == field)?.1
-                } else {
-                    return None;
-                };
-                out.push_str(&arg.plain()?);
-            }
-            '}' => return None,
-            c => out.push(c),
-        }
-        if out.len() > MAX_FOLD {
-            return None;
-        }
-    }
-    Some(out)
+    use modelguard_pycode::strfmt::{Field, brace_format};
+    brace_format(fmt, MAX_FOLD, |field| match field {
+        Field::Auto(i) | Field::Index(i) => pos.get(i)?.plain(),
+        Field::Name(n) => named.iter().find(|(k, _)| k == n)?.1.plain(),
+    })
 }
 
 /// Python slicing of a sequence of `n` items: the indices taken.
