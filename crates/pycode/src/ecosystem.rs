@@ -211,9 +211,13 @@ impl<T> Default for NameMemo<T> {
 impl<T: Clone> NameMemo<T> {
     /// The memoised answer, or `f`'s (then remembered).
     pub(crate) fn get_or(&self, module: &str, qualname: &str, f: impl Fn(&str, &str) -> T) -> T {
-        let mut key = String::with_capacity(module.len() + qualname.len() + 1);
+        // The module's length first: no two (module, qualname) pairs share a key, whatever
+        // bytes hostile names hold.
+        let mut key = String::with_capacity(module.len() + qualname.len() + 8);
+        let mut digits = itoa::Buffer::new();
+        key.push_str(digits.format(module.len()));
+        key.push(':');
         key.push_str(module);
-        key.push('\0');
         key.push_str(qualname);
         if let Some(v) = self.0.borrow().get(&key) {
             return v.clone();

@@ -18,6 +18,8 @@
 use std::sync::{Arc, Mutex, mpsc};
 
 use modelguard_pycode::catalog;
+
+use super::varint;
 use modelguard_pycode::decode::{Encoding, decode};
 use serde_json::{Map, Value};
 
@@ -675,20 +677,6 @@ pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         }
     }
     w.out
-}
-
-/// Read a protobuf varint at `*pos`.
-fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 /// Protobuf fields of one message: (field number, wire type, payload for LEN fields).

@@ -375,22 +375,24 @@ pub fn names_a_model(name: &str) -> bool {
     )
 }
 
+/// Read a protobuf varint at `*pos` (at most 10 bytes).
+pub(crate) fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// Whether `b` is exactly a sequence of well-formed protobuf fields (wire types 0, 1, 2, 5;
 /// field numbers from 1). Used to tell a protobuf-encoded model file (SentencePiece)
 /// from unrecognised bytes; random data almost never parses.
 pub fn is_protobuf_message(b: &[u8]) -> bool {
-    fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *b.get(*pos)?;
-            *pos += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
     let mut pos = 0usize;
     let mut fields = 0usize;
     while pos < b.len() {

@@ -103,6 +103,13 @@ struct Judge<'a> {
     planted_on: HashMap<(String, String), Vec<ValueId>>,
     /// Index of the last BUILD of each target (linear lookups per call were quadratic).
     last_build: HashMap<ValueId, usize>,
+    /// Every BUILD of each target, in order (attribute lookups on instances); built on first
+    /// use, which most pickles never need.
+    builds_on: Option<HashMap<ValueId, Vec<usize>>>,
+    /// What each constant string argument that may be code analyses to (`string_note`),
+    /// computed once per distinct string: a memoised string can be passed to thousands of
+    /// calls.
+    string_notes: HashMap<String, Option<String>>,
     /// Severity that code objects in this pickle earned from their bytecode analysis
     /// (`None`: no code object could be analysed).
     code_severity: Option<Severity>,
@@ -129,6 +136,8 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
             .collect(),
         code_severity: None,
         extensions: HashMap::default(),
+        builds_on: None,
+        string_notes: HashMap::default(),
     };
     j.collect_extensions();
     j.collect_planted();
@@ -269,9 +278,18 @@ impl<'a> Judge<'a> {
     /// The value BUILD sets for `name` on the instance `obj`: `Some(Some(v))` when a state
     /// dict sets it, `Some(None)` when every BUILD's state is a constant dict without it (or
     /// there is none), `None` when some state is not a literal dict (it could set anything).
-    fn instance_state(&self, obj: ValueId, name: &str) -> Option<Option<ValueId>> {
+    fn instance_state(&mut self, obj: ValueId, name: &str) -> Option<Option<ValueId>> {
+        let a = self.a;
+        let index = self.builds_on.get_or_insert_with(|| {
+            let mut m: HashMap<ValueId, Vec<usize>> = HashMap::default();
+            for (i, b) in a.builds.iter().enumerate() {
+                m.entry(b.target).or_default().push(i);
+            }
+            m
+        });
         let mut found = None;
-        for b in self.a.builds.iter().filter(|b| b.target == obj) {
+        let builds = index.get(&obj).map(Vec::as_slice).unwrap_or_default();
+        for b in builds.iter().filter_map(|&i| a.builds.get(i)) {
             let dicts: Vec<&Vec<(ValueId, ValueId)>> = match self.a.value(b.state) {
                 Some(Value::Dict(items)) => vec![items],
                 Some(Value::Tuple(parts)) => {
@@ -1568,14 +1586,19 @@ impl<'a> Judge<'a> {
         }
         // Python code that reaches a capability (an argument some library evaluates).
         if t.len() <= 4096 && t.contains('(') {
+            if let Some(n) = self.string_notes.get(t) {
+                return n.clone();
+            }
             let facts = modelguard_pycode::analyze_source(t, &self.ctx.code_limits);
-            if let Some(h) = facts.hits.first() {
-                return Some(format!(
+            let note = facts.hits.first().map(|h| {
+                format!(
                     "Python code reaching {} ({}): {t:?}",
                     h.target,
                     h.capability.as_str()
-                ));
-            }
+                )
+            });
+            self.string_notes.insert(t.to_string(), note.clone());
+            return note;
         }
         None
     }
