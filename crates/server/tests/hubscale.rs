@@ -614,3 +614,50 @@ async fn result_pages_are_paginated() {
     assert!(page.contains("id=unsafe-banner") && page.contains("id=next-page"));
     svc.shutdown().await;
 }
+
+/// The crawler on Gitea: repository search pages, one commit request per repository for its
+/// head, the tree and media APIs for the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crawl_gitea() {
+    let mut repos = HashMap::new();
+    for i in 0..7u32 {
+        let mut files = vec![file("w.pkl", pickle(5000))];
+        if i == 3 {
+            files.push(file("evil.pkl", evil()));
+        }
+        repos.insert(format!("team/r{i}"), files);
+    }
+    let hub = fake_hub_with(vec![], repos, 100).await;
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start(Config {
+        crawl_page_size: 3,
+        gitea_endpoint: Some(hub.base.clone()),
+        ..config(sqlite(&dir), &hub)
+    })
+    .await;
+    let base = format!("http://{}", svc.addr);
+    let http = reqwest::Client::new();
+    let r: Value = http
+        .post(format!("{base}/v1/crawls"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"hub": "gitea"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = format!("{base}{}", r["links"]["self"].as_str().unwrap());
+    let c = wait_for(&http, &link, |c| c["state"] != "running").await;
+    assert_eq!(c["state"], "done", "{c:#}");
+    assert_eq!(c["reposListed"], 7, "{c:#}");
+    assert_eq!(c["reposEnqueued"], 7, "{c:#}");
+    let doc = wait_done(
+        &http,
+        &format!("{base}/v1/repos/gitea/team/r3/revisions/main"),
+    )
+    .await;
+    assert_eq!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
+    assert_eq!(by_path(&doc)["w.pkl"]["status"], "safe", "{doc:#}");
+    svc.shutdown().await;
+}

@@ -66,6 +66,8 @@ pub struct Hub {
     pub gated: std::sync::Mutex<Vec<String>>,
     /// Head commit per repository (`revision` answers), when set.
     pub heads: std::sync::Mutex<HashMap<String, String>>,
+    /// Delay of every repository listing page (ms).
+    pub listing_delay_ms: AtomicU64,
 }
 
 impl Hub {
@@ -130,6 +132,10 @@ pub async fn list_models(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     hub.stats.listing_pages.fetch_add(1, Ordering::Relaxed);
+    let delay = hub.listing_delay_ms.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let get = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
     assert!(
         q.iter().any(|(k, v)| k == "expand[]" && v == "sha"),
@@ -195,6 +201,36 @@ pub async fn gitea_tree(
         "total_count": files.len(),
     }))
     .into_response()
+}
+
+/// Gitea's repository search `GET /api/v1/repos/search?limit=&page=`: `{ok, data: [{full_name,
+/// default_branch, empty}]}` over `repos`, in name order.
+pub async fn gitea_search(
+    State(hub): State<Arc<Hub>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    hub.stats.listing_pages.fetch_add(1, Ordering::Relaxed);
+    let limit: usize = q.get("limit").and_then(|c| c.parse().ok()).unwrap_or(50);
+    let page: usize = q.get("page").and_then(|c| c.parse().ok()).unwrap_or(1);
+    let mut names: Vec<&String> = hub.repos.keys().collect();
+    names.sort();
+    let data: Vec<Value> = names
+        .iter()
+        .skip((page.max(1) - 1) * limit)
+        .take(limit)
+        .map(|n| json!({"full_name": n, "default_branch": "main", "empty": false}))
+        .collect();
+    axum::Json(json!({"ok": true, "data": data})).into_response()
+}
+
+/// Gitea's single commit `GET /api/v1/repos/{o}/{n}/git/commits/{ref}`.
+pub async fn gitea_commit(
+    State(hub): State<Arc<Hub>>,
+    Path((owner, name, rev)): Path<(String, String, String)>,
+) -> Response {
+    let sha = sha(format!("{owner}/{name}@{rev}").as_bytes());
+    let _ = &hub;
+    axum::Json(json!({"sha": &sha[..40]})).into_response()
 }
 
 /// Gitea's `media` download (LFS-resolving raw file), `?ref=`.
@@ -298,6 +334,7 @@ pub async fn fake_hub_with(
         rate_limit_next: AtomicU64::new(0),
         gated: std::sync::Mutex::new(Vec::new()),
         heads: std::sync::Mutex::new(HashMap::new()),
+        listing_delay_ms: AtomicU64::new(0),
     });
     let app = Router::new()
         .route("/api/models/{owner}/{name}/tree/{rev}", get(tree))
@@ -311,6 +348,11 @@ pub async fn fake_hub_with(
         .route(
             "/api/v1/repos/{owner}/{name}/media/{*path}",
             get(gitea_media),
+        )
+        .route("/api/v1/repos/search", get(gitea_search))
+        .route(
+            "/api/v1/repos/{owner}/{name}/git/commits/{rev}",
+            get(gitea_commit),
         )
         .with_state(hub.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
