@@ -42,6 +42,14 @@ pub struct FileIn {
     pub size: i64,
 }
 
+/// `$a, $a+1, …` for `n` parameters (an `IN` list).
+fn params(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which files of a revision a page holds.
 #[derive(Debug, Clone, Copy)]
 pub enum Lookup<'a> {
@@ -269,12 +277,7 @@ impl Store {
                 "SELECT sha256, status FROM results WHERE analyser = $1 AND policy = $2 \
                  AND sha256 IN (",
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i + 3));
-            }
+            sql.push_str(&params(3, chunk.len()));
             sql.push(')');
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(analyser.to_string())
@@ -313,12 +316,7 @@ impl Store {
                 p + 3
             ));
             p += 3;
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", p + i + 1));
-            }
+            sql.push_str(&params(p + 1, chunk.len()));
             sql.push(')');
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (sha, st) in chunk {
@@ -455,12 +453,7 @@ impl Store {
         for chunk in shas.chunks(CHUNK) {
             let mut sql =
                 String::from("SELECT sha256, scanned_at, report FROM results WHERE sha256 IN (");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i + 1));
-            }
+            sql.push_str(&params(1, chunk.len()));
             sql.push(')');
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for sha in chunk {
@@ -500,12 +493,7 @@ impl Store {
         let mut sql = String::from(
             "SELECT path, status FROM repo_files WHERE repo = $1 AND revision = $2 AND status IN (",
         );
-        for i in 0..statuses.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", i + 3));
-        }
+        sql.push_str(&params(3, statuses.len()));
         sql.push_str(&format!(") ORDER BY path LIMIT ${}", statuses.len() + 3));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(repo.to_string())
@@ -670,29 +658,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected())
-    }
-
-    /// Files of a revision, by path.
-    pub async fn files(&self, repo: &str, rev: &str) -> Result<Vec<FileRow>, Error> {
-        let rows = sqlx::query(
-            "SELECT path, sha256, size, status, error FROM repo_files WHERE repo = $1 AND \
-             revision = $2 ORDER BY path",
-        )
-        .bind(repo)
-        .bind(rev)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FileRow {
-                    path: s(r, 0)?,
-                    sha256: os(r, 1)?,
-                    size: n(r, 2)?,
-                    status: s(r, 3)?,
-                    error: os(r, 4)?,
-                })
-            })
-            .collect()
     }
 
     /// Where a blob occurs (repo, revision, path), at most `limit`.
