@@ -758,9 +758,12 @@ async fn list_crawls(State(ctx): St) -> Response {
     }
 }
 
-/// `POST /v1/rescans` (admin): after an analyser or policy change, enqueue one scan per
-/// blob without a current result, in the rescan lane. Old verdicts stay visible (marked
-/// `stale`) until replaced. Uploads are not kept, so they cannot be rescanned.
+/// `POST /v1/rescans` (admin): after an analyser or policy change, give every blob without a
+/// current verdict a new one. A blob whose analysis is stored under the current extractor
+/// (only the judging part of the policy changed: rule switches, severities, ignores) is
+/// re-judged at once, without its bytes; the others are enqueued for a fetch in the rescan
+/// lane, from an occurrence that did not fail. Old verdicts stay visible (marked `stale`)
+/// until replaced. Answers `{"rejudged", "needFetch", "enqueued", "skipped"}`.
 async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
     if let Some(r) = admin_denied(&ctx, &headers) {
         return r;
@@ -772,7 +775,20 @@ async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
     };
     let mut enqueued = 0u64;
     let mut skipped = 0u64;
+    let mut rejudged = 0u64;
+    let mut need_fetch = 0u64;
     for (repo, rev, path, sha, size) in stale {
+        match crate::worker::rejudge(&ctx, &sha).await {
+            Ok(Some(st)) => {
+                if let Err(e) = ctx.store.set_status_by_sha(&sha, &st, None).await {
+                    return internal(e);
+                }
+                rejudged += 1;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
         let (source, announced) = if repo.starts_with("uploads/") || sha.starts_with("unhashed-") {
             skipped += 1;
             continue;
@@ -802,6 +818,7 @@ async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
         let Ok(payload) = serde_json::to_string(&task) else {
             continue;
         };
+        need_fetch += 1;
         match ctx
             .store
             .enqueue(
@@ -820,7 +837,12 @@ async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
     }
     (
         StatusCode::ACCEPTED,
-        axum::Json(json!({"enqueued": enqueued, "skipped": skipped})),
+        axum::Json(json!({
+            "rejudged": rejudged,
+            "needFetch": need_fetch,
+            "enqueued": enqueued,
+            "skipped": skipped,
+        })),
     )
         .into_response()
 }

@@ -115,6 +115,12 @@ pub struct Config {
     pub max_webhook_body_bytes: usize,
     /// Files per page of the revision API and page (`?limit=` up to 10 times this).
     pub page_size: i64,
+    /// The scan policy: a `modelguard.toml` (the CLI's policy file format: `strict`,
+    /// `[allow]`, `[rules]`, `[[ignore]]`). Its `[rules]` and `[[ignore]]` are applied to the
+    /// stored analysis of each blob, so changing them re-judges stored blobs without fetching
+    /// them (`POST /v1/rescans`); `strict` and `[allow]` change the analysis itself. Its
+    /// `[limits]` table is not used: the service's own `[limits]` are.
+    pub policy: Option<PathBuf>,
     /// The scanner's limits (`[limits]` table, same keys as the policy file's). They are part
     /// of the policy digest, so changing them re-scans instead of reusing cached results.
     pub limits: modelguard::Limits,
@@ -146,6 +152,7 @@ impl Default for Config {
             max_body_bytes: 64 << 20,
             shutdown_grace_secs: 20,
             max_files_per_revision: 100_000,
+            policy: None,
             claim_batch: 1,
             fair_spread_ms: 20,
             max_push_refs_per_event: 16,

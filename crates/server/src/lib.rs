@@ -106,8 +106,18 @@ pub struct Ctx {
     pub store: store::Store,
     /// HTTP client.
     pub fetcher: fetch::Fetcher,
-    /// The scanner (limits and policy).
+    /// The scanner: limits and the analysis part of the policy (`strict`, allowlist). Its
+    /// reports are stored as each blob's analysis, before the judging part of the policy.
     pub scanner: modelguard::Scanner,
+    /// The whole policy; [`judge`] applies its rule switches, severity overrides and path
+    /// ignores to a stored analysis.
+    pub policy: modelguard::Policy,
+    /// Key of a stored analysis besides the hash: version + digest of the rules, the
+    /// analysis policy, limits and signatures. Only a change of it needs the bytes again.
+    pub extractor: String,
+    /// Key of a verdict besides the hash: (analyser version, digest of everything including
+    /// the whole policy).
+    pub verdict_key: (String, String),
     /// Prometheus handle (`/metrics`).
     pub metrics: PrometheusHandle,
     /// Idle poll interval of workers.
@@ -117,8 +127,29 @@ pub struct Ctx {
 impl Ctx {
     /// The result cache key besides the hash: (analyser version, policy digest).
     pub fn cache_key(&self) -> (String, String) {
-        let info = self.scanner.info();
-        (info.version, info.ruleset)
+        self.verdict_key.clone()
+    }
+}
+
+/// A verdict from a stored analysis: the policy's rule switches, severity overrides and path
+/// ignores applied, the verdict recomputed (what the CLI's scanner does after analysing).
+pub fn judge(
+    policy: &modelguard::Policy,
+    mut analysis: modelguard::report::FileReport,
+) -> modelguard::report::FileReport {
+    policy.apply(&mut analysis);
+    analysis
+}
+
+/// The policy of `cfg.policy` (default: none).
+fn load_policy(cfg: &Config) -> Result<modelguard::Policy, Error> {
+    match &cfg.policy {
+        None => Ok(modelguard::Policy::default()),
+        Some(path) => {
+            let file = modelguard::config::Config::load(path)
+                .map_err(|e| Error::Config(format!("policy: {e}")))?;
+            Ok(file.policy(path.parent()))
+        }
     }
 }
 
@@ -177,15 +208,34 @@ pub async fn start(cfg: Config) -> Result<Running, Error> {
 pub async fn start_with_poll(cfg: Config, poll: Duration) -> Result<Running, Error> {
     let store = store::Store::connect(&cfg.db).await?;
     let fetcher = fetch::Fetcher::new(&cfg.hub())?;
+    let policy = load_policy(&cfg)?;
+    // The analysis runs with the policy's analysis part only; its judging part is applied
+    // afterwards, so it can change without the bytes.
+    let analysis_policy = modelguard::Policy {
+        disabled_rules: Vec::new(),
+        severity_overrides: Default::default(),
+        ignore: Vec::new(),
+        ..policy.clone()
+    };
+    let scanner = modelguard::Scanner {
+        // The service hashes what it downloads itself and keys range reads by the hub's
+        // announced hash: hashing inside the scanner would read every byte.
+        hash: modelguard::HashMode::Never,
+        ..modelguard::Scanner::new(cfg.limits.clone(), analysis_policy)
+    };
+    let raw = scanner.info();
+    let whole = modelguard::Scanner {
+        policy: policy.clone(),
+        ..scanner.clone()
+    }
+    .info();
     let ctx = Arc::new(Ctx {
         fetcher,
         store,
-        scanner: modelguard::Scanner {
-            // The service hashes what it downloads itself and keys range reads by the hub's
-            // announced hash: hashing inside the scanner would read every byte.
-            hash: modelguard::HashMode::Never,
-            ..modelguard::Scanner::new(cfg.limits.clone(), modelguard::Policy::default())
-        },
+        extractor: format!("{}:{}", raw.version, raw.ruleset),
+        verdict_key: (whole.version, whole.ruleset),
+        policy,
+        scanner,
         metrics: metrics_handle(),
         poll,
         cfg,

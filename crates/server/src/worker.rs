@@ -492,11 +492,14 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
     let (analyser, policy) = ctx.cache_key();
-    if let Some(sha) = &t.sha256
-        && let Some(hit) = ctx.store.result(sha, &analyser, &policy).await?
-    {
-        metrics::counter!("modelguard_cache_hits_total").increment(1);
-        return finish(ctx, t, sha, &hit.status).await;
+    if let Some(sha) = &t.sha256 {
+        if let Some(hit) = ctx.store.result(sha, &analyser, &policy).await? {
+            metrics::counter!("modelguard_cache_hits_total").increment(1);
+            return finish(ctx, t, sha, &hit.status).await;
+        }
+        if let Some(st) = rejudge(ctx, sha).await? {
+            return finish(ctx, t, sha, &st).await;
+        }
     }
     let opened = match &t.source {
         FileSource::Hub { hub } => {
@@ -552,11 +555,14 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
             (Box::new(Shared(src.clone())), sha, Some(src))
         }
     };
-    if t.sha256.is_none()
-        && let Some(hit) = ctx.store.result(&sha, &analyser, &policy).await?
-    {
-        metrics::counter!("modelguard_cache_hits_total").increment(1);
-        return finish(ctx, t, &sha, &hit.status).await;
+    if t.sha256.is_none() {
+        if let Some(hit) = ctx.store.result(&sha, &analyser, &policy).await? {
+            metrics::counter!("modelguard_cache_hits_total").increment(1);
+            return finish(ctx, t, &sha, &hit.status).await;
+        }
+        if let Some(st) = rejudge(ctx, &sha).await? {
+            return finish(ctx, t, &sha, &st).await;
+        }
     }
     metrics::counter!("modelguard_cache_misses_total").increment(1);
     let scanner = ctx.scanner.clone();
@@ -577,6 +583,13 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
         });
     }
     report.sha256 = Some(sha.clone());
+    // The analysis is stored before the policy's judging part is applied: a later policy
+    // change re-judges it without the bytes.
+    let analysis = serde_json::to_vec(&report).map_err(|e| Error::Scan(e.to_string()))?;
+    ctx.store
+        .put_analysis(&sha, &ctx.extractor, &analysis)
+        .await?;
+    let report = crate::judge(&ctx.policy, report);
     let st = status::of_report(&report);
     metrics::counter!("modelguard_scans_total", "status" => st).increment(1);
     let row = ResultRow {
@@ -593,6 +606,47 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
     }
     tracing::info!(path = %t.path, sha256 = %sha, status = st, "scanned");
     finish(ctx, t, &sha, st).await
+}
+
+/// Largest stored analysis inflated (a report is a few KB; this bounds a damaged row).
+const MAX_ANALYSIS_BYTES: u64 = 256 << 20;
+
+/// The verdict of a blob from its stored analysis under the current extractor, stored as
+/// its current result: `None` when there is no such analysis (the bytes are needed).
+pub async fn rejudge(ctx: &Ctx, sha: &str) -> Result<Option<String>, Error> {
+    let Some(json) = ctx
+        .store
+        .analysis(sha, &ctx.extractor, MAX_ANALYSIS_BYTES)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let policy = ctx.policy.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        serde_json::from_slice::<modelguard::report::FileReport>(&json)
+            .ok()
+            .map(|r| crate::judge(&policy, r))
+            .and_then(|r| Some((status::of_report(&r), serde_json::to_string(&r).ok()?)))
+    })
+    .await
+    .map_err(|e| Error::Scan(e.to_string()))?;
+    let Some((st, report)) = judged else {
+        // An analysis this version cannot read: scan again.
+        return Ok(None);
+    };
+    let (analyser, policy) = ctx.cache_key();
+    ctx.store
+        .put_result(&ResultRow {
+            sha256: sha.to_string(),
+            analyser,
+            policy,
+            status: st.to_string(),
+            report,
+            scanned_at: now_ms(),
+        })
+        .await?;
+    metrics::counter!("modelguard_rejudged_total").increment(1);
+    Ok(Some(st.to_string()))
 }
 
 /// [`ReadAt`] over a shared [`crate::fetch::HttpSource`], so the worker can ask it after the

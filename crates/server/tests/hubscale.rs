@@ -661,3 +661,73 @@ async fn crawl_gitea() {
     assert_eq!(by_path(&doc)["w.pkl"]["status"], "safe", "{doc:#}");
     svc.shutdown().await;
 }
+
+/// Re-judging without re-downloading: after a severity change in the policy file named by
+/// `policy`, `POST /v1/rescans` gives every stored blob the verdict the CLI's scanner gives
+/// under that policy, with no byte fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn policy_change_rejudges_without_fetching() {
+    let mut repos = HashMap::new();
+    repos.insert(
+        "acme/j".to_string(),
+        vec![file("evil.pkl", evil()), file("ok.pkl", pickle(3))],
+    );
+    let hub = fake_hub_with(vec![], repos, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(sqlite(&dir), &hub);
+    let svc = start(cfg.clone()).await;
+    let base = format!("http://{}", svc.addr);
+    let http = reqwest::Client::new();
+    let sha = "8".repeat(40);
+    post_hf(&http, &base, SECRET, webhook("acme/j", &sha).to_string()).await;
+    let url = format!("{base}/v1/repos/acme/j/revisions/{sha}");
+    let doc = wait_done(&http, &url).await;
+    assert_eq!(by_path(&doc)["evil.pkl"]["status"], "unsafe");
+    svc.shutdown().await;
+    let fetched = hub.stats.bytes.load(Ordering::Relaxed);
+
+    let policy_path = dir.path().join("modelguard.toml");
+    std::fs::write(
+        &policy_path,
+        "[rules.severity]\n\"MG-PKL-PROC\" = \"low\"\n",
+    )
+    .unwrap();
+    let svc = start(Config {
+        policy: Some(policy_path.clone()),
+        ..cfg
+    })
+    .await;
+    let base = format!("http://{}", svc.addr);
+    let url = format!("{base}/v1/repos/acme/j/revisions/{sha}");
+    let doc = get(&http, &url).await;
+    assert_eq!(by_path(&doc)["evil.pkl"]["stale"], true, "{doc:#}");
+    let r: Value = http
+        .post(format!("{base}/v1/rescans"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["rejudged"], 2, "{r:#}");
+    assert_eq!(r["needFetch"], 0, "{r:#}");
+    assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), fetched, "no byte fetched");
+    let doc = get(&http, &url).await;
+    // What the CLI gives for the same bytes under that policy file.
+    let file_policy = modelguard::config::Config::load(&policy_path)
+        .unwrap()
+        .policy(policy_path.parent());
+    let cli = modelguard::Scanner {
+        hash: modelguard::HashMode::Never,
+        ..modelguard::Scanner::new(test_limits(), file_policy)
+    };
+    for (path, data) in [("evil.pkl", evil()), ("ok.pkl", pickle(3))] {
+        let want = modelguard_server::status::of_report(&cli.scan_bytes(path, &data));
+        let f = &by_path(&doc)[path];
+        assert_eq!(f["status"], want, "{path}: {doc:#}");
+        assert_eq!(f["stale"], false, "{path}: {doc:#}");
+    }
+    assert_ne!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
+    svc.shutdown().await;
+}

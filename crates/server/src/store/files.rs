@@ -758,6 +758,59 @@ impl Store {
         Ok(out)
     }
 
+    /// Store a blob's analysis (compressed; the first writer wins).
+    pub async fn put_analysis(
+        &self,
+        sha256: &str,
+        extractor: &str,
+        report_json: &[u8],
+    ) -> Result<(), Error> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(report_json)
+            .map_err(|e| Error::Scan(format!("compress: {e}")))?;
+        let packed = z
+            .finish()
+            .map_err(|e| Error::Scan(format!("compress: {e}")))?;
+        sqlx::query(
+            "INSERT INTO analyses (sha256, extractor, report, scanned_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sha256, extractor) DO NOTHING",
+        )
+        .bind(sha256)
+        .bind(extractor)
+        .bind(packed)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A blob's stored analysis under `extractor` (JSON), if any. Decompression is capped at
+    /// `max` bytes: a row that inflates beyond it is treated as missing.
+    pub async fn analysis(
+        &self,
+        sha256: &str,
+        extractor: &str,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        use std::io::Read;
+        let row = sqlx::query("SELECT report FROM analyses WHERE sha256 = $1 AND extractor = $2")
+            .bind(sha256)
+            .bind(extractor)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let packed: Vec<u8> = row.try_get(0)?;
+        let mut out = Vec::new();
+        let read = flate2::read::ZlibDecoder::new(packed.as_slice())
+            .take(max.saturating_add(1))
+            .read_to_end(&mut out);
+        Ok(match read {
+            Ok(n) if (n as u64) <= max => Some(out),
+            _ => None,
+        })
+    }
+
     /// Keep an uploaded file until its scan job runs; returns its id.
     pub async fn put_upload(&self, data: &[u8]) -> Result<i64, Error> {
         let row =

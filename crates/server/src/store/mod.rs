@@ -211,6 +211,19 @@ CREATE TABLE IF NOT EXISTS hub_rate (
 )
 "#;
 
+/// Schema version 3: each blob's stored analysis (the report before the judging part of the
+/// policy, zlib-compressed JSON), keyed by the extractor (analyser version + digest of what
+/// changes the analysis): a policy change re-judges it without fetching the blob.
+const V3: &str = r#"
+CREATE TABLE IF NOT EXISTS analyses (
+  sha256 TEXT NOT NULL,
+  extractor TEXT NOT NULL,
+  report {BLOB} NOT NULL,
+  scanned_at BIGINT NOT NULL,
+  PRIMARY KEY (sha256, extractor)
+)
+"#;
+
 /// The statuses `job_counts` keeps (done jobs are not counted: they only grow, and a hot
 /// counter row would serialise completions).
 pub const COUNTED: [&str; 3] = ["queued", "running", "quarantined"];
@@ -298,7 +311,7 @@ fn spell((id, blob): (&str, &str), triggers: &[&str]) -> Vec<Vec<String>> {
     let v1 = split(V1);
     let mut v2 = split(V2);
     v2.extend(triggers.iter().map(|t| (*t).to_string()));
-    vec![v1, v2]
+    vec![v1, v2, split(V3)]
 }
 
 /// A claimed job.
