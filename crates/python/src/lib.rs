@@ -284,3 +284,43 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_json_is_validated_as_the_policy_file() {
+        let ok = config_from_json(
+            r#"{"strict": true, "allow": {"globals": ["mypkg.*"]},
+                "rules": {"severity": {"MG-PKL-UNKNOWN": "medium"}},
+                "ignore": [{"path": "tests/**", "rules": ["*"]}], "limits": {"max_depth": 3}}"#,
+        );
+        let c = ok.map_err(|e| e.to_string());
+        assert!(
+            matches!(&c, Ok(c) if c.strict && c.limits.max_depth == 3),
+            "{c:?}"
+        );
+        for (bad, why) in [
+            (r#"{"rules": {"disable": ["MG-NOPE"]}}"#, "MG-NOPE"),
+            (r#"{"limits": {"max_dept": 1}}"#, "max_dept"),
+            (r#"{"alow": {}}"#, "alow"),
+            (r#"{"allow": {"globals": ["*"]}}"#, "not a pattern"),
+            ("[1, 2]", "policy"),
+        ] {
+            let e = config_from_json(bad).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_some_and(|m| m.contains(why)),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(parse_severity("HIGH").is_ok());
+        assert!(parse_severity("severe").is_err());
+        assert!(parse_hash("never").is_ok());
+        assert!(parse_hash("sometimes").is_err());
+    }
+}
