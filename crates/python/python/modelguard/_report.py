@@ -233,7 +233,7 @@ class Report:
         return _native.render(self._raw, "text", self.walk_errors, quiet)
 
     def __str__(self) -> str:
-        return self.to_text()
+        return self.to_text().rstrip("\n")
 
     def __repr__(self) -> str:
         return (
