@@ -188,6 +188,25 @@ impl Config {
         }
     }
 
+    /// The hub client's share of the settings.
+    pub fn hub(&self) -> modelguard_hub::HubConfig {
+        modelguard_hub::HubConfig {
+            hf_endpoint: self.hf_endpoint.clone(),
+            hf_token: self.hf_token.clone(),
+            gitea_endpoint: self.gitea_endpoint.clone(),
+            allow_private_urls: self.allow_private_urls,
+            max_file_bytes: self.max_file_bytes,
+            whole_download_max_bytes: self.whole_download_max_bytes,
+            fallback_download_max_bytes: self.fallback_download_max_bytes,
+            range_block_bytes: self.range_block_bytes,
+            range_cache_blocks: self.range_cache_blocks,
+            http_timeout_secs: self.http_timeout_secs,
+            http_retries: self.http_retries,
+            max_files_per_revision: self.max_files_per_revision,
+            user_agent: concat!("modelguard-server/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+
     /// Reject settings that cannot work.
     pub fn validate(&mut self) -> Result<(), Error> {
         self.hf_endpoint = self.hf_endpoint.trim_end_matches('/').to_string();

@@ -4,7 +4,8 @@
 //!   per-repository page, health and metrics);
 //! - [`store`]: events, the job queue with lanes and leases, results keyed by content hash,
 //!   repository files — on SQLite (default) or PostgreSQL;
-//! - [`fetch`]: hub tree listing and downloads, range reads, the SSRF guard;
+//! - [`fetch`] (the `modelguard-hub` crate): hub tree listing and downloads, range reads,
+//!   the SSRF guard;
 //! - [`worker`]: claims jobs and runs the core [`modelguard::Scanner`] on blocking threads;
 //! - [`status`]: Hub-style statuses, `securityFileStatus`, SARIF;
 //! - [`html`]: the server-rendered page.
@@ -15,7 +16,8 @@
 
 pub mod api;
 pub mod config;
-pub mod fetch;
+/// The hub client lives in its own crate (the Python package uses it too).
+pub use modelguard_hub as fetch;
 pub mod html;
 pub mod status;
 pub mod store;
@@ -47,6 +49,23 @@ pub enum Error {
     /// A URL the SSRF guard refuses (permanent).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The hub answered a status that retrying now will not change (401/403/404/410…): this
+    /// occurrence cannot be fetched.
+    #[error("fetch: {url}: HTTP {status}")]
+    Unavailable {
+        /// The URL requested.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The hub kept answering 429/5xx: try again later (after `retry_after` when given).
+    #[error("{message}")]
+    RetryLater {
+        /// What happened.
+        message: String,
+        /// The server's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
     /// A job payload that cannot be processed (permanent).
     #[error("bad job payload: {0}")]
     Payload(String),
@@ -56,6 +75,26 @@ pub enum Error {
     /// I/O (listening socket).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<fetch::Error> for Error {
+    fn from(e: fetch::Error) -> Self {
+        match e {
+            fetch::Error::Config(m) => Error::Config(m),
+            fetch::Error::Fetch(m) => Error::Fetch(m),
+            fetch::Error::TooLarge(n) => Error::TooLarge(n),
+            fetch::Error::Forbidden(m) => Error::Forbidden(m),
+            fetch::Error::Status { url, status } => Error::Unavailable { url, status },
+            fetch::Error::RetryLater {
+                url,
+                status,
+                retry_after,
+            } => Error::RetryLater {
+                message: format!("fetch: {url}: HTTP {status} (rate limited, retry later)"),
+                retry_after,
+            },
+        }
+    }
 }
 
 /// Shared state of one service process.
@@ -136,7 +175,7 @@ pub async fn start(cfg: Config) -> Result<Running, Error> {
 /// [`start`] with a worker idle poll interval (tests use a short one).
 pub async fn start_with_poll(cfg: Config, poll: Duration) -> Result<Running, Error> {
     let store = store::Store::connect(&cfg.db).await?;
-    let fetcher = fetch::Fetcher::new(&cfg)?;
+    let fetcher = fetch::Fetcher::new(&cfg.hub())?;
     let ctx = Arc::new(Ctx {
         fetcher,
         store,

@@ -1,7 +1,11 @@
-//! Fetching: a client for the Hugging Face Hub's API shape (tree listing with `Link`
-//! pagination, `resolve` downloads), Gitea's tree API, user-submitted URLs behind an SSRF
-//! guard, and [`HttpSource`]: modelguard's [`ReadAt`] over HTTP range requests with a small
-//! block cache, so the scanner fetches only the bytes its analysers read.
+//! modelguard-hub: a client for model hubs. The Hugging Face Hub's API shape (tree listing
+//! with `Link` pagination, `resolve` downloads), Gitea's tree API, user-submitted URLs behind
+//! an SSRF guard, and [`HttpSource`]: modelguard's [`ReadAt`] over HTTP range requests with a
+//! small block cache, so the scanner fetches only the bytes its analysers read.
+//!
+//! It owns HTTP and the hubs' wire formats only: no database, no job queue, no scanning
+//! (the service and the Python package drive it and hand its sources to the core scanner).
+#![forbid(unsafe_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -14,8 +18,93 @@ use modelguard::source::ReadAt;
 use reqwest::{Client, Response, StatusCode, Url, header};
 use serde::Deserialize;
 
-use crate::Error;
-use crate::config::Config;
+/// Errors of the hub client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration (an endpoint that is not set or not a base URL).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Transport failure or an unusable answer (retryable).
+    #[error("fetch: {0}")]
+    Fetch(String),
+    /// The server answered with an error status that retrying now will not change
+    /// (401/403/404/410…): the URL is unavailable to us.
+    #[error("fetch: {url}: HTTP {status}")]
+    Status {
+        /// The URL requested.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server kept answering 429 (or 5xx) through every retry: try again later, after
+    /// `retry_after` when the server said.
+    #[error("fetch: {url}: HTTP {status} (rate limited or unavailable, retry later)")]
+    RetryLater {
+        /// The URL requested.
+        url: String,
+        /// The last HTTP status.
+        status: u16,
+        /// The server's `Retry-After`, uncapped.
+        retry_after: Option<Duration>,
+    },
+    /// The file is larger than `max_file_bytes` (permanent).
+    #[error("file too large to scan ({0} bytes)")]
+    TooLarge(u64),
+    /// A URL the SSRF guard refuses (permanent).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+/// What the hub client needs to know. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Hub endpoint (`HF_ENDPOINT`), without a trailing slash.
+    pub hf_endpoint: String,
+    /// Hub token (`HF_TOKEN`), sent as a bearer token to the hub endpoint only.
+    pub hf_token: Option<String>,
+    /// Gitea/Forgejo base URL.
+    pub gitea_endpoint: Option<String>,
+    /// Allow user-submitted URLs that resolve to loopback, private or link-local addresses.
+    pub allow_private_urls: bool,
+    /// Largest file to open (bytes).
+    pub max_file_bytes: u64,
+    /// Files up to this size are downloaded whole; larger ones are read by ranges.
+    pub whole_download_max_bytes: u64,
+    /// When a server ignores range requests, download files up to this size instead.
+    pub fallback_download_max_bytes: u64,
+    /// Block size of the range-read cache.
+    pub range_block_bytes: u64,
+    /// Blocks kept per file by the range-read cache.
+    pub range_cache_blocks: usize,
+    /// Timeout of one HTTP request, in seconds.
+    pub http_timeout_secs: u64,
+    /// Retries of one HTTP request on 429/5xx/connection errors.
+    pub http_retries: u32,
+    /// Cap on files per listed revision.
+    pub max_files_per_revision: usize,
+    /// `User-Agent` of every request.
+    pub user_agent: String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            hf_endpoint: "https://huggingface.co".into(),
+            hf_token: None,
+            gitea_endpoint: None,
+            allow_private_urls: false,
+            max_file_bytes: 64 << 30,
+            whole_download_max_bytes: 16 << 20,
+            fallback_download_max_bytes: 512 << 20,
+            range_block_bytes: 256 << 10,
+            range_cache_blocks: 64,
+            http_timeout_secs: 60,
+            http_retries: 3,
+            max_files_per_revision: 100_000,
+            user_agent: concat!("modelguard/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
 
 /// Which hub API a repository lives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -115,6 +204,12 @@ pub fn next_link(link: &str) -> Option<String> {
 /// `RateLimit: "api";r=0;t=<seconds>` (capped at 60 s: a worker should not sleep longer
 /// holding a lease; the job is retried with backoff instead).
 pub fn retry_after(h: &header::HeaderMap) -> Option<Duration> {
+    retry_after_uncapped(h).map(|d| d.min(Duration::from_secs(60)))
+}
+
+/// [`retry_after`] without the cap: what a scheduler should wait before trying again.
+/// Large values are clamped to a day so a hostile header cannot park work forever.
+pub fn retry_after_uncapped(h: &header::HeaderMap) -> Option<Duration> {
     let secs = h
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +220,7 @@ pub fn retry_after(h: &header::HeaderMap) -> Option<Duration> {
                 .split(';')
                 .find_map(|p| p.trim().strip_prefix("t=")?.trim().parse::<u64>().ok())
         })?;
-    Some(Duration::from_secs(secs.min(60)))
+    Some(Duration::from_secs(secs.min(86_400)))
 }
 
 /// Whether an address is loopback, private, link-local or otherwise not a public host.
@@ -163,18 +258,18 @@ pub fn is_private(ip: IpAddr) -> bool {
 #[derive(Debug)]
 pub struct Fetcher {
     client: Client,
-    cfg: Config,
+    cfg: HubConfig,
     /// Bytes downloaded since start.
     pub bytes: AtomicU64,
 }
 
 impl Fetcher {
     /// A fetcher for the configuration.
-    pub fn new(cfg: &Config) -> Result<Fetcher, Error> {
+    pub fn new(cfg: &HubConfig) -> Result<Fetcher, Error> {
         let client = Client::builder()
             .timeout(Duration::from_secs(cfg.http_timeout_secs))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("modelguard-server/", env!("CARGO_PKG_VERSION")))
+            .user_agent(cfg.user_agent.clone())
             .build()
             .map_err(|e| Error::Fetch(e.to_string()))?;
         Ok(Fetcher {
@@ -212,12 +307,22 @@ impl Fetcher {
                     let st = resp.status();
                     if st == StatusCode::TOO_MANY_REQUESTS || st.is_server_error() {
                         metrics::counter!("modelguard_upstream_retries_total", "status" => st.as_u16().to_string()).increment(1);
-                        retry_after(resp.headers())
-                            .or(Some(Duration::ZERO))
-                            .filter(|_| attempt < self.cfg.http_retries)
-                            .ok_or_else(|| Error::Fetch(format!("{url}: HTTP {st}")))?
+                        let wait = retry_after_uncapped(resp.headers());
+                        if attempt >= self.cfg.http_retries {
+                            return Err(Error::RetryLater {
+                                url: url.to_string(),
+                                status: st.as_u16(),
+                                retry_after: wait,
+                            });
+                        }
+                        // Sleep at most a minute in place: longer waits are the caller's
+                        // to schedule (a worker should not hold a lease asleep).
+                        wait.unwrap_or(Duration::ZERO).min(Duration::from_secs(60))
                     } else if !st.is_success() {
-                        return Err(Error::Fetch(format!("{url}: HTTP {st}")));
+                        return Err(Error::Status {
+                            url: url.to_string(),
+                            status: st.as_u16(),
+                        });
                     } else {
                         return Ok(resp);
                     }
@@ -780,7 +885,7 @@ mod tests {
 
     #[tokio::test]
     async fn ssrf_guard_rejects_loopback_unless_allowed() {
-        let f = Fetcher::new(&Config::default()).unwrap();
+        let f = Fetcher::new(&HubConfig::default()).unwrap();
         assert!(matches!(
             f.guard_url("http://127.0.0.1:9/x").await,
             Err(Error::Forbidden(_))
@@ -789,9 +894,9 @@ mod tests {
             f.guard_url("file:///etc/passwd").await,
             Err(Error::Forbidden(_))
         ));
-        let f = Fetcher::new(&Config {
+        let f = Fetcher::new(&HubConfig {
             allow_private_urls: true,
-            ..Config::default()
+            ..HubConfig::default()
         })
         .unwrap();
         assert!(f.guard_url("http://127.0.0.1:9/x").await.is_ok());
@@ -799,9 +904,9 @@ mod tests {
 
     #[test]
     fn urls() {
-        let f = Fetcher::new(&Config {
+        let f = Fetcher::new(&HubConfig {
             hf_endpoint: "http://hub.test".into(),
-            ..Config::default()
+            ..HubConfig::default()
         })
         .unwrap();
         assert_eq!(
