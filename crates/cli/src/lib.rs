@@ -18,6 +18,8 @@ mod json;
 mod open;
 mod output;
 mod progress;
+#[cfg(feature = "hub")]
+pub mod remote;
 mod rules_doc;
 mod sarif;
 
@@ -130,7 +132,9 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct ScanArgs {
     /// Files or directories to scan. Directories are walked recursively, without following
-    /// symbolic links and skipping .git, .hg and .svn.
+    /// symbolic links and skipping .git, .hg and .svn. `hf://org/name[@revision]` (also
+    /// `hf://datasets/org/name`) scans a Hugging Face Hub repository by range reads, without
+    /// downloading whole files ($HF_ENDPOINT, $HF_TOKEN).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Skip files and directories whose path matches GLOB; repeatable. `*` stays within a
@@ -599,7 +603,12 @@ impl<'a> Scanners<'a> {
     }
 }
 
-fn scan(args: ScanArgs) -> Result<u8> {
+fn scan(mut args: ScanArgs) -> Result<u8> {
+    // `hf://` targets are scanned after the local paths, by the same scanner rules.
+    let remote: Vec<PathBuf> = args
+        .paths
+        .extract_if(.., |p| p.to_str().is_some_and(|s| s.starts_with("hf://")))
+        .collect();
     let excludes = args
         .exclude
         .iter()
@@ -735,6 +744,16 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let info = scanners.info()?;
     let (mut reports, entries): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     bar.finish();
+    let mut walk_errors = walk_errors;
+    if !remote.is_empty() {
+        let config = scanners.config_for(Path::new(""));
+        let scanner = scanners.get(config)?;
+        let mut extra = pool.install(|| scan_remote(&remote, &scanner, &mut walk_errors));
+        if finish_in_worker && !known.is_empty() {
+            baseline::apply(&mut extra, &known);
+        }
+        reports.extend(extra);
+    }
     let entries = entries.into_iter().collect::<Option<Vec<_>>>();
     if let Some(p) = &args.write_baseline {
         let doc = baseline::build(&reports);
@@ -781,6 +800,54 @@ fn scan(args: ScanArgs) -> Result<u8> {
     // The process ends next: freeing thousands of reports one by one is wasted work.
     std::mem::forget(report);
     Ok(code)
+}
+
+/// Scan `hf://` targets; a repository that cannot be listed is an error like a missing path.
+#[cfg(feature = "hub")]
+fn scan_remote(
+    urls: &[PathBuf],
+    scanner: &Scanner,
+    errors: &mut Vec<String>,
+) -> Vec<modelguard::report::FileReport> {
+    let hub = match remote::Hub::new(None, None) {
+        Ok(h) => h,
+        Err(e) => {
+            errors.push(format!("hf://: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for u in urls {
+        let u = u.to_string_lossy();
+        let scanned = remote::RepoSpec::parse_url(&u)
+            .unwrap_or_else(|| Err(remote::RemoteError::Spec("not an hf:// URL".into())))
+            .and_then(|spec| Ok((hub.scan(&spec, scanner)?, spec)));
+        match scanned {
+            Ok((files, spec)) => out.extend(files.into_iter().map(|f| {
+                let mut r = f.report;
+                r.path = format!("{}/{}", spec.url(), r.path);
+                r
+            })),
+            Err(e) => errors.push(format!("{u}: {e}")),
+        }
+    }
+    out
+}
+
+/// Without the `hub` feature an `hf://` target is an error.
+#[cfg(not(feature = "hub"))]
+fn scan_remote(
+    urls: &[PathBuf],
+    _scanner: &Scanner,
+    errors: &mut Vec<String>,
+) -> Vec<modelguard::report::FileReport> {
+    errors.extend(urls.iter().map(|u| {
+        format!(
+            "{}: this modelguard was built without the `hub` feature",
+            u.display()
+        )
+    }));
+    Vec::new()
 }
 
 /// 1 when an unsuppressed finding reaches the threshold (wins over errors), else 2 on any

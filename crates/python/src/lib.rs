@@ -18,6 +18,7 @@ use modelguard::config::Config;
 use modelguard::policy::PathGlob;
 use modelguard::report::{Report, Severity};
 use modelguard::{HashMode, Scanner};
+use modelguard_cli::remote::{Hub, RemoteError, RepoSpec};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use rayon::prelude::*;
@@ -32,6 +33,9 @@ enum Error {
     /// An invalid argument (`ValueError`).
     #[error("{0}")]
     Argument(String),
+    /// The hub could not be reached or listed (`HubError`, an `OSError`).
+    #[error("{0}")]
+    Hub(String),
     /// Anything else that stopped the call (`ModelguardError`).
     #[error("{0}")]
     Other(String),
@@ -44,6 +48,7 @@ impl Error {
         let class = match &self {
             Error::Policy(_) => "PolicyError",
             Error::Argument(_) => "ArgumentError",
+            Error::Hub(_) => "HubError",
             Error::Other(_) => "ModelguardError",
         };
         let msg = self.to_string();
@@ -54,6 +59,15 @@ impl Error {
         {
             Ok(e) => PyErr::from_value(e),
             Err(_) => pyo3::exceptions::PyRuntimeError::new_err(msg),
+        }
+    }
+}
+
+impl From<RemoteError> for Error {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::Spec(m) => Error::Argument(m),
+            other => Error::Hub(other.to_string()),
         }
     }
 }
@@ -212,6 +226,57 @@ fn scan_bytes(
     run().map_err(|e| e.into_py(py))
 }
 
+/// Per repository file: path, size, announced SHA-256, bytes fetched.
+type RepoFiles = Vec<(String, u64, Option<String>, u64)>;
+
+/// List a Hub repository and scan every file by range reads, GIL released. Returns the
+/// report (paths are repository paths), the files with the bytes fetched for each, the
+/// total fetched and the exit code.
+#[pyfunction]
+#[pyo3(signature = (repo, *, revision="main", repo_type="model", endpoint=None, token=None, policy=None, root=None, source=None, fail_on="high"))]
+#[allow(clippy::too_many_arguments)]
+fn scan_repo(
+    py: Python<'_>,
+    repo: &str,
+    revision: &str,
+    repo_type: &str,
+    endpoint: Option<String>,
+    token: Option<String>,
+    policy: Option<String>,
+    root: Option<PathBuf>,
+    source: Option<PathBuf>,
+    fail_on: &str,
+) -> PyResult<(String, RepoFiles, u64, u8)> {
+    let run = || -> Result<(String, RepoFiles, u64, u8), Error> {
+        let settings = Settings::new(policy, root, source, "auto", fail_on)?;
+        let scanner = settings.scanner()?;
+        let spec = RepoSpec::new(repo, revision, repo_type)?;
+        py.detach(|| {
+            let hub = Hub::new(endpoint, token)?;
+            let files = hub.scan(&spec, &scanner)?;
+            let total = files.iter().map(|f| f.fetched).sum();
+            let list = files
+                .iter()
+                .map(|f| {
+                    (
+                        f.file.path.clone(),
+                        f.file.size,
+                        f.file.sha256.clone(),
+                        f.fetched,
+                    )
+                })
+                .collect();
+            let report = Report::new(
+                scanner.info(),
+                files.into_iter().map(|f| f.report).collect(),
+            );
+            let (json, _, code) = finish(&report, Vec::new(), settings.fail_on)?;
+            Ok((json, list, total, code))
+        })
+    };
+    run().map_err(|e| e.into_py(py))
+}
+
 /// Render a report (the JSON of a scan) as `json`, `sarif`, `hf` or `text`.
 #[pyfunction]
 #[pyo3(signature = (report, format, walk_errors=Vec::new(), quiet=false))]
@@ -277,6 +342,7 @@ fn version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_paths, m)?)?;
     m.add_function(wrap_pyfunction!(scan_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_repo, m)?)?;
     m.add_function(wrap_pyfunction!(render, m)?)?;
     m.add_function(wrap_pyfunction!(check_policy, m)?)?;
     m.add_function(wrap_pyfunction!(policy_from_toml, m)?)?;
