@@ -34,6 +34,15 @@ pub enum RemoteError {
     Runtime(#[from] std::io::Error),
 }
 
+/// Block of the range-read cache (see [`Hub::new`]).
+const RANGE_BLOCK_BYTES: u64 = 16 << 10;
+
+/// YARA budget for a file read by ranges: its first and last 256 KiB (decoded members and
+/// pickles are sources of their own, under the same budget). The default budget (4 MiB) would
+/// download 4 MiB of every large remote file for raw-byte signatures, while the analysis of a
+/// 2 GB checkpoint needs a few KiB; a lower budget set by the policy is kept.
+pub const RANGE_SIGNATURE_BYTES: u64 = 512 << 10;
+
 /// The `hf://` scheme.
 pub const SCHEME: &str = "hf://";
 
@@ -117,6 +126,11 @@ impl Hub {
             cfg.hf_endpoint = e.trim_end_matches('/').to_string();
         }
         cfg.hf_token = token.or_else(|| env_nonempty("HF_TOKEN"));
+        // Small blocks: the analysers' probes are a few bytes each (zip end records, HDF5
+        // superblock candidates at every power of two), and each miss costs a whole block.
+        // Consecutive missing blocks are still fetched in one request.
+        cfg.range_block_bytes = RANGE_BLOCK_BYTES;
+        cfg.range_cache_blocks = 1024;
         // Range sources block on the runtime from rayon threads: that needs worker threads
         // driving I/O (a current-thread runtime only progresses inside its own block_on).
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -140,6 +154,8 @@ impl Hub {
         // listing's `lfs.oid` stands for the hash instead; whole downloads are hashed.
         let mut ranged = scanner.clone();
         ranged.hash = HashMode::Never;
+        ranged.limits.max_signature_bytes =
+            ranged.limits.max_signature_bytes.min(RANGE_SIGNATURE_BYTES);
         let mut whole = scanner.clone();
         whole.hash = HashMode::Always;
         Ok(files
