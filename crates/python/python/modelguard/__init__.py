@@ -125,7 +125,7 @@ def scan(
             paths, exclude=list(exclude), hash=hash, fail_on=fail_on, jobs=jobs, **args
         )
     elif hasattr(target, "read"):
-        data = target.read()  # type: ignore[union-attr]
+        data = target.read()
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("scan: the file object must be opened in binary mode ('rb')")
         fname = name or os.path.basename(str(getattr(target, "name", "") or "")) or "<stream>"

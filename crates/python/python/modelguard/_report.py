@@ -218,7 +218,8 @@ class Report:
 
     def to_dict(self) -> Dict[str, Any]:
         """The report model as Python objects (``json.loads(self.to_json())``)."""
-        return json.loads(self._raw)
+        doc: Dict[str, Any] = json.loads(self._raw)
+        return doc
 
     def to_sarif(self) -> str:
         """SARIF 2.1.0, as ``modelguard scan --format sarif`` writes it."""

@@ -160,7 +160,7 @@ def load(
     >>> obj = modelguard.load("model.pkl", loader=lambda f: pickle.load(open(f, "rb")))  # doctest: +SKIP
     """
     if loader is None:
-        import torch  # type: ignore[import-not-found]
+        import torch  # type: ignore[import-not-found, unused-ignore]
 
         loader = torch.load
     opts = {"policy": policy, "fail_on": fail_on, "allow_incomplete": allow_incomplete}
@@ -176,7 +176,7 @@ def safe_torch_load(
     **kwargs: Any,
 ) -> Any:
     """``torch.load(f, **kwargs)`` after a scan of ``f`` (see :func:`load`)."""
-    import torch  # type: ignore[import-not-found]
+    import torch  # type: ignore[import-not-found, unused-ignore]
 
     return load(
         f, torch.load, policy=policy, fail_on=fail_on, allow_incomplete=allow_incomplete,
