@@ -5,6 +5,7 @@ demand, so nothing large is written to disk. Counts every byte it sends."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import struct
@@ -45,6 +46,7 @@ class VirtualFile:
         return bytes(out)
 
 
+@functools.lru_cache(maxsize=None)
 def _zeros_crc(n: int) -> int:
     crc, chunk = 0, bytes(1 << 24)
     while n > 0:
