@@ -161,6 +161,88 @@ struct GiteaEntry {
     size: u64,
 }
 
+/// A repository of a hub listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRepo {
+    /// Repository key: `owner/name` (models), `datasets/owner/name`, `spaces/owner/name`,
+    /// `gitea/owner/name`.
+    pub repo: String,
+    /// Head commit, when the listing tells it (and the repository is not empty).
+    pub sha: Option<String>,
+    /// The ref the head commit is on (`main` on the Hugging Face Hub).
+    pub default_ref: String,
+}
+
+/// One page of a repository listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoPage {
+    /// Repositories on the page.
+    pub repos: Vec<ListedRepo>,
+    /// Cursor of the next page.
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HfRepoEntry {
+    id: String,
+    #[serde(default)]
+    sha: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GiteaSearch {
+    #[serde(default)]
+    data: Vec<GiteaRepoEntry>,
+}
+
+#[derive(Deserialize)]
+struct GiteaRepoEntry {
+    full_name: String,
+    #[serde(default)]
+    default_branch: Option<String>,
+    #[serde(default)]
+    empty: bool,
+}
+
+#[derive(Deserialize)]
+struct WithSha {
+    sha: String,
+}
+
+/// A git commit id: 40 (SHA-1) or 64 (SHA-256) hex digits.
+pub fn is_commit(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parse one page of the Hub's repository listing (`GET /api/models?expand[]=sha…`).
+/// Entries with names that are not plain `owner/name` paths are dropped.
+pub fn parse_hf_repos(body: &[u8], prefix: &str) -> Result<Vec<ListedRepo>, Error> {
+    let entries: Vec<HfRepoEntry> = serde_json::from_slice(body)
+        .map_err(|e| Error::Fetch(format!("repository listing is not the expected JSON: {e}")))?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| {
+            !e.id.is_empty()
+                && e.id.len() <= 200
+                && !e
+                    .id
+                    .split('/')
+                    .any(|p| p.is_empty() || p == "." || p == "..")
+                && e.id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+        })
+        .map(|e| ListedRepo {
+            repo: format!("{prefix}{}", e.id),
+            sha: e
+                .sha
+                .filter(|s| is_commit(s))
+                .map(|s| s.to_ascii_lowercase()),
+            default_ref: "main".into(),
+        })
+        .collect())
+}
+
 /// Parse one page of a Hub tree listing (our own structs: `lfs.oid` is the SHA-256).
 pub fn parse_hf_tree(body: &[u8]) -> Result<Vec<TreeFile>, Error> {
     let entries: Vec<HfEntry> = serde_json::from_slice(body)
@@ -447,6 +529,173 @@ impl Fetcher {
         Err(Error::Fetch("too many tree pages".into()))
     }
 
+    /// The first page of a hub's repository listing (a cursor for
+    /// [`Fetcher::list_repos_page`]). `repo_type`: `model`, `dataset` or `space`.
+    pub fn repos_first_page(
+        &self,
+        hub: HubKind,
+        repo_type: &str,
+        page_size: u32,
+    ) -> Result<String, Error> {
+        match hub {
+            HubKind::Hf => {
+                let kind = match repo_type {
+                    "model" => "models",
+                    "dataset" => "datasets",
+                    "space" => "spaces",
+                    other => return Err(Error::Config(format!("unknown repo type {other}"))),
+                };
+                let mut url =
+                    Url::parse(&self.cfg.hf_endpoint).map_err(|e| Error::Fetch(e.to_string()))?;
+                url.path_segments_mut()
+                    .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
+                    .pop_if_empty()
+                    .push("api")
+                    .push(kind);
+                url.query_pairs_mut()
+                    .append_pair("limit", &page_size.to_string())
+                    .append_pair("expand[]", "sha")
+                    .append_pair("expand[]", "lastModified");
+                Ok(url.to_string())
+            }
+            // Gitea pages by number: the cursor is `page:<n>`.
+            HubKind::Gitea => Ok("page:1".into()),
+        }
+    }
+
+    /// One page of a hub's repository listing: the repositories (with their head commit when
+    /// the hub tells it) and the cursor of the next page (`None` at the end). Hugging Face
+    /// pages through the `Link: <…>; rel="next"` header; Gitea through page numbers, with
+    /// one branch request per repository for its head commit.
+    pub async fn list_repos_page(
+        &self,
+        hub: HubKind,
+        repo_type: &str,
+        cursor: &str,
+        page_size: u32,
+    ) -> Result<RepoPage, Error> {
+        match hub {
+            HubKind::Hf => {
+                // Follow only the hub's own links: a `Link` elsewhere would leak the token.
+                if !self.is_hub(cursor) {
+                    return Err(Error::Fetch(format!(
+                        "listing cursor left the hub: {cursor}"
+                    )));
+                }
+                let resp = self.send(&self.client, cursor, None, true).await?;
+                let next = resp
+                    .headers()
+                    .get(header::LINK)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(next_link);
+                let body = self.body(resp, 64 << 20).await?;
+                let prefix = match repo_type {
+                    "dataset" => "datasets/",
+                    "space" => "spaces/",
+                    _ => "",
+                };
+                Ok(RepoPage {
+                    repos: parse_hf_repos(&body, prefix)?,
+                    next,
+                })
+            }
+            HubKind::Gitea => {
+                let page: u32 = cursor
+                    .strip_prefix("page:")
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| Error::Fetch(format!("bad gitea cursor {cursor}")))?;
+                let base = self.gitea_base()?;
+                let url = format!(
+                    "{base}/api/v1/repos/search?limit={page_size}&page={page}&sort=id&order=asc"
+                );
+                let resp = self.send(&self.client, &url, None, false).await?;
+                let body = self.body(resp, 64 << 20).await?;
+                let found: GiteaSearch = serde_json::from_slice(&body)
+                    .map_err(|e| Error::Fetch(format!("gitea repository search: {e}")))?;
+                let full = found.data.len() >= page_size as usize && !found.data.is_empty();
+                let mut repos = Vec::with_capacity(found.data.len());
+                for r in found.data {
+                    let sha = if r.empty {
+                        None
+                    } else {
+                        let branch = r.default_branch.clone().unwrap_or_else(|| "main".into());
+                        Some(
+                            self.resolve_revision(HubKind::Gitea, &r.full_name, &branch)
+                                .await?,
+                        )
+                    };
+                    repos.push(ListedRepo {
+                        repo: format!("gitea/{}", r.full_name),
+                        sha,
+                        default_ref: r.default_branch.unwrap_or_else(|| "main".into()),
+                    });
+                }
+                Ok(RepoPage {
+                    repos,
+                    next: full.then(|| format!("page:{}", page + 1)),
+                })
+            }
+        }
+    }
+
+    /// The commit a ref (branch, tag) of a repository points at now.
+    pub async fn resolve_revision(
+        &self,
+        hub: HubKind,
+        repo: &str,
+        rev: &str,
+    ) -> Result<String, Error> {
+        let url = match hub {
+            HubKind::Hf => {
+                let (kind, name) = split_repo(repo);
+                let mut url =
+                    Url::parse(&self.cfg.hf_endpoint).map_err(|e| Error::Fetch(e.to_string()))?;
+                url.path_segments_mut()
+                    .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
+                    .pop_if_empty()
+                    .push("api")
+                    .push(kind)
+                    .extend(name.split('/'))
+                    .push("revision")
+                    .push(rev);
+                url.to_string()
+            }
+            HubKind::Gitea => {
+                let mut url =
+                    Url::parse(self.gitea_base()?).map_err(|e| Error::Fetch(e.to_string()))?;
+                url.path_segments_mut()
+                    .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
+                    .pop_if_empty()
+                    .extend(["api", "v1", "repos"])
+                    .extend(gitea_name(repo).split('/'))
+                    .extend(["git", "commits"])
+                    .push(rev);
+                url.to_string()
+            }
+        };
+        let auth = hub == HubKind::Hf;
+        let resp = self.send(&self.client, &url, None, auth).await?;
+        let body = self.body(resp, 16 << 20).await?;
+        let c: WithSha = serde_json::from_slice(&body)
+            .map_err(|e| Error::Fetch(format!("revision answer: {e}")))?;
+        if !is_commit(&c.sha) {
+            return Err(Error::Fetch(format!(
+                "revision answer: not a commit: {}",
+                c.sha
+            )));
+        }
+        Ok(c.sha.to_ascii_lowercase())
+    }
+
+    fn gitea_base(&self) -> Result<&str, Error> {
+        Ok(self
+            .cfg
+            .gitea_endpoint
+            .as_deref()
+            .ok_or_else(|| Error::Config("gitea_endpoint is not set".into()))?
+            .trim_end_matches('/'))
+    }
+
     /// The download URL of a file.
     pub fn file_url(
         &self,
@@ -599,6 +848,7 @@ impl Fetcher {
                 cap: self.cfg.range_cache_blocks,
                 cache: Mutex::new(Cache::default()),
                 fetched: AtomicU64::new(first.len() as u64),
+                failure: Mutex::new(None),
             };
             src.put(0, first);
             return Ok(Opened::Range(Box::new(src)));
@@ -657,9 +907,17 @@ pub struct HttpSource {
     cache: Mutex<Cache>,
     /// Bytes fetched so far (tests check that a big file was not downloaded whole).
     pub fetched: AtomicU64,
+    /// The last transport failure: a scan that met one read less than the file holds, so
+    /// its result must not be stored as the file's verdict.
+    failure: Mutex<Option<String>>,
 }
 
 impl HttpSource {
+    /// The last range request that failed (after its retries), if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+
     fn put(&self, idx: u64, data: Vec<u8>) {
         let Ok(mut c) = self.cache.lock() else { return };
         if c.blocks.insert(idx, data).is_none() {
@@ -713,7 +971,12 @@ impl HttpSource {
             }
             Err(last_err)
         });
-        let data = data.map_err(io::Error::other)?;
+        let data = data.map_err(|e| {
+            if let Ok(mut f) = self.failure.lock() {
+                *f = Some(e.clone());
+            }
+            io::Error::other(e)
+        })?;
         self.fetched.fetch_add(want, Ordering::Relaxed);
         metrics::counter!("modelguard_bytes_fetched_total").increment(want);
         for (i, chunk) in data
@@ -839,6 +1102,7 @@ mod tests {
                 }
             }
             let _ = parse_hf_tree(&data);
+            let _ = parse_hf_repos(&data, "");
             let text = String::from_utf8_lossy(&data);
             let _ = next_link(&text);
             if let Ok(v) = header::HeaderValue::from_bytes(&data) {
@@ -847,6 +1111,25 @@ mod tests {
                 let _ = retry_after(&h);
             }
         }
+    }
+
+    #[test]
+    fn repo_listing() {
+        let sha = "a".repeat(40);
+        let page = format!(
+            r#"[{{"_id":"1","id":"o/m","sha":"{sha}","lastModified":"2026-01-01T00:00:00.000Z"}},
+               {{"id":"o/../x","sha":"{sha}"}},
+               {{"id":"o/nosha"}},
+               {{"id":"o/badsha","sha":"zz"}}]"#
+        );
+        let r = parse_hf_repos(page.as_bytes(), "datasets/").unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].repo, "datasets/o/m");
+        assert_eq!(r[0].sha.as_deref(), Some(&*sha));
+        assert_eq!(r[1].sha, None);
+        assert_eq!(r[2].sha, None);
+        assert!(parse_hf_repos(b"{}", "").is_err());
+        assert!(is_commit(&"0".repeat(64)) && !is_commit("main"));
     }
 
     #[test]

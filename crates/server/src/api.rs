@@ -6,6 +6,7 @@
 //! | `POST /webhooks/gitea` | Gitea/Forgejo push (`X-Gitea-Signature`/`X-Forgejo-Signature`) |
 //! | `POST /v1/scans` | admin: `{repo, revision}`, `{urls: [...]}` or a raw body (`?name=`) |
 //! | `POST /v1/rescans` | admin: rescan blobs without a result under the current policy |
+//! | `POST /v1/crawls`, `GET /v1/crawls[/{id}]` | admin: crawl a hub's repositories; crawl state |
 //! | `GET /v1/repos/{repo}` | revisions of a repository |
 //! | `GET /v1/repos/{repo}/revisions/{rev}` | files and statuses (`?format=sarif`) |
 //! | `GET /v1/repos/{repo}/revisions/{rev}/files/{path}` | one file with its full report |
@@ -13,13 +14,14 @@
 //! | `GET /repos/{repo}` | the per-repository page (`?rev=`) |
 //! | `GET /healthz`, `/readyz`, `/metrics` | liveness, database readiness, Prometheus |
 //!
-//! Webhooks and submissions store the event, enqueue jobs and answer `202` at once.
+//! Webhooks and submissions store the event and its jobs in one transaction and answer `202`
+//! at once. Webhook secrets and sizes are checked before a body is read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -32,8 +34,9 @@ use serde_json::{Value, json};
 use crate::fetch::HubKind;
 use crate::html::{self, FileView};
 use crate::status;
-use crate::store::{FileRow, Lane, RevisionRow, now_ms};
-use crate::worker::{FileSource, ListTask, ScanTask, sha256_hex};
+use crate::store::files::{EventIn, Lookup, RevisionIn};
+use crate::store::{FileRow, Lane, NewJob, RevisionRow, now_ms};
+use crate::worker::{CrawlTask, FileSource, ListTask, ScanTask, sha256_hex};
 use crate::{Ctx, Error, Role};
 
 type St = State<Arc<Ctx>>;
@@ -53,6 +56,8 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             .route("/webhooks/gitea", post(gitea_webhook))
             .route("/v1/scans", post(submit))
             .route("/v1/rescans", post(rescan))
+            .route("/v1/crawls", post(start_crawl).get(list_crawls))
+            .route("/v1/crawls/{id}", get(get_crawl))
             .route("/v1/blobs/sha256/{hex}", get(blob))
             .route("/v1/repos/{*rest}", get(repo_api))
             .route("/repos/{*rest}", get(repo_page))
@@ -183,44 +188,71 @@ fn repo_key(kind: &str, name: &str) -> Option<String> {
     }
 }
 
-async fn enqueue_revisions(
+/// The list jobs of an event's revisions: the first `push_quota` in `lane`, the rest in the
+/// backlog lane, spread out in order (fairness within the lane).
+fn list_jobs(
     ctx: &Ctx,
     hub: HubKind,
     repo: &str,
-    revs: &[(String, String)],
+    revs: &[String],
     lane: Lane,
-) -> Result<(), Error> {
-    for (rev, refs) in revs {
-        ctx.store.upsert_revision(repo, rev, refs).await?;
-        let task = ListTask {
-            hub,
-            repo: repo.to_string(),
-            revision: rev.clone(),
-            lane,
-        };
-        let payload = serde_json::to_string(&task).map_err(|e| Error::Payload(e.to_string()))?;
-        ctx.store
-            .enqueue(
-                "list",
+    push_quota: usize,
+) -> Result<Vec<NewJob>, Error> {
+    revs.iter()
+        .enumerate()
+        .map(|(i, rev)| {
+            let lane = if i < push_quota { lane } else { Lane::Backlog };
+            let task = ListTask {
+                hub,
+                repo: repo.to_string(),
+                revision: rev.clone(),
                 lane,
-                &payload,
-                Some(&format!("list:{repo}@{rev}")),
-                ctx.cfg.max_attempts,
-            )
-            .await?;
+            };
+            Ok(NewJob {
+                kind: "list",
+                lane,
+                payload: serde_json::to_string(&task).map_err(|e| Error::Payload(e.to_string()))?,
+                unique_key: Some(format!("list:{repo}@{rev}")),
+                max_attempts: ctx.cfg.max_attempts,
+                vt_offset_ms: i64::try_from(i)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(ctx.cfg.fair_spread_ms),
+            })
+        })
+        .collect()
+}
+
+/// Read a request body of at most `max` bytes: `None` when it is larger (a
+/// `Content-Length` over the limit is refused before anything is read).
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Option<Bytes> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|l| l > max as u64) {
+        return None;
     }
-    Ok(())
+    axum::body::to_bytes(body, max).await.ok()
+}
+
+fn too_large(max: usize) -> Response {
+    err(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("body larger than {max} bytes"),
+    )
 }
 
 async fn hf_webhook(
     State(ctx): St,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(secret) = &ctx.cfg.hf_webhook_secret else {
         return err(StatusCode::FORBIDDEN, "webhook secret not configured");
     };
+    // The secret travels in a header (or the query): checked before a byte of the body is
+    // read, so unauthenticated posts cost no memory.
     let given = headers
         .get("x-webhook-secret")
         .and_then(|v| v.to_str().ok())
@@ -230,6 +262,10 @@ async fn hf_webhook(
         metrics::counter!("modelguard_webhooks_total", "source" => "huggingface", "outcome" => "unauthorized").increment(1);
         return err(StatusCode::UNAUTHORIZED, "bad webhook secret");
     }
+    let max = ctx.cfg.max_webhook_body_bytes.min(ctx.cfg.max_body_bytes);
+    let Some(body) = read_body(&headers, body, max).await else {
+        return too_large(max);
+    };
     let p: HfPayload = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => return err(StatusCode::BAD_REQUEST, format!("payload: {e}")),
@@ -249,40 +285,82 @@ async fn hf_webhook(
             "unsupported repository type or name",
         );
     };
-    let mut revs: Vec<(String, String)> = Vec::new();
-    for r in &p.updated_refs {
-        let Some(sha) = &r.new_sha else { continue };
+    // Branches before tags, `main` first: when an event carries more refs than the cap, the
+    // ones people load from are kept.
+    let mut refs: Vec<&HfRef> = p.updated_refs.iter().collect();
+    refs.sort_by_key(|r| {
+        (
+            r.name != "refs/heads/main",
+            !r.name.starts_with("refs/heads/"),
+        )
+    });
+    let truncated = refs.len() > ctx.cfg.max_refs_per_event;
+    refs.truncate(ctx.cfg.max_refs_per_event);
+    let mut revs: Vec<RevisionIn> = Vec::new();
+    let mut moved: Vec<(String, Option<String>)> = Vec::new();
+    for r in refs {
+        // Git allows ref names this service will not put in a URL: such a ref is not
+        // recorded (its commit is still scanned).
+        let nameable = valid_name(&r.name);
+        let Some(sha) = &r.new_sha else {
+            if nameable {
+                moved.push((r.name.clone(), None));
+            }
+            continue;
+        };
         if !valid_name(sha) {
             return err(StatusCode::BAD_REQUEST, "bad newSha");
         }
-        match revs.iter_mut().find(|(s, _)| s == sha) {
-            Some((_, refs)) => {
-                refs.push(',');
-                refs.push_str(&r.name);
+        if nameable {
+            moved.push((r.name.clone(), Some(sha.clone())));
+        }
+        match revs.iter_mut().find(|x| &x.revision == sha) {
+            Some(x) => {
+                x.refs.push(',');
+                x.refs.push_str(&r.name);
             }
-            None => revs.push((sha.clone(), r.name.clone())),
+            None => revs.push(RevisionIn {
+                revision: sha.clone(),
+                refs: r.name.clone(),
+            }),
         }
     }
+    if truncated {
+        tracing::warn!(repo = %repo, kept = ctx.cfg.max_refs_per_event, "webhook refs truncated");
+        metrics::counter!("modelguard_webhook_refs_truncated_total").increment(1);
+    }
+    let shas: Vec<String> = revs.iter().map(|r| r.revision.clone()).collect();
+    let jobs = match list_jobs(
+        &ctx,
+        HubKind::Hf,
+        &repo,
+        &shas,
+        Lane::Push,
+        ctx.cfg.max_push_refs_per_event,
+    ) {
+        Ok(j) => j,
+        Err(e) => return internal(e),
+    };
     let key = format!("hf:{}", sha256_hex(&body));
     let text = String::from_utf8_lossy(&body);
-    match ctx.store.insert_event("huggingface", &key, &text).await {
+    let event = EventIn {
+        source: "huggingface",
+        key: &key,
+        body: &text,
+    };
+    match ctx.store.ingest(&event, &repo, &revs, &moved, &jobs).await {
         Ok(true) => {}
         Ok(false) => {
             metrics::counter!("modelguard_webhooks_total", "source" => "huggingface", "outcome" => "duplicate").increment(1);
             return (StatusCode::ACCEPTED, axum::Json(json!({"duplicate": true}))).into_response();
         }
+        // Nothing stored: the hub's redelivery tries again.
         Err(e) => return internal(e),
     }
-    if let Err(e) = enqueue_revisions(&ctx, HubKind::Hf, &repo, &revs, Lane::Push).await {
-        // Not accepted: let the hub's redelivery try again.
-        let _ = ctx.store.delete_event(&key).await;
-        return internal(e);
-    }
     metrics::counter!("modelguard_webhooks_total", "source" => "huggingface", "outcome" => "accepted").increment(1);
-    let revisions: Vec<&str> = revs.iter().map(|(s, _)| s.as_str()).collect();
     (
         StatusCode::ACCEPTED,
-        axum::Json(json!({"repo": repo, "revisions": revisions})),
+        axum::Json(json!({"repo": repo, "revisions": shas, "truncated": truncated})),
     )
         .into_response()
 }
@@ -300,7 +378,7 @@ struct GiteaRepo {
     full_name: String,
 }
 
-async fn gitea_webhook(State(ctx): St, headers: HeaderMap, body: Bytes) -> Response {
+async fn gitea_webhook(State(ctx): St, headers: HeaderMap, body: Body) -> Response {
     let Some(secret) = &ctx.cfg.gitea_webhook_secret else {
         return err(StatusCode::FORBIDDEN, "webhook secret not configured");
     };
@@ -309,6 +387,16 @@ async fn gitea_webhook(State(ctx): St, headers: HeaderMap, body: Bytes) -> Respo
         .or_else(|| headers.get("x-forgejo-signature"))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // The HMAC covers the body, so it must be read; a request without a well-formed
+    // signature is refused before that, and the body is capped.
+    if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
+        metrics::counter!("modelguard_webhooks_total", "source" => "gitea", "outcome" => "unauthorized").increment(1);
+        return err(StatusCode::UNAUTHORIZED, "bad signature");
+    }
+    let max = ctx.cfg.max_webhook_body_bytes.min(ctx.cfg.max_body_bytes);
+    let Some(body) = read_body(&headers, body, max).await else {
+        return too_large(max);
+    };
     if !verify_hmac(secret.as_bytes(), &body, sig) {
         metrics::counter!("modelguard_webhooks_total", "source" => "gitea", "outcome" => "unauthorized").increment(1);
         return err(StatusCode::UNAUTHORIZED, "bad signature");
@@ -325,8 +413,11 @@ async fn gitea_webhook(State(ctx): St, headers: HeaderMap, body: Bytes) -> Respo
         Ok(p) => p,
         Err(e) => return err(StatusCode::BAD_REQUEST, format!("payload: {e}")),
     };
-    if !valid_name(&p.repository.full_name) || !valid_name(&p.after) {
-        return err(StatusCode::BAD_REQUEST, "bad repository or commit");
+    if !valid_name(&p.repository.full_name)
+        || !valid_name(&p.after)
+        || (!p.git_ref.is_empty() && !valid_name(&p.git_ref))
+    {
+        return err(StatusCode::BAD_REQUEST, "bad repository, ref or commit");
     }
     let delivery = headers
         .get("x-gitea-delivery")
@@ -334,30 +425,53 @@ async fn gitea_webhook(State(ctx): St, headers: HeaderMap, body: Bytes) -> Respo
         .and_then(|v| v.to_str().ok())
         .map(|d| format!("gitea:{d}"))
         .unwrap_or_else(|| format!("gitea:{}", sha256_hex(&body)));
-    match ctx
-        .store
-        .insert_event("gitea", &delivery, &String::from_utf8_lossy(&body))
-        .await
-    {
+    let repo = format!("gitea/{}", p.repository.full_name);
+    // A deleted branch has an all-zero `after`: nothing to scan, the ref is gone.
+    let deleted = p.after.bytes().all(|b| b == b'0');
+    let (revs, moved, jobs) = if deleted {
+        (vec![], vec![(p.git_ref.clone(), None)], vec![])
+    } else {
+        let jobs = match list_jobs(
+            &ctx,
+            HubKind::Gitea,
+            &repo,
+            std::slice::from_ref(&p.after),
+            Lane::Push,
+            1,
+        ) {
+            Ok(j) => j,
+            Err(e) => return internal(e),
+        };
+        (
+            vec![RevisionIn {
+                revision: p.after.clone(),
+                refs: p.git_ref.clone(),
+            }],
+            vec![(p.git_ref.clone(), Some(p.after.clone()))],
+            jobs,
+        )
+    };
+    let text = String::from_utf8_lossy(&body);
+    let ev = EventIn {
+        source: "gitea",
+        key: &delivery,
+        body: &text,
+    };
+    let moved: Vec<(String, Option<String>)> =
+        moved.into_iter().filter(|(r, _)| !r.is_empty()).collect();
+    match ctx.store.ingest(&ev, &repo, &revs, &moved, &jobs).await {
         Ok(true) => {}
         Ok(false) => {
             return (StatusCode::ACCEPTED, axum::Json(json!({"duplicate": true}))).into_response();
         }
         Err(e) => return internal(e),
     }
-    // A deleted branch has an all-zero `after`: nothing to scan.
-    if p.after.bytes().all(|b| b == b'0') {
+    if deleted {
         return (
             StatusCode::ACCEPTED,
             axum::Json(json!({"deleted": p.git_ref})),
         )
             .into_response();
-    }
-    let repo = format!("gitea/{}", p.repository.full_name);
-    let revs = vec![(p.after.clone(), p.git_ref.clone())];
-    if let Err(e) = enqueue_revisions(&ctx, HubKind::Gitea, &repo, &revs, Lane::Push).await {
-        let _ = ctx.store.delete_event(&delivery).await;
-        return internal(e);
     }
     (
         StatusCode::ACCEPTED,
@@ -475,17 +589,18 @@ async fn submit(
             Err(e) => internal(e),
         };
     }
+    // Everything is checked before anything is stored: a refused submission leaves no event.
     let s: Submission = match serde_json::from_slice(&body) {
         Ok(s) => s,
         Err(e) => return err(StatusCode::BAD_REQUEST, format!("body: {e}")),
     };
-    if let Err(e) = ctx
-        .store
-        .insert_event("api", &format!("api:{id}"), &String::from_utf8_lossy(&body))
-        .await
-    {
-        return internal(e);
-    }
+    let text = String::from_utf8_lossy(&body);
+    let key = format!("api:{id}");
+    let event = EventIn {
+        source: "api",
+        key: &key,
+        body: &text,
+    };
     if let Some(name) = s.repo {
         let rev = s.revision.unwrap_or_else(|| "main".into());
         let Some(repo) = repo_key(s.repo_type.as_deref().unwrap_or("model"), &name)
@@ -493,14 +608,34 @@ async fn submit(
         else {
             return err(StatusCode::BAD_REQUEST, "bad repo, repoType or revision");
         };
-        let revs = vec![(rev.clone(), String::new())];
         // Submissions never jump ahead of pushes.
         let lane = match s.lane {
             None | Some(Lane::Push) => Lane::Api,
             Some(l) => l,
         };
-        return match enqueue_revisions(&ctx, HubKind::Hf, &repo, &revs, lane).await {
-            Ok(()) => accepted(&repo, &rev),
+        // A commit is recorded now; a ref name (`main`) is resolved to its commit by the
+        // list job, which records that commit and points the ref at it.
+        let revs: Vec<RevisionIn> = if crate::fetch::is_commit(&rev) {
+            vec![RevisionIn {
+                revision: rev.clone(),
+                refs: String::new(),
+            }]
+        } else {
+            vec![]
+        };
+        let jobs = match list_jobs(
+            &ctx,
+            HubKind::Hf,
+            &repo,
+            std::slice::from_ref(&rev),
+            lane,
+            1,
+        ) {
+            Ok(j) => j,
+            Err(e) => return internal(e),
+        };
+        return match ctx.store.ingest(&event, &repo, &revs, &[], &jobs).await {
+            Ok(_) => accepted(&repo, &rev),
             Err(e) => internal(e),
         };
     }
@@ -518,7 +653,22 @@ async fn submit(
     }
     let repo = format!("scans/{id}");
     let res = async {
-        ctx.store.upsert_revision(&repo, &id, "").await?;
+        if !ctx
+            .store
+            .ingest(
+                &event,
+                &repo,
+                &[RevisionIn {
+                    revision: id.clone(),
+                    refs: String::new(),
+                }],
+                &[],
+                &[],
+            )
+            .await?
+        {
+            return Ok(());
+        }
         for u in &s.urls {
             enqueue_file(&ctx, &repo, &id, u, FileSource::Url { url: u.clone() }).await?;
         }
@@ -529,6 +679,81 @@ async fn submit(
     .await;
     match res {
         Ok(()) => accepted(&repo, &id),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrawlRequest {
+    hub: HubKind,
+    #[serde(rename = "repoType", default = "model")]
+    repo_type: String,
+}
+
+/// `POST /v1/crawls` (admin): crawl a hub's repositories of one type into the backlog lane.
+async fn start_crawl(State(ctx): St, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = admin_denied(&ctx, &headers) {
+        return r;
+    }
+    let req: CrawlRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return err(StatusCode::BAD_REQUEST, format!("body: {e}")),
+    };
+    if !matches!(req.repo_type.as_str(), "model" | "dataset" | "space") {
+        return err(StatusCode::BAD_REQUEST, "repoType: model, dataset or space");
+    }
+    if req.hub == HubKind::Gitea && ctx.cfg.gitea_endpoint.is_none() {
+        return err(StatusCode::BAD_REQUEST, "gitea_endpoint is not configured");
+    }
+    let hub_name = match req.hub {
+        HubKind::Hf => "hf",
+        HubKind::Gitea => "gitea",
+    };
+    let max_attempts = ctx.cfg.max_attempts;
+    let (hub, repo_type) = (req.hub, req.repo_type.clone());
+    let made = ctx
+        .store
+        .create_crawl(hub_name, &req.repo_type, move |id| NewJob {
+            kind: "crawl",
+            lane: Lane::Backlog,
+            payload: serde_json::to_string(&CrawlTask {
+                crawl: id,
+                hub,
+                repo_type,
+            })
+            .unwrap_or_default(),
+            unique_key: Some(format!("crawl:{id}")),
+            max_attempts,
+            vt_offset_ms: 0,
+        })
+        .await;
+    match made {
+        Ok(id) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"id": id, "links": {"self": format!("/v1/crawls/{id}")}})),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /v1/crawls/{id}`.
+async fn get_crawl(State(ctx): St, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return err(StatusCode::BAD_REQUEST, "crawl ids are integers");
+    };
+    match ctx.store.crawl(id).await {
+        Ok(Some(c)) => axum::Json(c).into_response(),
+        Ok(None) => err(StatusCode::NOT_FOUND, "unknown crawl"),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /v1/crawls`: the latest 100.
+async fn list_crawls(State(ctx): St) -> Response {
+    match ctx.store.crawls(100).await {
+        Ok(c) => axum::Json(json!({"crawls": c})).into_response(),
         Err(e) => internal(e),
     }
 }
@@ -653,28 +878,51 @@ async fn blob(State(ctx): St, Path(hex): Path<String>) -> Response {
     axum::Json(json!({"sha256": hex, "results": results, "occurrences": occ})).into_response()
 }
 
-/// A revision with its files and their reports.
+/// A revision with one page of its files and their reports, and a summary of all files.
 struct Loaded {
     revisions: Vec<RevisionRow>,
     current: RevisionRow,
-    /// Each file with its report and whether that report is stale (an older analyser or
-    /// policy).
+    /// Each file of the page with its report and whether that report is stale (an older
+    /// analyser or policy).
     files: Vec<(FileRow, Option<FileReport>, bool)>,
+    /// Files of the whole revision by status.
+    counts: Vec<(String, i64)>,
+    /// The path to continue after, when there are more files.
+    next: Option<String>,
 }
 
 impl Loaded {
     fn scans_done(&self) -> bool {
         self.current.state != "listing"
-            && self
-                .files
+            && !self
+                .counts
                 .iter()
-                .all(|(f, _, _)| f.status != status::QUEUED)
+                .any(|(st, n)| st == status::QUEUED && *n > 0)
+    }
+
+    fn count(&self, st: &str) -> i64 {
+        self.counts
+            .iter()
+            .find(|(s, _)| s == st)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
-async fn load(ctx: &Ctx, repo: &str, rev: Option<&str>) -> Result<Option<Loaded>, Error> {
-    let revisions = ctx.store.revisions(repo).await?;
-    let current = match rev {
+/// Which revision `rev` names: a ref the latest push (or resolution) pointed at it, else a
+/// commit; without `rev`, what `main` points at, else the newest revision.
+async fn pick_revision(
+    ctx: &Ctx,
+    repo: &str,
+    revisions: &[RevisionRow],
+    rev: Option<&str>,
+) -> Result<Option<RevisionRow>, Error> {
+    let by_ref = ctx.store.resolve_ref(repo, rev.unwrap_or("main")).await?;
+    if let Some(sha) = by_ref
+        && let Some(r) = revisions.iter().find(|x| x.revision == sha)
+    {
+        return Ok(Some(r.clone()));
+    }
+    Ok(match rev {
         None => revisions.first().cloned(),
         Some(r) => revisions
             .iter()
@@ -687,34 +935,64 @@ async fn load(ctx: &Ctx, repo: &str, rev: Option<&str>) -> Result<Option<Loaded>
                 })
             })
             .cloned(),
-    };
-    let Some(current) = current else {
+    })
+}
+
+async fn load(
+    ctx: &Ctx,
+    repo: &str,
+    rev: Option<&str>,
+    files: Lookup<'_>,
+    limit: i64,
+) -> Result<Option<Loaded>, Error> {
+    let revisions = ctx.store.revisions(repo).await?;
+    let Some(current) = pick_revision(ctx, repo, &revisions, rev).await? else {
         return Ok(None);
     };
     let (analyser, policy) = ctx.cache_key();
-    let mut files = Vec::new();
-    for f in ctx.store.files(repo, &current.revision).await? {
-        let mut report = None;
-        let mut stale = false;
-        if let Some(sha) = &f.sha256
-            && f.status != status::QUEUED
-        {
-            let row = match ctx.store.result(sha, &analyser, &policy).await? {
-                Some(r) => Some(r),
-                None => {
-                    stale = true;
-                    ctx.store.results_for(sha).await?.into_iter().next()
-                }
-            };
-            report = row.and_then(|r| serde_json::from_str::<FileReport>(&r.report).ok());
-        }
-        files.push((f, report, stale));
-    }
+    // One more than the page, to know whether another page follows.
+    let mut rows = ctx
+        .store
+        .files_page(
+            repo,
+            &current.revision,
+            files,
+            limit.saturating_add(1),
+            &analyser,
+            &policy,
+        )
+        .await?;
+    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = more
+        .then(|| rows.last().map(|(f, _, _)| f.path.clone()))
+        .flatten();
+    let files = rows
+        .into_iter()
+        .map(|(f, report, stale)| {
+            let r = report.and_then(|r| serde_json::from_str::<FileReport>(&r).ok());
+            (f, r, stale)
+        })
+        .collect();
+    let counts = ctx.store.status_counts(repo, &current.revision).await?;
     Ok(Some(Loaded {
         revisions,
         current,
         files,
+        counts,
+        next,
     }))
+}
+
+/// `?limit=` (default `page_size`, at most ten times it) and `?after=` (a path).
+fn page_params(ctx: &Ctx, q: &HashMap<String, String>) -> (String, i64) {
+    let max = ctx.cfg.page_size.saturating_mul(10);
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .unwrap_or(ctx.cfg.page_size)
+        .clamp(1, max);
+    (q.get("after").cloned().unwrap_or_default(), limit)
 }
 
 async fn repo_api(
@@ -738,13 +1016,13 @@ async fn repo_api(
         Some((r, p)) => (r.to_string(), Some(p.to_string())),
         None => (rev, None),
     };
-    let loaded = match load(&ctx, &repo, Some(&rev)).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return err(StatusCode::NOT_FOUND, "unknown repository or revision"),
-        Err(e) => return internal(e),
-    };
     let version = ctx.scanner.info().version;
     if let Some(path) = file {
+        let loaded = match load(&ctx, &repo, Some(&rev), Lookup::Exact(&path), 1).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return err(StatusCode::NOT_FOUND, "unknown repository or revision"),
+            Err(e) => return internal(e),
+        };
         let Some((f, r, stale)) = loaded.files.iter().find(|(f, _, _)| f.path == path) else {
             return err(StatusCode::NOT_FOUND, "no such file in the revision");
         };
@@ -763,6 +1041,13 @@ async fn repo_api(
         .into_response();
     }
     if q.get("format").map(String::as_str) == Some("sarif") {
+        // Every file (SARIF has no pagination), read with one query per page.
+        let limit = i64::try_from(ctx.cfg.max_files_per_revision).unwrap_or(i64::MAX);
+        let loaded = match load(&ctx, &repo, Some(&rev), Lookup::After(""), limit).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return err(StatusCode::NOT_FOUND, "unknown repository or revision"),
+            Err(e) => return internal(e),
+        };
         let files: Vec<_> = loaded
             .files
             .iter()
@@ -770,17 +1055,33 @@ async fn repo_api(
             .collect();
         return axum::Json(status::sarif(&version, &files)).into_response();
     }
+    let (after, limit) = page_params(&ctx, &q);
+    let loaded = match load(&ctx, &repo, Some(&rev), Lookup::After(&after), limit).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return err(StatusCode::NOT_FOUND, "unknown repository or revision"),
+        Err(e) => return internal(e),
+    };
     let scans_done = loaded.scans_done();
-    let issues: Vec<Value> = loaded
-        .files
-        .iter()
-        .filter(|(f, _, _)| status::is_issue(&f.status))
-        .map(|(f, _, _)| json!({"path": f.path, "level": f.status}))
+    let issue_statuses: Vec<&str> = status::ORDER
+        .into_iter()
+        .filter(|s| status::is_issue(s))
         .collect();
+    let issues: Vec<Value> = match ctx
+        .store
+        .files_with_status(&repo, &loaded.current.revision, &issue_statuses, 1000)
+        .await
+    {
+        Ok(v) => v
+            .into_iter()
+            .map(|(path, level)| json!({"path": path, "level": level}))
+            .collect(),
+        Err(e) => return internal(e),
+    };
     let overall = loaded
-        .files
+        .counts
         .iter()
-        .map(|(f, _, _)| f.status.as_str())
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, _)| s.as_str())
         .min_by_key(|s| status::rank(s))
         .unwrap_or(if scans_done { "safe" } else { status::QUEUED });
     let files: Vec<Value> = loaded
@@ -800,6 +1101,19 @@ async fn repo_api(
             })
         })
         .collect();
+    let counts: serde_json::Map<String, Value> = loaded
+        .counts
+        .iter()
+        .map(|(s, n)| (s.clone(), json!(n)))
+        .collect();
+    let next = loaded.next.as_ref().map(|p| {
+        format!(
+            "/v1/repos/{}/revisions/{}?limit={limit}&after={}",
+            html::url_path(&repo),
+            html::url_path(&loaded.current.revision),
+            html::url_path(p)
+        )
+    });
     axum::Json(json!({
         "repo": repo,
         "revision": loaded.current.revision,
@@ -808,9 +1122,11 @@ async fn repo_api(
         "error": loaded.current.error,
         "status": if loaded.current.state == "error" { status::ERROR } else { overall },
         "scansDone": scans_done,
+        "counts": counts,
         "filesWithIssues": issues,
         "securityRepoStatus": {"scansDone": scans_done, "filesWithIssues": issues},
         "files": files,
+        "links": {"next": next},
     }))
     .into_response()
 }
@@ -821,7 +1137,16 @@ async fn repo_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let repo = repo.trim_end_matches('/').to_string();
-    match load(&ctx, &repo, q.get("rev").map(String::as_str)).await {
+    let (after, limit) = page_params(&ctx, &q);
+    match load(
+        &ctx,
+        &repo,
+        q.get("rev").map(String::as_str),
+        Lookup::After(&after),
+        limit,
+    )
+    .await
+    {
         Ok(Some(l)) => {
             let views: Vec<FileView<'_>> = l
                 .files
@@ -838,6 +1163,8 @@ async fn repo_page(
                 &l.current,
                 &views,
                 l.scans_done(),
+                l.count("unsafe"),
+                l.next.as_deref(),
             ))
             .into_response()
         }

@@ -76,6 +76,45 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Cap on files per revision.
     pub max_files_per_revision: usize,
+    /// Jobs a worker claims at once (one claim statement for several jobs; they run one
+    /// after another under one lease renewal).
+    pub claim_batch: i64,
+    /// Fairness within a lane: the jobs one listing or event enqueues are ordered this many
+    /// milliseconds apart, so a repository with 10,000 files interleaves with later
+    /// arrivals instead of holding the lane until it drains.
+    pub fair_spread_ms: i64,
+    /// Commits of one webhook event scanned in the push lane; the rest go to the backlog
+    /// lane (a push of 10,000 tags never delays other pushes).
+    pub max_push_refs_per_event: usize,
+    /// Refs of one webhook event recorded at all; beyond it the event is refused (413).
+    pub max_refs_per_event: usize,
+    /// How often a job may be put off because the hub answered 429 (or 5xx through every
+    /// in-place retry) before it fails. Put-offs do not count as attempts.
+    pub max_deferrals: i64,
+    /// First put-off delay (seconds); doubles each time up to `defer_max_secs`, or the
+    /// hub's `Retry-After` when longer.
+    pub defer_base_secs: u64,
+    /// Longest put-off (seconds).
+    pub defer_max_secs: u64,
+    /// Requests per second to a hub's API (repository and tree listings), shared by every
+    /// process on the database; 0 = unlimited.
+    pub hub_api_requests_per_sec: f64,
+    /// Listing pages a crawl job reads before it yields its worker (it continues as a new
+    /// claim, so a crawl never holds a worker for hours).
+    pub crawl_pages_per_job: u32,
+    /// Repositories per listing page asked of the hub.
+    pub crawl_page_size: u32,
+    /// Finished (done) jobs are deleted after this many hours.
+    pub retention_jobs_hours: u64,
+    /// Events (webhook bodies) are deleted after this many hours.
+    pub retention_events_hours: u64,
+    /// Seconds between pruning passes (workers only; 0 = never prune).
+    pub prune_interval_secs: u64,
+    /// Largest webhook body; checked before the body is read (the Hub's secret is checked
+    /// before it too).
+    pub max_webhook_body_bytes: usize,
+    /// Files per page of the revision API and page (`?limit=` up to 10 times this).
+    pub page_size: i64,
     /// The scanner's limits (`[limits]` table, same keys as the policy file's). They are part
     /// of the policy digest, so changing them re-scans instead of reusing cached results.
     pub limits: modelguard::Limits,
@@ -107,6 +146,21 @@ impl Default for Config {
             max_body_bytes: 64 << 20,
             shutdown_grace_secs: 20,
             max_files_per_revision: 100_000,
+            claim_batch: 1,
+            fair_spread_ms: 20,
+            max_push_refs_per_event: 16,
+            max_refs_per_event: 1000,
+            max_deferrals: 48,
+            defer_base_secs: 30,
+            defer_max_secs: 3600,
+            hub_api_requests_per_sec: 10.0,
+            crawl_pages_per_job: 10,
+            crawl_page_size: 1000,
+            retention_jobs_hours: 168,
+            retention_events_hours: 720,
+            prune_interval_secs: 300,
+            max_webhook_body_bytes: 4 << 20,
+            page_size: 500,
             limits: modelguard::Limits::default(),
         }
     }
@@ -215,6 +269,17 @@ impl Config {
         }
         if self.max_attempts < 1 {
             return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        if self.claim_batch < 1 || self.page_size < 1 || self.crawl_page_size == 0 {
+            return Err(Error::Config(
+                "claim_batch, page_size and crawl_page_size must be at least 1".into(),
+            ));
+        }
+        // NaN fails too.
+        if self.hub_api_requests_per_sec.is_nan() || self.hub_api_requests_per_sec < 0.0 {
+            return Err(Error::Config(
+                "hub_api_requests_per_sec must be >= 0".into(),
+            ));
         }
         if self.lease_secs < 2 {
             return Err(Error::Config("lease_secs must be at least 2".into()));

@@ -76,6 +76,8 @@ pub fn repo_page(
     current: &RevisionRow,
     files: &[FileView<'_>],
     scans_done: bool,
+    unsafe_n: i64,
+    next_after: Option<&str>,
 ) -> String {
     let mut h = String::new();
     let r = esc(repo);
@@ -112,7 +114,7 @@ pub fn repo_page(
         h,
         "</select></label> <button type=submit>Show</button></form>"
     );
-    let unsafe_n = files.iter().filter(|f| f.row.status == "unsafe").count();
+    // Counted over the whole revision, not this page of files.
     if unsafe_n > 0 {
         let _ = write!(
             h,
@@ -224,7 +226,17 @@ pub fn repo_page(
         }
         h.push_str("</td></tr>");
     }
-    h.push_str("</tbody></table></body></html>");
+    h.push_str("</tbody></table>");
+    if let Some(after) = next_after {
+        let _ = write!(
+            h,
+            "<p><a id=next-page href=\"/repos/{u}?rev={rv}&amp;after={a}\">Next files</a></p>",
+            u = esc(&url_path(repo)),
+            rv = esc(&url_path(&current.revision)),
+            a = esc(&url_path(after)),
+        );
+    }
+    h.push_str("</body></html>");
     h
 }
 
@@ -263,9 +275,12 @@ mod tests {
                 stale: false,
             }],
             true,
+            1,
+            Some("<b>"),
         );
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("unsafe-banner"));
+        assert!(page.contains("after=%3Cb%3E") || page.contains("after=&lt;b&gt;"));
     }
 }

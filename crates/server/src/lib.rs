@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod config;
+pub mod crawl;
 /// The hub client lives in its own crate (the Python package uses it too).
 pub use modelguard_hub as fetch;
 pub mod html;
@@ -212,6 +213,9 @@ pub async fn start_with_poll(cfg: Config, poll: Duration) -> Result<Running, Err
             }
         }));
     }
+    if ctx.cfg.role != Role::Api && ctx.cfg.prune_interval_secs > 0 {
+        tasks.push(tokio::spawn(prune(ctx.clone(), rx.clone())));
+    }
     if ctx.cfg.role != Role::Api {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         for i in 0..ctx.cfg.workers.max(1) {
@@ -226,6 +230,45 @@ pub async fn start_with_poll(cfg: Config, poll: Duration) -> Result<Running, Err
         shutdown: tx,
         tasks,
     })
+}
+
+/// Delete finished jobs and old events past their retention, in bounded batches, every
+/// `prune_interval_secs` (every worker process does it; the deletes are idempotent).
+async fn prune(ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_secs(ctx.cfg.prune_interval_secs.max(1));
+    let hour = 3_600_000i64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = store::now_ms();
+        let jobs_before = now.saturating_sub(
+            i64::try_from(ctx.cfg.retention_jobs_hours).unwrap_or(i64::MAX / hour) * hour,
+        );
+        let events_before = now.saturating_sub(
+            i64::try_from(ctx.cfg.retention_events_hours).unwrap_or(i64::MAX / hour) * hour,
+        );
+        // Batches of 10,000 until a pass deletes less: short statements, no long locks.
+        loop {
+            match ctx.store.prune(jobs_before, events_before, 10_000).await {
+                Ok((j, e)) => {
+                    metrics::counter!("modelguard_pruned_total", "table" => "jobs").increment(j);
+                    metrics::counter!("modelguard_pruned_total", "table" => "events").increment(e);
+                    if j < 10_000 && e < 10_000 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning failed");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// A database URL without its password, for logs.

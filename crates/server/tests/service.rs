@@ -392,7 +392,7 @@ async fn lease_expiry_postgres() {
 }
 
 /// Poison jobs: a file whose download always fails ends `error` after bounded retries and
-/// its job is quarantined; nothing stays `queued`.
+/// it is not retried; nothing stays `queued`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failing_download_is_quarantined_and_shown_as_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -423,6 +423,11 @@ async fn failing_download_is_quarantined_and_shown_as_error() {
     .await;
     assert_eq!(doc["files"][0]["status"], "error");
     assert_eq!(doc["status"], "error");
+    // A 404 is this occurrence's permanent error: not retried, nothing left waiting.
+    assert!(
+        doc["files"][0]["error"].as_str().unwrap().contains("404"),
+        "{doc:#}"
+    );
     let counts: HashMap<String, i64> = svc
         .ctx
         .store
@@ -431,7 +436,8 @@ async fn failing_download_is_quarantined_and_shown_as_error() {
         .unwrap()
         .into_iter()
         .collect();
-    assert_eq!(counts.get("quarantined"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("queued"), None, "{counts:?}");
+    assert_eq!(counts.get("running"), None, "{counts:?}");
     svc.shutdown().await;
 }
 

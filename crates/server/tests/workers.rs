@@ -27,12 +27,17 @@ fn pickle(n: u8) -> Vec<u8> {
 }
 
 fn spawn_worker(dir: &std::path::Path, name: &str, db: &str, hub: &str) -> Child {
+    spawn_worker_with(dir, name, db, hub, "")
+}
+
+fn spawn_worker_with(dir: &std::path::Path, name: &str, db: &str, hub: &str, extra: &str) -> Child {
     let cfg = dir.join(format!("{name}.toml"));
     std::fs::write(
         &cfg,
         format!(
             "listen = \"127.0.0.1:0\"\ndb = \"{db}\"\nrole = \"worker\"\nworkers = 1\n\
-             hf_endpoint = \"{hub}\"\nlease_secs = 3\nshutdown_grace_secs = 5\nhttp_retries = 1\n"
+             hf_endpoint = \"{hub}\"\nlease_secs = 3\nshutdown_grace_secs = 5\nhttp_retries = 1\n\
+             {extra}"
         ),
     )
     .unwrap();
@@ -174,6 +179,98 @@ async fn killed_worker_process_job_completed_by_another() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    api.shutdown().await;
+    pg.drop_db().await;
+}
+
+/// A crawl whose worker process is SIGKILLed mid-crawl: another process resumes from the
+/// stored cursor (the listing is not restarted from its first page), every repository is
+/// enqueued once and every file gets its result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_crawl_resumes_from_its_cursor() {
+    let Some(pg) = pg_db().await else { return };
+    let mut repos = HashMap::new();
+    for i in 0..30u8 {
+        repos.insert(
+            format!("org/m{i:02}"),
+            vec![HubFile {
+                path: "w.pkl".into(),
+                data: pickle(i % 3),
+                lfs: true,
+            }],
+        );
+    }
+    let hub = fake_hub_with(vec![], repos, 10).await;
+    // Each listing page takes 400 ms: the worker is caught in the middle of the crawl.
+    hub.listing_delay_ms.store(400, Ordering::Relaxed);
+    let api = modelguard_server::start_with_poll(
+        Config {
+            role: modelguard_server::Role::Api,
+            ..config(pg.url.clone(), &hub)
+        },
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", api.addr);
+    let http = reqwest::Client::new();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "crawl_page_size = 5\ncrawl_pages_per_job = 100\nhub_api_requests_per_sec = 0\n";
+    let mut a = spawn_worker_with(dir.path(), "a", &pg.url, &hub.base, extra);
+    let r: serde_json::Value = http
+        .post(format!("{base}/v1/crawls"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"hub": "hf", "repoType": "model"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = format!("{base}{}", r["links"]["self"].as_str().unwrap());
+    let t0 = Instant::now();
+    loop {
+        let c: serde_json::Value = http.get(&link).send().await.unwrap().json().await.unwrap();
+        if c["pages"].as_i64().unwrap() >= 2 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "{c:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let mut b = spawn_worker_with(dir.path(), "b", &pg.url, &hub.base, extra);
+    let t0 = Instant::now();
+    let c = loop {
+        let c: serde_json::Value = http.get(&link).send().await.unwrap().json().await.unwrap();
+        if c["state"] != "running" {
+            break c;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "{c:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(c["state"], "done", "{c:#}");
+    assert_eq!(c["pages"], 6, "{c:#}");
+    assert_eq!(c["reposListed"], 30, "{c:#}");
+    assert_eq!(c["reposEnqueued"], 30, "{c:#}");
+    // Six pages, plus at most the one being read when the worker died.
+    let requested = hub.stats.listing_pages.load(Ordering::Relaxed);
+    assert!(
+        (6..=7).contains(&requested),
+        "{requested} listing pages requested"
+    );
+    for i in 0..30u8 {
+        wait_done(
+            &http,
+            &format!("{base}/v1/repos/org/m{i:02}/revisions/main"),
+        )
+        .await;
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(b.id().to_string())
+        .status();
+    b.wait().unwrap();
     api.shutdown().await;
     pg.drop_db().await;
 }

@@ -44,6 +44,7 @@ pub struct HubStats {
     pub bytes: AtomicU64,
     pub range_requests: AtomicU64,
     pub tree_pages: AtomicU64,
+    pub listing_pages: AtomicU64,
 }
 
 pub struct Hub {
@@ -59,6 +60,14 @@ pub struct Hub {
     pub delay_ms: AtomicU64,
     /// Answer this many `resolve` requests with 503 (with `Retry-After: 0`) first.
     pub fail_next: AtomicU64,
+    /// Answer this many `resolve` requests with 429 without `Retry-After` first.
+    pub rate_limit_next: AtomicU64,
+    /// Repositories (`owner/name`) whose downloads answer 403 (gated).
+    pub gated: std::sync::Mutex<Vec<String>>,
+    /// Head commit per repository (`revision` answers), when set.
+    pub heads: std::sync::Mutex<HashMap<String, String>>,
+    /// Delay of every repository listing page (ms).
+    pub listing_delay_ms: AtomicU64,
 }
 
 impl Hub {
@@ -103,6 +112,65 @@ pub async fn tree(
     resp
 }
 
+/// The Hub's `GET /api/models/{repo}/revision/{rev}`: a commit id derived from the repo and
+/// the ref (every ref of the fake hub serves the same files).
+pub async fn revision(
+    State(hub): State<Arc<Hub>>,
+    Path((owner, name, rev)): Path<(String, String, String)>,
+) -> Response {
+    if let Some(sha) = hub.heads.lock().unwrap().get(&format!("{owner}/{name}")) {
+        return axum::Json(json!({"id": format!("{owner}/{name}"), "sha": sha})).into_response();
+    }
+    let sha = sha(format!("{owner}/{name}@{rev}").as_bytes());
+    axum::Json(json!({"id": format!("{owner}/{name}"), "sha": &sha[..40]})).into_response()
+}
+
+/// The Hub's repository listing `GET /api/models?limit=&expand[]=sha…`: the repositories
+/// of `repos` in name order, `Link: <…&cursor=N>; rel="next"` pagination.
+pub async fn list_models(
+    State(hub): State<Arc<Hub>>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    hub.stats.listing_pages.fetch_add(1, Ordering::Relaxed);
+    let delay = hub.listing_delay_ms.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let get = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    assert!(
+        q.iter().any(|(k, v)| k == "expand[]" && v == "sha"),
+        "{q:?}"
+    );
+    let limit: usize = get("limit").and_then(|c| c.parse().ok()).unwrap_or(1000);
+    let cursor: usize = get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let mut names: Vec<&String> = hub.repos.keys().collect();
+    names.sort();
+    let heads = hub.heads.lock().unwrap();
+    let page: Vec<Value> = names
+        .iter()
+        .skip(cursor)
+        .take(limit)
+        .map(|n| {
+            let sha = heads
+                .get(*n)
+                .cloned()
+                .unwrap_or_else(|| sha(format!("{n}@main").as_bytes())[..40].to_string());
+            json!({"_id": "x", "id": n, "sha": sha, "lastModified": "2026-01-01T00:00:00.000Z"})
+        })
+        .collect();
+    let mut resp = axum::Json(page).into_response();
+    if cursor + limit < names.len() {
+        let next = format!(
+            "<{}/api/models?limit={limit}&expand%5B%5D=sha&cursor={}>; rel=\"next\"",
+            hub.base,
+            cursor + limit
+        );
+        resp.headers_mut()
+            .insert(header::LINK, next.parse().unwrap());
+    }
+    resp
+}
+
 pub async fn resolve(
     State(hub): State<Arc<Hub>>,
     Path((owner, name, _rev, path)): Path<(String, String, String, String)>,
@@ -135,6 +203,36 @@ pub async fn gitea_tree(
     .into_response()
 }
 
+/// Gitea's repository search `GET /api/v1/repos/search?limit=&page=`: `{ok, data: [{full_name,
+/// default_branch, empty}]}` over `repos`, in name order.
+pub async fn gitea_search(
+    State(hub): State<Arc<Hub>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    hub.stats.listing_pages.fetch_add(1, Ordering::Relaxed);
+    let limit: usize = q.get("limit").and_then(|c| c.parse().ok()).unwrap_or(50);
+    let page: usize = q.get("page").and_then(|c| c.parse().ok()).unwrap_or(1);
+    let mut names: Vec<&String> = hub.repos.keys().collect();
+    names.sort();
+    let data: Vec<Value> = names
+        .iter()
+        .skip((page.max(1) - 1) * limit)
+        .take(limit)
+        .map(|n| json!({"full_name": n, "default_branch": "main", "empty": false}))
+        .collect();
+    axum::Json(json!({"ok": true, "data": data})).into_response()
+}
+
+/// Gitea's single commit `GET /api/v1/repos/{o}/{n}/git/commits/{ref}`.
+pub async fn gitea_commit(
+    State(hub): State<Arc<Hub>>,
+    Path((owner, name, rev)): Path<(String, String, String)>,
+) -> Response {
+    let sha = sha(format!("{owner}/{name}@{rev}").as_bytes());
+    let _ = &hub;
+    axum::Json(json!({"sha": &sha[..40]})).into_response()
+}
+
 /// Gitea's `media` download (LFS-resolving raw file), `?ref=`.
 pub async fn gitea_media(
     State(hub): State<Arc<Hub>>,
@@ -156,9 +254,24 @@ async fn serve_file(
     let Some(f) = hub.files_of(owner, name).iter().find(|f| f.path == path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if hub
+        .rate_limit_next
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
     let delay = hub.delay_ms.load(Ordering::Relaxed);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if hub
+        .gated
+        .lock()
+        .unwrap()
+        .contains(&format!("{owner}/{name}"))
+    {
+        return StatusCode::FORBIDDEN.into_response();
     }
     if hub
         .fail_next
@@ -218,10 +331,16 @@ pub async fn fake_hub_with(
         stats: HubStats::default(),
         delay_ms: AtomicU64::new(0),
         fail_next: AtomicU64::new(0),
+        rate_limit_next: AtomicU64::new(0),
+        gated: std::sync::Mutex::new(Vec::new()),
+        heads: std::sync::Mutex::new(HashMap::new()),
+        listing_delay_ms: AtomicU64::new(0),
     });
     let app = Router::new()
         .route("/api/models/{owner}/{name}/tree/{rev}", get(tree))
         .route("/{owner}/{name}/resolve/{rev}/{*path}", get(resolve))
+        .route("/api/models/{owner}/{name}/revision/{rev}", get(revision))
+        .route("/api/models", get(list_models))
         .route(
             "/api/v1/repos/{owner}/{name}/git/trees/{sha}",
             get(gitea_tree),
@@ -229,6 +348,11 @@ pub async fn fake_hub_with(
         .route(
             "/api/v1/repos/{owner}/{name}/media/{*path}",
             get(gitea_media),
+        )
+        .route("/api/v1/repos/search", get(gitea_search))
+        .route(
+            "/api/v1/repos/{owner}/{name}/git/commits/{rev}",
+            get(gitea_commit),
         )
         .with_state(hub.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
