@@ -1,0 +1,5 @@
+"""``python -m modelguard …``: the ``modelguard`` command."""
+
+from ._cli import main
+
+main()
