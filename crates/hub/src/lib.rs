@@ -453,16 +453,7 @@ impl Fetcher {
     }
 
     async fn list_hf(&self, repo: &str, rev: &str) -> Result<Vec<TreeFile>, Error> {
-        let (kind, name) = split_repo(repo);
-        let mut url = Url::parse(&self.cfg.hf_endpoint).map_err(|e| Error::Fetch(e.to_string()))?;
-        url.path_segments_mut()
-            .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
-            .pop_if_empty()
-            .push("api")
-            .push(kind)
-            .extend(name.split('/'))
-            .push("tree")
-            .push(rev);
+        let mut url = self.hf_api_url(repo, &["tree", rev])?;
         url.set_query(Some("recursive=true"));
         let mut next = Some(url.to_string());
         let mut files = Vec::new();
@@ -646,20 +637,7 @@ impl Fetcher {
         rev: &str,
     ) -> Result<String, Error> {
         let url = match hub {
-            HubKind::Hf => {
-                let (kind, name) = split_repo(repo);
-                let mut url =
-                    Url::parse(&self.cfg.hf_endpoint).map_err(|e| Error::Fetch(e.to_string()))?;
-                url.path_segments_mut()
-                    .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
-                    .pop_if_empty()
-                    .push("api")
-                    .push(kind)
-                    .extend(name.split('/'))
-                    .push("revision")
-                    .push(rev);
-                url.to_string()
-            }
+            HubKind::Hf => self.hf_api_url(repo, &["revision", rev])?.to_string(),
             HubKind::Gitea => {
                 let mut url =
                     Url::parse(self.gitea_base()?).map_err(|e| Error::Fetch(e.to_string()))?;
@@ -685,6 +663,21 @@ impl Fetcher {
             )));
         }
         Ok(c.sha.to_ascii_lowercase())
+    }
+
+    /// `{endpoint}/api/{models|datasets|spaces}/{owner}/{name}/{tail…}`, each part a path
+    /// segment (escaped).
+    fn hf_api_url(&self, repo: &str, tail: &[&str]) -> Result<Url, Error> {
+        let (kind, name) = split_repo(repo);
+        let mut url = Url::parse(&self.cfg.hf_endpoint).map_err(|e| Error::Fetch(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|_| Error::Fetch("endpoint cannot be a base".into()))?
+            .pop_if_empty()
+            .push("api")
+            .push(kind)
+            .extend(name.split('/'))
+            .extend(tail);
+        Ok(url)
     }
 
     fn gitea_base(&self) -> Result<&str, Error> {

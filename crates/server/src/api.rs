@@ -780,7 +780,7 @@ async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
     for (repo, rev, path, sha, size) in stale {
         match crate::worker::rejudge(&ctx, &sha).await {
             Ok(Some(st)) => {
-                if let Err(e) = ctx.store.set_status_by_sha(&sha, &st, None).await {
+                if let Err(e) = ctx.store.set_status_by_sha(&sha, &st).await {
                     return internal(e);
                 }
                 rejudged += 1;

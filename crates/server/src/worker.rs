@@ -713,6 +713,6 @@ async fn finish(ctx: &Ctx, t: &ScanTask, sha: &str, st: &str) -> Result<Outcome,
     ctx.store
         .set_file_status(&t.repo, &t.revision, &t.path, Some(sha), st, None)
         .await?;
-    ctx.store.set_status_by_sha(sha, st, None).await?;
+    ctx.store.set_status_by_sha(sha, st).await?;
     Ok(Outcome::Done)
 }

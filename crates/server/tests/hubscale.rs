@@ -139,15 +139,7 @@ async fn gated_copy(db: String) {
     limits.max_signature_bytes += 1;
     let svc = start(Config { limits, ..cfg }).await;
     let base = format!("http://{}", svc.addr);
-    let r: Value = http
-        .post(format!("{base}/v1/rescans"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(&http, &format!("{base}/v1/rescans"), None).await;
     assert_eq!(r["enqueued"], 1, "{r:#}");
     let url = format!("{base}/v1/repos/open/m/revisions/{o}");
     let doc = wait_for(&http, &url, |d| by_path(d)["evil.pkl"]["stale"] == false).await;
@@ -401,16 +393,12 @@ async fn revisions_main_is_the_latest_push() {
     let svc = start(config(sqlite(&dir), &hub)).await;
     let base = format!("http://{}", svc.addr);
     let http = reqwest::Client::new();
-    let r: Value = http
-        .post(format!("{base}/v1/scans"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"repo": "acme/r", "revision": "main"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(
+        &http,
+        &format!("{base}/v1/scans"),
+        Some(json!({"repo": "acme/r", "revision": "main"})),
+    )
+    .await;
     let main = format!("{base}/v1/repos/acme/r/revisions/main");
     let doc = wait_for(&http, &main, |d| d["scansDone"] == true).await;
     assert_eq!(doc["revision"], first.as_str(), "{r:#} {doc:#}");
@@ -477,16 +465,12 @@ async fn crawl(db: String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "admin only");
-    let r: Value = http
-        .post(format!("{base}/v1/crawls"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"hub": "hf", "repoType": "model"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(
+        &http,
+        &format!("{base}/v1/crawls"),
+        Some(json!({"hub": "hf", "repoType": "model"})),
+    )
+    .await;
     let link = format!("{base}{}", r["links"]["self"].as_str().unwrap());
     let c = wait_for(&http, &link, |c| c["state"] != "running").await;
     assert_eq!(c["state"], "done", "{c:#}");
@@ -513,16 +497,12 @@ async fn crawl(db: String) {
         .unwrap();
     assert_eq!(scans, 27);
     // A re-crawl: every head is known.
-    let r: Value = http
-        .post(format!("{base}/v1/crawls"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"hub": "hf", "repoType": "model"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(
+        &http,
+        &format!("{base}/v1/crawls"),
+        Some(json!({"hub": "hf", "repoType": "model"})),
+    )
+    .await;
     let link = format!("{base}{}", r["links"]["self"].as_str().unwrap());
     let c = wait_for(&http, &link, |c| c["state"] != "running").await;
     assert_eq!(c["reposSkipped"], 25, "{c:#}");
@@ -637,16 +617,12 @@ async fn crawl_gitea() {
     .await;
     let base = format!("http://{}", svc.addr);
     let http = reqwest::Client::new();
-    let r: Value = http
-        .post(format!("{base}/v1/crawls"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"hub": "gitea"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(
+        &http,
+        &format!("{base}/v1/crawls"),
+        Some(json!({"hub": "gitea"})),
+    )
+    .await;
     let link = format!("{base}{}", r["links"]["self"].as_str().unwrap());
     let c = wait_for(&http, &link, |c| c["state"] != "running").await;
     assert_eq!(c["state"], "done", "{c:#}");
@@ -701,18 +677,14 @@ async fn policy_change_rejudges_without_fetching() {
     let url = format!("{base}/v1/repos/acme/j/revisions/{sha}");
     let doc = get(&http, &url).await;
     assert_eq!(by_path(&doc)["evil.pkl"]["stale"], true, "{doc:#}");
-    let r: Value = http
-        .post(format!("{base}/v1/rescans"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = admin_post(&http, &format!("{base}/v1/rescans"), None).await;
     assert_eq!(r["rejudged"], 2, "{r:#}");
     assert_eq!(r["needFetch"], 0, "{r:#}");
-    assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), fetched, "no byte fetched");
+    assert_eq!(
+        hub.stats.bytes.load(Ordering::Relaxed),
+        fetched,
+        "no byte fetched"
+    );
     let doc = get(&http, &url).await;
     // What the CLI gives for the same bytes under that policy file.
     let file_policy = modelguard::config::Config::load(&policy_path)
@@ -729,5 +701,117 @@ async fn policy_change_rejudges_without_fetching() {
         assert_eq!(f["stale"], false, "{path}: {doc:#}");
     }
     assert_ne!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
+    svc.shutdown().await;
+}
+
+/// Timing (ignored; `cargo test --release -p modelguard-server --test hubscale -- --ignored
+/// rejudge_10k --nocapture`): 10,000 stored blobs re-judged after a severity change, on
+/// SQLite and on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "timing: run by hand"]
+async fn rejudge_10k_stored_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    rejudge_many(sqlite(&dir), &dir, 10_000).await;
+    if let Some(pg) = pg_db().await {
+        rejudge_many(pg.url.clone(), &dir, 10_000).await;
+        pg.drop_db().await;
+    }
+}
+
+async fn rejudge_many(db: String, dir: &tempfile::TempDir, n: u32) {
+    use modelguard_server::store::files::FileIn;
+    let hub = fake_hub(vec![]).await;
+    let cfg = config(db, &hub);
+    let svc = start(Config {
+        workers: 0,
+        role: modelguard_server::Role::Api,
+        ..cfg.clone()
+    })
+    .await;
+    let store = svc.ctx.store.clone();
+    let (analyser, policy) = svc.ctx.cache_key();
+    let extractor = svc.ctx.extractor.clone();
+    let scanner = svc.ctx.scanner.clone();
+    let mut files = Vec::new();
+    for i in 0..n {
+        let data = if i % 100 == 0 { evil() } else { pickle(i) };
+        let sha = format!("{i:064x}");
+        let mut report = scanner.scan_bytes(&format!("f{i}.pkl"), &data);
+        report.sha256 = Some(sha.clone());
+        let json = serde_json::to_vec(&report).unwrap();
+        store.put_analysis(&sha, &extractor, &json).await.unwrap();
+        let st = modelguard_server::status::of_report(&report);
+        store
+            .put_result(&modelguard_server::store::ResultRow {
+                sha256: sha.clone(),
+                analyser: analyser.clone(),
+                policy: policy.clone(),
+                status: st.into(),
+                report: serde_json::to_string(&report).unwrap(),
+                scanned_at: 0,
+            })
+            .await
+            .unwrap();
+        files.push(FileIn {
+            path: format!("f{i:05}.pkl"),
+            sha256: Some(sha),
+            size: data.len() as i64,
+        });
+    }
+    store
+        .upsert_revision("bench/x", &"c".repeat(40), "")
+        .await
+        .unwrap();
+    store
+        .upsert_files("bench/x", &"c".repeat(40), &files)
+        .await
+        .unwrap();
+    let statuses: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.sha256.clone().unwrap(), "safe".to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = statuses
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    store
+        .set_statuses_in_revision("bench/x", &"c".repeat(40), &pairs)
+        .await
+        .unwrap();
+    svc.shutdown().await;
+    let policy_path = dir.path().join("bench-policy.toml");
+    std::fs::write(
+        &policy_path,
+        "[rules.severity]\n\"MG-PKL-PROC\" = \"low\"\n",
+    )
+    .unwrap();
+    let svc = start(Config {
+        workers: 0,
+        role: modelguard_server::Role::Api,
+        policy: Some(policy_path),
+        ..cfg
+    })
+    .await;
+    let base = format!("http://{}", svc.addr);
+    let t0 = Instant::now();
+    let r: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/rescans"))
+        .bearer_auth(ADMIN)
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let took = t0.elapsed();
+    println!(
+        "{}: {n} stored blobs re-judged in {took:.2?} ({:.0} blobs/s), 0 bytes fetched: {r}",
+        svc.ctx.store.dialect().name(),
+        f64::from(n) / took.as_secs_f64()
+    );
+    assert_eq!(r["rejudged"], n);
+    assert_eq!(r["needFetch"], 0);
+    assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), 0);
     svc.shutdown().await;
 }

@@ -645,12 +645,7 @@ impl Store {
     /// Propagate a blob's status to every occurrence of it (waiting ones, and after a rescan
     /// the ones showing a verdict of an older analyser or policy). An occurrence's own fetch
     /// error stays: it still could not be fetched from its repository, whatever its content.
-    pub async fn set_status_by_sha(
-        &self,
-        sha256: &str,
-        status: &str,
-        _error: Option<&str>,
-    ) -> Result<u64, Error> {
+    pub async fn set_status_by_sha(&self, sha256: &str, status: &str) -> Result<u64, Error> {
         let r = sqlx::query("UPDATE repo_files SET status = $1, updated_at = $2 WHERE sha256 = $3")
             .bind(status)
             .bind(now_ms())

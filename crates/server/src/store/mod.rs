@@ -266,6 +266,14 @@ const PG_TRIGGERS: [&str; 2] = [
 ];
 
 impl Dialect {
+    /// Lowercase name (logs, benchmarks).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
     /// Every schema version's statements in this dialect (built once: queries borrow them
     /// for `'static`).
     fn migrations(self) -> &'static [Vec<String>] {

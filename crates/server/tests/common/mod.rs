@@ -458,6 +458,15 @@ pub async fn wait_done(http: &reqwest::Client, url: &str) -> Value {
     }
 }
 
+/// POST `body` (JSON, or nothing) with the admin token; the JSON answer.
+pub async fn admin_post(http: &reqwest::Client, url: &str, body: Option<Value>) -> Value {
+    let mut req = http.post(url).bearer_auth(ADMIN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// POST a Hugging Face webhook body with `secret`.
 pub async fn post_hf(
     http: &reqwest::Client,
