@@ -58,8 +58,10 @@ fn normalise(text: &str) -> String {
 }
 
 fn run(format: &str, paths: &[String]) -> String {
-    let bin = std::env::var_os("MODELGUARD_GOLDEN_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_modelguard")), PathBuf::from);
+    let bin = std::env::var_os("MODELGUARD_GOLDEN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_modelguard")),
+        PathBuf::from,
+    );
     let o = Command::new(bin)
         .args(["scan", "-j", "1", "--no-progress", "--hash", "always"])
         .args(["--format", format])

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use modelguard_pickle::{Analysis, ErrorKind as PickleErrorKind, Options, Value};
 
-use crate::formats::{self, Kind, npy, zip};
+use crate::formats::{self, FormatId, Kind, npy, zip};
 use crate::judge::pickle::{self as pjudge, Context};
 use crate::limits::Limits;
 use crate::policy::Policy;
@@ -101,7 +101,7 @@ impl Scanner {
                     path: display,
                     sha256: None,
                     size: 0,
-                    format: "unknown".into(),
+                    format: FormatId::Unknown.as_str().into(),
                     status: Status::Error,
                     verdict: Verdict::Unknown,
                     findings: vec![],
@@ -139,7 +139,7 @@ impl Scanner {
             imports: Default::default(),
         };
         let format = w.walk(src, None, name, 0);
-        let format = format.unwrap_or("data");
+        let format = format.unwrap_or(FormatId::Data);
         w.check_extension(name, format);
         w.check_policy_file(name);
         let sha256 = match self.hash {
@@ -164,7 +164,7 @@ impl Scanner {
             path: name.to_string(),
             sha256,
             size,
-            format: format.to_string(),
+            format: format.as_str().to_string(),
             status,
             verdict: Verdict::Unknown,
             findings: w.findings,
@@ -312,7 +312,7 @@ impl Walk<'_> {
         member: Option<&str>,
         name: &str,
         depth: usize,
-    ) -> Option<&'static str> {
+    ) -> Option<FormatId> {
         // Signatures over the raw bytes first; a container's match that one of its members
         // also matches is then reported on the member only.
         let mark = self.findings.len();
@@ -341,7 +341,7 @@ impl Walk<'_> {
         if !own.is_empty() {
             // No loader executes any part of a safetensors file (the header is JSON metadata
             // read as strings): text there that looks like a command is reported, not judged.
-            if format == Some("safetensors") {
+            if format == Some(FormatId::Safetensors) {
                 for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
                     if f.rule == rules::YARA.id && f.severity > Severity::Info {
                         f.message
@@ -388,7 +388,7 @@ impl Walk<'_> {
         member: Option<&str>,
         name: &str,
         depth: usize,
-    ) -> Option<&'static str> {
+    ) -> Option<FormatId> {
         if depth > self.limits().max_depth {
             self.malformed(
                 format!(
@@ -399,7 +399,7 @@ impl Walk<'_> {
                 None,
                 false,
             );
-            return Some("nested");
+            return Some(FormatId::Nested);
         }
         let head = match read_range(src, 0, 512) {
             Ok(h) => h,
@@ -434,11 +434,11 @@ impl Walk<'_> {
             self.hidden_pickle(src, member, depth, kind);
         }
         let main = match kind {
-            Kind::Empty => Some("empty"),
+            Kind::Empty => Some(FormatId::Empty),
             Kind::Zip => Some(self.zip(src, member, depth)),
             Kind::TorchLegacy => {
                 self.pickle(src, member, PickleMode::TorchLegacy, depth);
-                Some("pytorch-legacy")
+                Some(FormatId::PytorchLegacy)
             }
             Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
             Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
@@ -513,13 +513,13 @@ impl Walk<'_> {
         member: Option<&str>,
         depth: usize,
         head: &[u8],
-    ) -> &'static str {
+    ) -> FormatId {
         let (declared, offset) = match formats::zf_header(head) {
             Ok(h) => h,
             Err(e) => {
                 // read_zfile raises before anything is unpickled; still not a clean file.
                 self.malformed(format!("joblib ZF: {e}"), member, Some(0), true);
-                return "joblib";
+                return FormatId::Joblib;
             }
         };
         let body = Slice { src, start: offset };
@@ -548,7 +548,7 @@ impl Walk<'_> {
                 member,
             );
         }
-        "joblib"
+        FormatId::Joblib
     }
 
     /// No magic bytes said what `src` is (or a weak guess was wrong): a zip with a junk
@@ -560,7 +560,7 @@ impl Walk<'_> {
         member: Option<&str>,
         name: &str,
         depth: usize,
-    ) -> Option<&'static str> {
+    ) -> Option<FormatId> {
         if zip::has_directory(src) {
             Some(self.zip(src, member, depth))
         } else if let Some(format) = self.by_name(src, member, name, depth) {
@@ -576,18 +576,18 @@ impl Walk<'_> {
     /// from: GGML/GGJT (`.bin` of llama.cpp and whisper.cpp before GGUF; no code, no
     /// templates) and protobuf messages named `.model` (SentencePiece `tokenizer.model`, read
     /// by its C++ library). `None`: unrecognised.
-    fn weights_by_content(&mut self, src: &dyn ReadAt, name: &str) -> Option<&'static str> {
+    fn weights_by_content(&mut self, src: &dyn ReadAt, name: &str) -> Option<FormatId> {
         let head = read_range(src, 0, 4).ok()?;
         // The u32 magics 'ggml', 'ggmf', 'ggjt', 'ggla', 'ggsn' written little-endian.
         if matches!(&head[..], b"lmgg" | b"fmgg" | b"tjgg" | b"algg" | b"nsgg") {
-            return Some("ggml");
+            return Some(FormatId::Ggml);
         }
         if name.to_ascii_lowercase().ends_with(".model")
             && src.size() <= self.limits().max_protobuf_bytes.min(256 << 20)
             && let Ok(bytes) = read_range(src, 0, src.size())
             && formats::is_protobuf_message(&bytes)
         {
-            return Some("protobuf");
+            return Some(FormatId::Protobuf);
         }
         None
     }
@@ -632,26 +632,9 @@ impl Walk<'_> {
         member: Option<&str>,
         name: &str,
         depth: usize,
-    ) -> Option<&'static str> {
-        let lower = name.to_ascii_lowercase();
-        let analyzer: fn(&dyn ReadAt, &formats::FormatCtx<'_>) -> formats::Outcome = if lower
-            .ends_with(".onnx")
-        {
-            formats::onnx::analyze
-        } else if lower.ends_with(".pb") || lower.ends_with(".pbtxt") {
-            if lower.ends_with("keras_metadata.pb") {
-                formats::keras::analyze
-            } else {
-                formats::tensorflow::analyze
-            }
-        } else if lower.ends_with(".msgpack") || lower.ends_with(".flax") || lower.ends_with(".mpk")
-        {
-            formats::msgpack::analyze
-        } else if formats::gguf::is_chat_template_file(&lower) {
-            formats::gguf::analyze_chat_template_file
-        } else {
-            return None;
-        };
+    ) -> Option<FormatId> {
+        // The registry says which by-name parser claims the name (formats::FORMATS).
+        let analyzer = formats::by_name(&name.to_ascii_lowercase())?;
         Some(self.format(analyzer, src, member, name, depth))
     }
 
@@ -663,7 +646,7 @@ impl Walk<'_> {
         member: Option<&str>,
         name: &str,
         depth: usize,
-    ) -> &'static str {
+    ) -> FormatId {
         let ctx = formats::FormatCtx {
             limits: &self.s.limits,
             policy: &self.s.policy,
@@ -674,12 +657,7 @@ impl Walk<'_> {
     }
 
     /// Take in a format outcome: findings (member paths joined), problems, nested blobs.
-    fn absorb(
-        &mut self,
-        out: formats::Outcome,
-        member: Option<&str>,
-        depth: usize,
-    ) -> &'static str {
+    fn absorb(&mut self, out: formats::Outcome, member: Option<&str>, depth: usize) -> FormatId {
         for mut f in out.findings {
             f.location.member = match (member, f.location.member.take()) {
                 (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
@@ -709,7 +687,7 @@ impl Walk<'_> {
             let fmt = self.walk(&data, Some(&sub), &name, depth + 1);
             self.members.push(Member {
                 path: sub,
-                format: fmt.unwrap_or("data").into(),
+                format: fmt.unwrap_or(FormatId::Data).as_str().into(),
                 size: data.len() as u64,
             });
         }
@@ -739,42 +717,22 @@ impl Walk<'_> {
         );
     }
 
-    fn check_extension(&mut self, name: &str, format: &str) {
+    /// A name that says another format than the bytes: code-bearing content under a name
+    /// of data no loader runs code from, and names the registry's formats claim.
+    fn check_extension(&mut self, name: &str, format: FormatId) {
         let ext = Path::new(name)
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        let code_bearing = matches!(
-            format,
-            "pickle"
-                | "pytorch-zip"
-                | "pytorch-legacy"
-                | "pytorch-tar"
-                | "torchscript"
-                | "joblib"
-                | "zip"
-                | "npz"
-        );
-        let data_ext = matches!(
-            ext.as_str(),
-            "safetensors"
-                | "json"
-                | "txt"
-                | "md"
-                | "gguf"
-                | "onnx"
-                | "tflite"
-                | "csv"
-                | "yaml"
-                | "yml"
-                | "png"
-                | "jpg"
-        );
-        let torch_ext = matches!(ext.as_str(), "pt" | "pth" | "bin" | "ckpt");
+        let code_bearing = formats::runs_code(format);
+        let data_ext = formats::data_extension(&ext);
+        let torch_ext = formats::claims_extension(FormatId::PytorchZip, &ext);
         let sev = if code_bearing && data_ext {
             Some(Severity::Medium)
-        } else if (format == "pickle" && torch_ext) || (ext == "npy" && format != "numpy") {
+        } else if (format == FormatId::Pickle && torch_ext)
+            || (formats::claims_extension(FormatId::Numpy, &ext) && format != FormatId::Numpy)
+        {
             // modelguard reads by content, so the name hides nothing from it: a fact for
             // scanners and loaders that go by the name, not evidence.
             Some(Severity::Info)
@@ -823,7 +781,7 @@ impl Walk<'_> {
         member: Option<&str>,
         mode: PickleMode,
         depth: usize,
-    ) -> Option<&'static str> {
+    ) -> Option<FormatId> {
         let size = src.size();
         let opts = Options {
             max_pickles: match mode {
@@ -858,8 +816,8 @@ impl Walk<'_> {
             return None;
         }
         let mut format = match mode {
-            PickleMode::TorchLegacy => "pytorch-legacy",
-            _ => "pickle",
+            PickleMode::TorchLegacy => FormatId::PytorchLegacy,
+            _ => FormatId::Pickle,
         };
         // A stream whose first pickle is the torch magic number is a legacy torch file
         // (possibly with the magic computed at load time: then the VM sees the calls).
@@ -870,14 +828,14 @@ impl Walk<'_> {
                 .and_then(|r| a.value(r))
                 == Some(&Value::BigInt(TORCH_MAGIC.into()))
         {
-            format = "pytorch-legacy";
+            format = FormatId::PytorchLegacy;
         }
         let joblib = a.imports.iter().any(|i| {
             i.module.as_deref() == Some("joblib.numpy_pickle")
                 && i.name.as_deref() == Some("NumpyArrayWrapper")
         });
         if joblib {
-            format = "joblib";
+            format = FormatId::Joblib;
             // The same bytes read by plain pickle.load (no inline arrays): another view.
             let plain = modelguard_pickle::analyze_with(
                 &data,
@@ -911,7 +869,7 @@ impl Walk<'_> {
                 );
             }
         }
-        if a.trailing_bytes > 0 && format == "pickle" {
+        if a.trailing_bytes > 0 && format == FormatId::Pickle {
             let at = size.saturating_sub(a.trailing_bytes);
             self.findings.push(Finding {
                 rule: rules::PKL_TRAILING.id.into(),
@@ -926,7 +884,8 @@ impl Walk<'_> {
                 suppressed: None,
             });
         }
-        let expects_pid = format == "pytorch-legacy" || member.is_some_and(|m| m.ends_with(".pkl"));
+        let expects_pid =
+            format == FormatId::PytorchLegacy || member.is_some_and(|m| m.ends_with(".pkl"));
         self.judge(&a, member, expects_pid, depth, false);
         Some(format)
     }
@@ -1022,15 +981,15 @@ impl Walk<'_> {
             let fmt = self.walk(&n.data, Some(&sub), &sub, depth + 1);
             self.members.push(Member {
                 path: sub,
-                format: fmt.unwrap_or("data").into(),
+                format: fmt.unwrap_or(FormatId::Data).as_str().into(),
                 size: n.data.len() as u64,
             });
         }
     }
 
-    fn npy(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+    fn npy(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> FormatId {
         let Some(head) = self.read_window(src, (1 << 20) + 12, member) else {
-            return "numpy";
+            return FormatId::Numpy;
         };
         match npy::parse(&head) {
             Ok(h) if h.object => {
@@ -1056,9 +1015,9 @@ impl Walk<'_> {
                         true,
                     );
                 }
-                "numpy"
+                FormatId::Numpy
             }
-            Ok(_) => "numpy",
+            Ok(_) => FormatId::Numpy,
             Err(e) => {
                 self.malformed(format!("npy header: {e}"), member, Some(0), true);
                 // Fail closed: numpy may still read an object dtype there, so data that
@@ -1070,7 +1029,7 @@ impl Walk<'_> {
                     let sub = Slice { src, start: at };
                     let _ = self.pickle(&sub, member, PickleMode::Raw, depth);
                 }
-                "numpy"
+                FormatId::Numpy
             }
         }
     }
@@ -1082,7 +1041,7 @@ impl Walk<'_> {
         name: &str,
         depth: usize,
         kind: Kind,
-    ) -> Option<&'static str> {
+    ) -> Option<FormatId> {
         let budget = self
             .limits()
             .max_decompressed_bytes
@@ -1129,13 +1088,13 @@ impl Walk<'_> {
             None => Ok(()),
         };
         let label = match kind {
-            Kind::Zstd => "zstd",
-            Kind::Lz4 => "lz4",
-            Kind::Gzip => "gzip",
-            Kind::Zlib => "zlib",
-            Kind::Bzip2 => "bzip2",
-            Kind::Xz => "xz",
-            _ => "lzma",
+            Kind::Zstd => FormatId::Zstd,
+            Kind::Lz4 => FormatId::Lz4,
+            Kind::Gzip => FormatId::Gzip,
+            Kind::Zlib => FormatId::Zlib,
+            Kind::Bzip2 => FormatId::Bzip2,
+            Kind::Xz => FormatId::Xz,
+            _ => FormatId::Lzma,
         };
         if let Err(e) = res {
             if kind == Kind::Zlib && out_len == 0 {
@@ -1164,20 +1123,21 @@ impl Walk<'_> {
             .unwrap_or_else(|| name.to_string());
         let inner = self.walk(out, member, &inner_name, depth + 1);
         Some(match (label, inner) {
-            (_, Some("joblib")) | ("zlib" | "lzma", Some("pickle")) => "joblib",
-            ("gzip", Some("tar")) => "tar.gz",
+            (_, Some(FormatId::Joblib))
+            | (FormatId::Zlib | FormatId::Lzma, Some(FormatId::Pickle)) => FormatId::Joblib,
+            (FormatId::Gzip, Some(FormatId::Tar)) => FormatId::TarGz,
             _ => label,
         })
     }
 
-    fn zip(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+    fn zip(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> FormatId {
         let limits = self.limits().clone();
         let view = match zip::read(src, &limits) {
             Ok(v) => v,
             Err(e) => {
                 let fatal = !matches!(e, zip::ZipError::Limit(_));
                 self.malformed(format!("zip: {e}"), member, None, fatal);
-                return "zip";
+                return FormatId::Zip;
             }
         };
         for an in &view.anomalies {
@@ -1260,30 +1220,30 @@ impl Walk<'_> {
         let format = if has("/constants.pkl")
             || names.iter().any(|n| n.contains("/code/")) && has("/data.pkl")
         {
-            "torchscript"
+            FormatId::Torchscript
         } else if has("/data.pkl") {
-            "pytorch-zip"
+            FormatId::PytorchZip
         } else if !names.is_empty()
             && names
                 .iter()
                 .all(|n| n.ends_with(".npy") || n.ends_with('/'))
         {
-            "npz"
+            FormatId::Npz
         } else if names.contains(&"config.json")
             && (names.contains(&"metadata.json")
                 || names.iter().any(|n| n.starts_with("model.weights.")))
         {
-            "keras"
+            FormatId::Keras
         } else {
-            "zip"
+            FormatId::Zip
         };
-        let torch = matches!(format, "pytorch-zip" | "torchscript");
-        if format == "torchscript" {
+        let torch = matches!(format, FormatId::PytorchZip | FormatId::Torchscript);
+        if format == FormatId::Torchscript {
             self.torchscript_code(src, &view, member);
         }
         // A root config.json is what Keras 3 loads even when metadata.json is missing.
-        if format == "keras" || names.contains(&"config.json") {
-            self.keras_config(src, &view, member, depth, format == "keras");
+        if format == FormatId::Keras || names.contains(&"config.json") {
+            self.keras_config(src, &view, member, depth, format == FormatId::Keras);
         }
         for e in view
             .entries
@@ -1431,7 +1391,7 @@ impl Walk<'_> {
             if let Some(f) = fmt {
                 self.members.push(Member {
                     path: sub,
-                    format: f.into(),
+                    format: f.as_str().into(),
                     size: e.uncompressed,
                 });
             }
@@ -1642,7 +1602,7 @@ impl Walk<'_> {
             }
             self.members.push(Member {
                 path: sub,
-                format: "torchscript-code".into(),
+                format: FormatId::TorchscriptCode.as_str().into(),
                 size: e.uncompressed,
             });
         }
@@ -1688,17 +1648,17 @@ impl Walk<'_> {
         }
     }
 
-    fn tar(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> &'static str {
+    fn tar(&mut self, src: &dyn ReadAt, member: Option<&str>, depth: usize) -> FormatId {
         let limits = self.limits().clone();
         let mut archive = tar::Archive::new(Cursor::new(src));
         let entries = match archive.entries_with_seek() {
             Ok(e) => e,
             Err(e) => {
                 self.malformed(format!("tar: {e}"), member, None, true);
-                return "tar";
+                return FormatId::Tar;
             }
         };
-        let mut format = "tar";
+        let mut format = FormatId::Tar;
         let mut count = 0usize;
         for entry in entries {
             count += 1;
@@ -1749,7 +1709,7 @@ impl Walk<'_> {
                 "pickle" | "storages" | "tensors" | "sys_info"
             );
             if name == "pickle" {
-                format = "pytorch-tar";
+                format = FormatId::PytorchTar;
             }
             let take = size.min(limits.max_member_bytes);
             // Streamed: large members are spilled to disk (member::collect), not held.
@@ -1785,7 +1745,7 @@ impl Walk<'_> {
             if let Some(f) = fmt {
                 self.members.push(Member {
                     path: sub,
-                    format: f.into(),
+                    format: f.as_str().into(),
                     size,
                 });
             }

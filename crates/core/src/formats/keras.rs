@@ -126,7 +126,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
 
 /// Analyse a Keras JSON model config (`config.json` of a `.keras` zip, or any bare config).
 pub fn analyze_config_json(bytes: &[u8], ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "keras");
+    let mut w = Walker::new(ctx, super::FormatId::Keras);
     w.json(bytes, "config.json");
     w.out
 }
@@ -172,13 +172,10 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 impl<'a> Walker<'a> {
-    fn new(ctx: &'a FormatCtx<'a>, format: &'static str) -> Self {
+    fn new(ctx: &'a FormatCtx<'a>, format: super::FormatId) -> Self {
         Walker {
             ctx,
-            out: Outcome {
-                format,
-                ..Outcome::default()
-            },
+            out: Outcome::new(format),
         }
     }
 
@@ -658,7 +655,7 @@ fn h5_root_attrs(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Result<RootAttrs, Pro
 /// Analyse an HDF5 file (superblock at 0 or after a user block: `hdf5-reader` searches
 /// 512, 1024, … as libhdf5 does) as Keras `.h5`.
 pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "hdf5");
+    let mut w = Walker::new(ctx, super::FormatId::Hdf5);
     let attrs = match h5_root_attrs(src, ctx) {
         Ok(a) => a,
         Err(p) => {
@@ -667,7 +664,7 @@ pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         }
     };
     for (name, value) in attrs {
-        w.out.format = "keras-h5";
+        w.out.format = super::FormatId::KerasH5;
         match value {
             Some(s) => w.json(s.as_bytes(), &name),
             None => w.out.problems.push(problem(
@@ -710,7 +707,7 @@ fn fields(b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
 }
 
 fn analyze_metadata_pb(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "keras-metadata");
+    let mut w = Walker::new(ctx, super::FormatId::KerasMetadata);
     let data = match super::read_whole(
         src,
         ctx.limits.max_config_bytes,

@@ -82,10 +82,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         ctx,
         pos: 0,
         size: src.size(),
-        out: Outcome {
-            format: "msgpack",
-            ..Outcome::default()
-        },
+        out: Outcome::new(super::FormatId::Msgpack),
         stack: Vec::new(),
         ext_reported: 0,
         pickles: 0,

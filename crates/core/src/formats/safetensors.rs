@@ -181,10 +181,7 @@ fn fatal(out: &mut Outcome, message: String, offset: u64) {
 
 /// Analyse `src` as safetensors.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "safetensors",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Safetensors);
     let size = src.size();
     let Some(n) = read_range(src, 0, 8)
         .ok()

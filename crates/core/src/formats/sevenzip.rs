@@ -20,7 +20,7 @@ use crate::source::ReadAt;
 /// Analyse `src` as a 7z archive.
 #[cfg(not(feature = "sevenz"))]
 pub fn analyze(_src: &dyn ReadAt, _ctx: &FormatCtx<'_>) -> Outcome {
-    Outcome::unsupported("7z")
+    Outcome::unsupported(super::FormatId::SevenZip)
 }
 
 #[cfg(feature = "sevenz")]
@@ -49,10 +49,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     use super::{Kind, sniff};
     use crate::source::Cursor;
 
-    let mut out = Outcome {
-        format: "7z",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::SevenZip);
     let limits = ctx.limits;
     let problem = |fatal: bool, message: String| Problem {
         fatal,

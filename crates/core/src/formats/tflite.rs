@@ -220,10 +220,7 @@ fn nodedef_ops(options: &[u8]) -> Vec<&'static str> {
 
 /// Analyse `src` as a TFLite model.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "tflite",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Tflite);
     let fb = Fb {
         src,
         size: src.size(),

@@ -21,7 +21,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-download or re-export the file.
-    MALFORMED { id: "MG-MALFORMED", name: "malformed-input", severity: Medium, formats: ["*"], fires: Other }
+    MALFORMED { id: "MG-MALFORMED", name: "malformed-input", severity: Medium, formats: any, fires: Other }
 }
 
 rule! {
@@ -46,7 +46,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-create the archive with a standard tool.
-    ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: ["zip", "pytorch-zip", "torchscript", "npz"], fires: Other }
+    ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: [Zip, PytorchZip, Torchscript, Npz], fires: Other }
 }
 
 rule! {
@@ -68,7 +68,7 @@ rule! {
     ///
     /// ## How to fix
     /// Name files after their format.
-    EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: ["*"], fires: Other }
+    EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: any, fires: Other }
 }
 
 rule! {
@@ -94,7 +94,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file; it was built to deceive scanners.
-    POLYGLOT { id: "MG-POLYGLOT", name: "format-polyglot", severity: High, formats: ["*"], fires: Load }
+    POLYGLOT { id: "MG-POLYGLOT", name: "format-polyglot", severity: High, formats: any, fires: Load }
 }
 
 rule! {
@@ -115,7 +115,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-create the archive with relative paths.
-    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: ["zip", "tar", "pytorch-zip", "npz"], fires: Load }
+    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: [Zip, Tar, PytorchZip, Npz], fires: Load }
 }
 
 rule! {
@@ -134,7 +134,7 @@ rule! {
     ///
     /// ## How to fix
     /// Replace links with copies.
-    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: ["zip", "tar"], fires: Load }
+    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: [Zip, Tar], fires: Load }
 }
 
 rule! {
@@ -153,7 +153,7 @@ rule! {
     ///
     /// ## How to fix
     /// Store tensors uncompressed, or check the archive's origin.
-    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: ["zip", "gzip", "bzip2", "xz", "tar"], fires: Load }
+    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: [Zip, Gzip, Bzip2, Xz, Tar], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

@@ -28,7 +28,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-save the tensors with the `safetensors` library (`save_file`).
-    ST_HEADER { id: "MG-ST-HEADER", name: "safetensors-header", severity: Medium, formats: ["safetensors"], fires: Load }
+    ST_HEADER { id: "MG-ST-HEADER", name: "safetensors-header", severity: Medium, formats: [Safetensors], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

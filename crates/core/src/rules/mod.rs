@@ -66,7 +66,7 @@ pub struct Rule {
     pub name: &'static str,
     /// Default severity (findings may carry another when the evidence says so; see the doc).
     pub severity: Severity,
-    /// Formats the rule applies to.
+    /// Report names of the formats the rule applies to (registered `FormatId`s), or `["*"]`.
     pub formats: &'static [&'static str],
     /// When the threat fires.
     pub fires: Fires,
@@ -89,14 +89,28 @@ impl Rule {
 
 /// Declare a rule: the doc comment becomes both rustdoc and the `explain` text.
 #[macro_export]
+///
+/// `formats` names [`FormatId`](crate::formats::FormatId) variants (so a rule cannot name a
+/// format the registry does not know), or `any`.
 macro_rules! rule {
-    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: [$($f:literal),* $(,)?], fires: $fires:ident $(,)? }) => {
+    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: any, fires: $fires:ident $(,)? }) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::Rule = $crate::rules::Rule {
             id: $id,
             name: $n,
             severity: $crate::report::Severity::$sev,
-            formats: &[$($f),*],
+            formats: &["*"],
+            fires: $crate::rules::Fires::$fires,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: [$($f:ident),* $(,)?], fires: $fires:ident $(,)? }) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            name: $n,
+            severity: $crate::report::Severity::$sev,
+            formats: &[$($crate::formats::FormatId::$f.as_str()),*],
             fires: $crate::rules::Fires::$fires,
             doc: concat!($($doc, "\n"),*),
         };

@@ -21,7 +21,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-serialise with `flax.serialization.msgpack_serialize`.
-    MSGPACK_EXT { id: "MG-MSGPACK-EXT", name: "msgpack-unknown-ext-type", severity: Medium, formats: ["msgpack"], fires: Load }
+    MSGPACK_EXT { id: "MG-MSGPACK-EXT", name: "msgpack-unknown-ext-type", severity: Medium, formats: [Msgpack], fires: Load }
 }
 
 rule! {
@@ -41,7 +41,7 @@ rule! {
     ///
     /// ## How to fix
     /// Store arrays and plain values only.
-    MSGPACK_EMBEDDED { id: "MG-MSGPACK-EMBEDDED", name: "msgpack-embedded-pickle", severity: Info, formats: ["msgpack"], fires: Load }
+    MSGPACK_EMBEDDED { id: "MG-MSGPACK-EMBEDDED", name: "msgpack-embedded-pickle", severity: Info, formats: [Msgpack], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

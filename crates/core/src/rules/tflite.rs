@@ -21,7 +21,7 @@ rule! {
     ///
     /// ## How to fix
     /// Nothing to fix; make sure the op implementations you register are trusted.
-    TFLITE_CUSTOM_OP { id: "MG-TFLITE-CUSTOM-OP", name: "tflite-custom-op", severity: Info, formats: ["tflite"], fires: Query }
+    TFLITE_CUSTOM_OP { id: "MG-TFLITE-CUSTOM-OP", name: "tflite-custom-op", severity: Info, formats: [Tflite], fires: Query }
 }
 
 rule! {
@@ -49,7 +49,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not run the model with the Flex delegate; re-convert it with builtin ops only.
-    TFLITE_FLEX { id: "MG-TFLITE-FLEX", name: "tflite-flex-dangerous-op", severity: High, formats: ["tflite"], fires: Query }
+    TFLITE_FLEX { id: "MG-TFLITE-FLEX", name: "tflite-flex-dangerous-op", severity: High, formats: [Tflite], fires: Query }
 }
 
 /// The rules of this group, in documentation order.

@@ -317,10 +317,7 @@ fn parse_into(r: &mut Reader<'_>, h: &mut Header) -> Result<(), GgufError> {
 
 /// Analyse `src` as GGUF.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "gguf",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Gguf);
     let (h, err) = parse(src, ctx.limits);
     if let Some(e) = err {
         out.problems.push(Problem {
@@ -375,10 +372,7 @@ pub fn is_chat_template_file(lower: &str) -> bool {
 /// `chat_template` is a string or a list of `{"name", "template"}` (Transformers' named
 /// templates). The same rules apply as to GGUF templates.
 pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "chat-template",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::ChatTemplate);
     let data = match super::read_whole(
         src,
         ctx.limits.max_chat_template_file_bytes,
@@ -413,7 +407,7 @@ pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outc
             return out;
         }
     };
-    out.format = "tokenizer-config";
+    out.format = super::FormatId::TokenizerConfig;
     match v.get("chat_template") {
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::String(t)) => {

@@ -332,10 +332,7 @@ impl Walk<'_> {
 
 /// Analyse `src` as onnx.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "onnx",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Onnx);
     let data = match super::read_whole(
         src,
         ctx.limits.max_protobuf_bytes,

@@ -348,7 +348,7 @@ impl Report {
 
 /// A `.pb` that decodes as no graph but is a well-formed protobuf: an ONNX `TensorProto`
 /// (dims or a data type set) or another message. Returns its format name.
-fn data_message(data: &[u8], out: &mut Outcome) -> Option<&'static str> {
+fn data_message(data: &[u8], out: &mut Outcome) -> Option<super::FormatId> {
     use super::onnx::pb::TensorProto;
     if let Ok(t) = TensorProto::decode(data)
         && (t.data_type.is_some() || !t.dims.is_empty())
@@ -369,9 +369,9 @@ fn data_message(data: &[u8], out: &mut Outcome) -> Option<&'static str> {
                 });
             }
         }
-        return Some("onnx-tensor");
+        return Some(super::FormatId::OnnxTensor);
     }
-    super::is_protobuf_message(data).then_some("protobuf")
+    super::is_protobuf_message(data).then_some(super::FormatId::Protobuf)
 }
 
 fn problem(out: &mut Outcome, fatal: bool, message: String) {
@@ -384,10 +384,7 @@ fn problem(out: &mut Outcome, fatal: bool, message: String) {
 
 /// Analyse `src` as tensorflow.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "tensorflow",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Tensorflow);
     let data = match super::read_whole(
         src,
         ctx.limits.max_protobuf_bytes,
@@ -402,12 +399,12 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     };
     let lower = ctx.name.to_ascii_lowercase();
     if lower.ends_with(".pbtxt") {
-        out.format = "tensorflow-text";
+        out.format = super::FormatId::TensorflowText;
         pbtxt(&String::from_utf8_lossy(&data), &mut out);
         return out;
     }
     if lower.ends_with("fingerprint.pb") {
-        out.format = "tensorflow-fingerprint";
+        out.format = super::FormatId::TensorflowFingerprint;
         if let Err(e) = pb::FingerprintDef::decode(data.as_slice()) {
             problem(&mut out, true, format!("not a SavedModel fingerprint: {e}"));
         }
@@ -423,7 +420,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         .filter(|g| !g.node.is_empty() || g.library.is_some());
     let mut defs: Vec<(String, &pb::GraphDef)> = Vec::new();
     if let Some(s) = &saved {
-        out.format = "tensorflow-savedmodel";
+        out.format = super::FormatId::TensorflowSavedmodel;
         for (i, m) in s.meta_graphs.iter().enumerate() {
             if let Some(g) = &m.graph_def {
                 let tags = m
@@ -455,7 +452,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     }
     if let Some(g) = &graph {
         if saved.is_none() {
-            out.format = "tensorflow-graphdef";
+            out.format = super::FormatId::TensorflowGraphdef;
         }
         defs.push(("graph".into(), g));
     }
