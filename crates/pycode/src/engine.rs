@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use crate::catalog::{self, Capability};
 use crate::decode::{self, Encoding, PyStr, PyValue};
+use crate::knowledge::{DECODER_MODULES, INTROSPECTION_ATTRS, MODULE_DUNDER_DATA};
 use crate::{CodeFacts, Hit, Limits, Payload, PayloadKind};
 
 /// Longest rendering kept in evidence strings.
@@ -26,37 +27,6 @@ const MAX_PAYLOADS: usize = 64;
 const MAX_ERRORS: usize = 32;
 /// Total folded data across one analysis, as a multiple of `max_fold_len`.
 const FOLD_TOTAL_FACTOR: usize = 16;
-
-/// Attribute names whose access is an introspection escape.
-pub(crate) const INTROSPECTION_ATTRS: &[&str] = &[
-    "__subclasses__",
-    "__globals__",
-    "__mro__",
-    "__bases__",
-    "__base__",
-    "__builtins__",
-    "__class__",
-    "__code__",
-    "__dict__",
-    "__getattribute__",
-    "__reduce__",
-    "__reduce_ex__",
-    "__closure__",
-    "f_globals",
-    "f_locals",
-    "f_builtins",
-    "f_back",
-    "gi_frame",
-    "gi_code",
-    "cr_frame",
-    "ag_frame",
-    "tb_frame",
-    "__loader__",
-    "__spec__",
-    "__self__",
-    "__func__",
-    "__init_subclass__",
-];
 
 /// Names of the builtins module (Python 3, plus a few Python 2 names).
 const BUILTIN_NAMES: &[&str] = &[
@@ -224,15 +194,6 @@ const SAFE_BUILTINS: &[&str] = &[
     "anext",
 ];
 
-/// Module-level names that are plain data.
-const MODULE_DUNDER_DATA: &[&str] = &[
-    "__name__",
-    "__file__",
-    "__doc__",
-    "__package__",
-    "__qualname__",
-];
-
 /// Conventional aliases of numeric frameworks, resolved when a name is otherwise unbound
 /// (Keras Lambda bodies use `tf`, `K`, `np` from the defining module).
 const KNOWN_ALIASES: &[(&str, &str)] = &[
@@ -366,36 +327,6 @@ const PICKLE_LOADERS: &[&str] = &[
     "numpy.load",
     "pandas.read_pickle",
     "jsonpickle.decode",
-];
-
-/// Decoding functions (first positional argument is the data).
-const DECODERS: &[(&str, Encoding)] = &[
-    ("base64.b64decode", Encoding::Base64),
-    ("base64.standard_b64decode", Encoding::Base64),
-    ("base64.decodebytes", Encoding::Base64),
-    ("base64.decodestring", Encoding::Base64),
-    ("base64.urlsafe_b64decode", Encoding::Base64Url),
-    ("base64.b32decode", Encoding::Base32),
-    ("base64.b32hexdecode", Encoding::Base32),
-    ("base64.b16decode", Encoding::Base16),
-    ("base64.b85decode", Encoding::Base85),
-    ("base64.a85decode", Encoding::Ascii85),
-    ("binascii.a2b_base64", Encoding::Base64),
-    ("binascii.unhexlify", Encoding::Hex),
-    ("binascii.a2b_hex", Encoding::Hex),
-    ("binascii.a2b_qp", Encoding::QuotedPrintable),
-    ("builtins.bytes.fromhex", Encoding::Hex),
-    ("builtins.bytearray.fromhex", Encoding::Hex),
-    ("zlib.decompress", Encoding::Zlib),
-    ("gzip.decompress", Encoding::Gzip),
-    ("bz2.decompress", Encoding::Bz2),
-    ("lzma.decompress", Encoding::Lzma),
-    ("quopri.decodestring", Encoding::QuotedPrintable),
-];
-
-/// Modules of the decoding functions.
-const DECODER_MODULES: &[&str] = &[
-    "base64", "binascii", "zlib", "gzip", "bz2", "lzma", "codecs", "_codecs", "quopri",
 ];
 
 /// Other known-safe callables (constant producers and converters).
@@ -1399,13 +1330,13 @@ impl<'l> Engine<'l> {
             self.payload(site, kind, data.to_vec(), prov, &step);
             return Val::Opaque(format!("{path}()"));
         }
-        if let Some((_, enc)) = DECODERS.iter().find(|(p, _)| *p == path) {
+        if let Some(enc) = crate::knowledge::decoder(path) {
             // Exactly as Python decodes where reproduced; the rest (gzip, lzma, base85…) by
             // the lenient layer decoders.
             if decode::function_decode(path, &PyValue::Bytes(Vec::new()), self.limits).is_some() {
                 return self.function_call(site, line, path, enc.as_str(), call);
             }
-            return self.decode_call(site, *enc, call.args.first(), line);
+            return self.decode_call(site, enc, call.args.first(), line);
         }
         if matches!(
             path,
@@ -2235,7 +2166,7 @@ fn is_safe_path(path: &str) -> bool {
                 "StopIteration" | "KeyboardInterrupt" | "GeneratorExit"
             );
     }
-    if SAFE_CALLS.contains(&path) || DECODERS.iter().any(|(p, _)| *p == path) {
+    if SAFE_CALLS.contains(&path) || crate::knowledge::decoder(path).is_some() {
         return true;
     }
     DATA_LIBS

@@ -16,6 +16,8 @@
 //!   `exec`/`eval`/`compile`;
 //! - [`marshal`] and [`analyze_code`]/[`analyze_marshal`]: decoding of marshalled code objects
 //!   (CPython 3.6–3.14) and the same capability analysis run over their bytecode;
+//! - [`knowledge`]: the shared lists (decoders, resolvers, introspection and data dunders)
+//!   every analyser uses, here and in the core crate's pickle judge;
 //! - [`decode`]: the decoding layers, also usable directly by the core crate, and Python's own
 //!   codecs reproduced exactly ([`decode::codecs_decode`], [`decode::codecs_encode`],
 //!   [`decode::bytes_decode`], [`decode::str_encode`]): `codecs.lookup` normalisation and
@@ -62,6 +64,7 @@ mod codec_tables;
 pub mod decode;
 pub mod ecosystem;
 mod engine;
+pub mod knowledge;
 pub mod marshal;
 mod opcodes;
 mod pycodecs;

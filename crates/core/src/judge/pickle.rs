@@ -12,6 +12,7 @@ use modelguard_pickle::{Analysis, CallKind, ImportKind, Value, ValueId};
 use modelguard_pycode::catalog::{self, Capability};
 use modelguard_pycode::decode::{self, Encoding, PyStr, PyValue};
 use modelguard_pycode::ecosystem;
+use modelguard_pycode::knowledge::{self, is_dunder, is_resolver};
 use modelguard_pycode::marshal::{self, Object};
 
 use crate::policy::{Allowed, Policy};
@@ -162,11 +163,6 @@ fn split_resolve_name(s: &str) -> Option<(String, String)> {
     }
     let (m, q) = s.rsplit_once('.')?;
     Some((m.to_string(), q.to_string()))
-}
-
-fn is_dunder(name: &str) -> bool {
-    name.split('.')
-        .any(|p| p.len() > 4 && p.starts_with("__") && p.ends_with("__"))
 }
 
 impl<'a> Judge<'a> {
@@ -548,40 +544,10 @@ impl<'a> Judge<'a> {
                 };
                 self.codec_result(out, &format!("{module}.{qualname}(…, {enc:?})"))
             }
-            ("base64", _) | ("binascii", _) | ("quopri", _) | ("zlib", _) | ("bz2", _)
-                if decode::function_decode(
-                    &format!("{module}.{qualname}"),
-                    &PyValue::Bytes(Vec::new()),
-                    &self.ctx.code_limits,
-                )
-                .is_some() =>
-            {
-                let Some(obj) = args.first().map(|&a| self.eval(a, depth)) else {
-                    return Sym::Opaque;
-                };
-                let value = match obj {
-                    Sym::Str(s) => PyValue::Str(PyStr::from(s.as_str())),
-                    Sym::Bytes(b) => PyValue::Bytes(b),
-                    _ => return Sym::Opaque,
-                };
-                if args.len() > 1 {
-                    // altchars, validate, wbits…: not reproduced.
-                    self.out.incomplete.push(format!(
-                        "{module}.{qualname} called with options modelguard does not reproduce"
-                    ));
-                    return Sym::Opaque;
-                }
-                let name = format!("{module}.{qualname}");
-                match decode::function_decode(&name, &value, &self.ctx.code_limits) {
-                    Some(r) => self.codec_result(r.map(PyValue::Bytes), &name),
-                    None => Sym::Opaque,
-                }
+            // Decoders from the shared table (modelguard_pycode::knowledge).
+            _ if knowledge::decoder(&format!("{module}.{qualname}")).is_some() => {
+                self.decoder_call(module, qualname, &args, depth)
             }
-            ("builtins", "bytes.fromhex") => self.decode_arg(&args, Encoding::Hex, depth),
-            ("gzip", "decompress") => self.decode_arg(&args, Encoding::Gzip, depth),
-            ("lzma", "decompress") => self.decode_arg(&args, Encoding::Lzma, depth),
-            ("base64", "b85decode") => self.decode_arg(&args, Encoding::Base85, depth),
-            ("base64", "a85decode") => self.decode_arg(&args, Encoding::Ascii85, depth),
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type")
             | ("dill._dill", "_load_type") => match self.str_arg(&args, 0, depth) {
                 // cloudpickle's `_builtin_type(name)` is `getattr(types, name)`; dill's
@@ -909,6 +875,46 @@ impl<'a> Judge<'a> {
                 Sym::Opaque
             }
             Err(_) => Sym::Fails,
+        }
+    }
+
+    /// A call of a decoder from the shared table (`modelguard_pycode::knowledge`): decoded
+    /// exactly as Python decodes where reproduced, by the lenient layer decoders otherwise.
+    fn decoder_call(
+        &mut self,
+        module: &str,
+        qualname: &str,
+        args: &[ValueId],
+        depth: usize,
+    ) -> Sym {
+        let name = format!("{module}.{qualname}");
+        let Some(enc) = knowledge::decoder(&name) else {
+            return Sym::Opaque;
+        };
+        if decode::function_decode(&name, &PyValue::Bytes(Vec::new()), &self.ctx.code_limits)
+            .is_none()
+        {
+            return self.decode_arg(args, enc, depth);
+        }
+
+        let Some(obj) = args.first().map(|&a| self.eval(a, depth)) else {
+            return Sym::Opaque;
+        };
+        let value = match obj {
+            Sym::Str(s) => PyValue::Str(PyStr::from(s.as_str())),
+            Sym::Bytes(b) => PyValue::Bytes(b),
+            _ => return Sym::Opaque,
+        };
+        if args.len() > 1 {
+            // altchars, validate, wbits…: not reproduced.
+            self.out.incomplete.push(format!(
+                "{module}.{qualname} called with options modelguard does not reproduce"
+            ));
+            return Sym::Opaque;
+        }
+        match decode::function_decode(&name, &value, &self.ctx.code_limits) {
+            Some(r) => self.codec_result(r.map(PyValue::Bytes), &name),
+            None => Sym::Opaque,
         }
     }
 
@@ -1944,23 +1950,6 @@ fn attr(o: Sym, name: &str) -> Sym {
         Sym::Fails => Sym::Fails,
         _ => Sym::Unresolved(format!("attribute {name} of a computed object")),
     }
-}
-
-fn is_resolver(module: &str, name: &str) -> bool {
-    matches!(
-        (module, name),
-        ("builtins", "__import__")
-            | ("cloudpickle.cloudpickle", "subimport" | "dynamic_subimport")
-            | ("dill._dill", "_import_module" | "_get_attr" | "_load_type")
-            | ("cloudpickle.cloudpickle", "_builtin_type")
-            | ("builtins", "getattr")
-            | ("importlib", "import_module")
-            | ("importlib", "__import__")
-            | ("operator" | "_operator", "attrgetter" | "methodcaller")
-            | ("functools" | "_functools", "partial")
-            | ("pkgutil", "resolve_name")
-            | ("pydoc", "locate")
-    )
 }
 
 /// `open(path)` / `open(path, 'r')`: reading, not writing.
