@@ -10,7 +10,8 @@
 //! - [`member`]: container members streamed with bounded memory (large ones spilled to disk);
 //! - [`report`]: the stable report model;
 //! - [`signatures`]: YARA rules (bundled and the user's) over every source the driver reads;
-//! - [`scan`]: the driver, [`Scanner`].
+//! - [`scan`]: the driver, [`Scanner`]; containers (zip, tar, compressors) are walked by
+//!   the private `containers` module.
 //!
 //! This crate does no printing, no network and no database access: the CLI and the service
 //! are thin shells over [`Scanner`].
@@ -24,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod containers;
 mod evidence;
 pub mod formats;
 pub mod judge;
