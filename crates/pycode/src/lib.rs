@@ -70,6 +70,13 @@ mod opcodes;
 mod pycodecs;
 mod source;
 pub mod strfmt;
+mod syntax;
+
+/// The walkers the engine hands nested code to (the engine does not import them).
+const RUNNERS: engine::Runners = engine::Runners {
+    source: source::run,
+    marshal: bytecode::run_marshal,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +193,7 @@ pub struct CodeFacts {
 ///
 /// Never panics; parse failures and limits make `complete` false with an error.
 pub fn analyze_source(src: &str, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     source::run(&mut eng, src, &site);
     eng.drain_pending();
@@ -195,7 +202,7 @@ pub fn analyze_source(src: &str, limits: &Limits) -> CodeFacts {
 
 /// Analyse a decoded code object (and the code objects nested in its constants).
 pub fn analyze_code(code: &marshal::Code, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     bytecode::run(&mut eng, code, &site);
     eng.drain_pending();
@@ -207,7 +214,7 @@ pub fn analyze_code(code: &marshal::Code, limits: &Limits) -> CodeFacts {
 /// `version` selects the CPython code-object layout and opcode table; `None` detects it.
 /// Decode errors make `complete` false with an error.
 pub fn analyze_marshal(data: &[u8], version: Option<(u8, u8)>, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     bytecode::run_marshal(&mut eng, data, version, &site);
     eng.drain_pending();
