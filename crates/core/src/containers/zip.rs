@@ -465,22 +465,23 @@ impl Walk<'_> {
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
                 let sev = crate::severity::in_code(h.capability);
-                self.findings.push(Finding {
-                    rule: rules::TORCHSCRIPT_CODE.id.into(),
-                    severity: sev,
-                    message: format!(
-                        "TorchScript code reaches {}, which {}",
-                        h.target,
-                        h.capability.describe()
-                    ),
-                    evidence: Some(h.evidence.clone()),
-                    location: Location {
+                self.findings.push(
+                    Finding::new(
+                        &rules::TORCHSCRIPT_CODE,
+                        sev,
+                        format!(
+                            "TorchScript code reaches {}, which {}",
+                            h.target,
+                            h.capability.describe()
+                        ),
+                    )
+                    .evidence(h.evidence.clone())
+                    .at(Location {
                         member: Some(sub.clone()),
                         offset: None,
                         opcode: None,
-                    },
-                    suppressed: None,
-                });
+                    }),
+                );
             }
             if !facts.complete {
                 self.error(

@@ -24,7 +24,7 @@ use modelguard_pycode::decode::{Encoding, decode};
 use serde_json::{Map, Value};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules::{self, Rule};
 use crate::source::{ReadAt, read_range};
 
@@ -180,14 +180,9 @@ impl<'a> Walker<'a> {
     }
 
     fn finding(&mut self, rule: &Rule, severity: Severity, message: String, evidence: String) {
-        self.out.findings.push(Finding {
-            rule: rule.id.into(),
-            severity,
-            message,
-            evidence: Some(clip(&evidence, 400)),
-            location: Location::default(),
-            suppressed: None,
-        });
+        self.out
+            .findings
+            .push(Finding::new(rule, severity, message).evidence(clip(&evidence, 400)));
     }
 
     /// Parse `bytes` as a JSON config named `what` and walk it.

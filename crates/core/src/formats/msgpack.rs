@@ -255,17 +255,18 @@ impl Walker<'_> {
             self.ext_reported += 1;
             if self.ext_reported <= MAX_REPORTED {
                 let path = self.path();
-                self.out.findings.push(Finding {
-                    rule: rules::MSGPACK_EXT.id.into(),
-                    severity: Severity::Medium,
-                    message: format!("msgpack ext type {code} (not written by Flax) at {path}"),
-                    evidence: Some(format!("{path}: ext {code}, {n} bytes")),
-                    location: Location {
+                self.out.findings.push(
+                    Finding::new(
+                        &rules::MSGPACK_EXT,
+                        Severity::Medium,
+                        format!("msgpack ext type {code} (not written by Flax) at {path}"),
+                    )
+                    .evidence(format!("{path}: ext {code}, {n} bytes"))
+                    .at(Location {
                         offset: Some(start),
                         ..Location::default()
-                    },
-                    suppressed: None,
-                });
+                    }),
+                );
             }
         }
         let pickle = sniff(&head) == Kind::PickleProto
@@ -305,17 +306,18 @@ impl Walker<'_> {
         if pickle {
             self.pickles += 1;
             if self.pickles <= MAX_REPORTED {
-                self.out.findings.push(Finding {
-                    rule: rules::MSGPACK_EMBEDDED.id.into(),
-                    severity: Severity::Info,
-                    message: format!("msgpack value at {path} is a pickle stream ({n} bytes)"),
-                    evidence: Some(format!("{path}: pickle, {n} bytes")),
-                    location: Location {
+                self.out.findings.push(
+                    Finding::new(
+                        &rules::MSGPACK_EMBEDDED,
+                        Severity::Info,
+                        format!("msgpack value at {path} is a pickle stream ({n} bytes)"),
+                    )
+                    .evidence(format!("{path}: pickle, {n} bytes"))
+                    .at(Location {
                         offset: Some(start),
                         ..Location::default()
-                    },
-                    suppressed: None,
-                });
+                    }),
+                );
             }
         }
         self.out.nested.push((path, data));

@@ -244,40 +244,41 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let (bad, trailing) = validate(&entries, data_size);
     if !bad.is_empty() {
         let shown: Vec<&str> = bad.iter().take(10).map(String::as_str).collect();
-        out.findings.push(Finding {
-            rule: rules::ST_HEADER.id.into(),
-            severity: Severity::Medium,
-            message: format!(
-                "safetensors header violates the format ({} problem{}): {}{}",
-                bad.len(),
-                if bad.len() == 1 { "" } else { "s" },
-                shown.join("; "),
-                if bad.len() > 10 { "; …" } else { "" }
-            ),
-            evidence: Some(super::gguf::jinja::excerpt(
+        out.findings.push(
+            Finding::new(
+                &rules::ST_HEADER,
+                Severity::Medium,
+                format!(
+                    "safetensors header violates the format ({} problem{}): {}{}",
+                    bad.len(),
+                    if bad.len() == 1 { "" } else { "s" },
+                    shown.join("; "),
+                    if bad.len() > 10 { "; …" } else { "" }
+                ),
+            )
+            .evidence(super::gguf::jinja::excerpt(
                 &String::from_utf8_lossy(&header),
                 0,
                 200,
-            )),
-            location: Location {
+            ))
+            .at(Location {
                 offset: Some(8),
                 ..Location::default()
-            },
-            suppressed: None,
-        });
+            }),
+        );
     }
     if trailing > 0 {
-        out.findings.push(Finding {
-            rule: rules::ST_HEADER.id.into(),
-            severity: Severity::Info,
-            message: format!("{trailing} bytes after the last tensor belong to no tensor"),
-            evidence: None,
-            location: Location {
+        out.findings.push(
+            Finding::new(
+                &rules::ST_HEADER,
+                Severity::Info,
+                format!("{trailing} bytes after the last tensor belong to no tensor"),
+            )
+            .at(Location {
                 offset: Some(size - trailing),
                 ..Location::default()
-            },
-            suppressed: None,
-        });
+            }),
+        );
     }
     out
 }

@@ -12,7 +12,7 @@
 use super::Problem;
 use super::{FormatCtx, Outcome};
 #[cfg(feature = "sevenz")]
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 #[cfg(feature = "sevenz")]
 use crate::rules;
 use crate::source::ReadAt;
@@ -25,14 +25,7 @@ pub fn analyze(_src: &dyn ReadAt, _ctx: &FormatCtx<'_>) -> Outcome {
 
 #[cfg(feature = "sevenz")]
 fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence: Some(evidence),
-        location: Location::default(),
-        suppressed: None,
-    }
+    Finding::new(rule, severity, message).evidence(evidence)
 }
 
 /// `FILE_ATTRIBUTE_UNIX_EXTENSION`: the high 16 bits of the attributes hold a Unix mode.

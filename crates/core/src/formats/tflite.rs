@@ -9,7 +9,7 @@
 //! `max_tflite_entries`.
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules;
 use crate::source::{ReadAt, read_range};
 
@@ -294,14 +294,7 @@ fn read_model(fb: &Fb<'_>) -> Result<Vec<OpCode>, Bad> {
 }
 
 fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence: Some(evidence),
-        location: Location::default(),
-        suppressed: None,
-    }
+    Finding::new(rule, severity, message).evidence(evidence)
 }
 
 fn report(codes: &[OpCode], out: &mut Outcome) {

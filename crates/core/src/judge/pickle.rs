@@ -182,14 +182,9 @@ impl<'a> Judge<'a> {
         evidence: String,
         loc: Location,
     ) {
-        self.out.findings.push(Finding {
-            rule: rule.id.to_string(),
-            severity: sev,
-            message,
-            evidence: Some(evidence),
-            location: loc,
-            suppressed: None,
-        });
+        self.out
+            .findings
+            .push(Finding::new(rule, sev, message).evidence(evidence).at(loc));
     }
 
     fn eval(&mut self, id: ValueId, depth: usize) -> Sym {
@@ -1165,19 +1160,14 @@ impl<'a> Judge<'a> {
                     );
                     continue;
                 }
-                self.out.findings.push(Finding {
-                    rule: rules::PKL_OPAQUE.id.into(),
-                    severity: Severity::Medium,
-                    message: format!(
+                self.out.findings.push(Finding::new(&rules::PKL_OPAQUE, Severity::Medium, format!(
                         "pickle uses copyreg extension code {code}, resolved by the loader's registry"
-                    ),
-                    evidence: Some(format!("EXT {code}")),
-                    location: Location {
+                    ))
+.evidence(format!("EXT {code}"))
+.at(Location {
                         member: self.ctx.member.clone(),
                         ..Location::default()
-                    },
-                    suppressed: None,
-                });
+                    }));
             }
         }
     }
@@ -1427,14 +1417,16 @@ impl<'a> Judge<'a> {
         // unknown classes are reported by the import pass
         if let Some(Allowed::User(pattern)) = allowed {
             // Reported as suppressed so that allowlisting is never silent.
-            self.out.findings.push(Finding {
-                rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
-                severity: Severity::Info,
-                message: format!("pickle calls {module}.{qualname}"),
-                evidence: Some(self.evidence(&evidence)),
-                location: loc,
-                suppressed: Some(format!("allowlisted by policy: {pattern}")),
-            });
+            self.out.findings.push(
+                Finding::new(
+                    &rules::PKL_UNKNOWN_GLOBAL,
+                    Severity::Info,
+                    format!("pickle calls {module}.{qualname}"),
+                )
+                .evidence(self.evidence(&evidence))
+                .at(loc)
+                .suppressed(format!("allowlisted by policy: {pattern}")),
+            );
         }
     }
 
@@ -1765,14 +1757,16 @@ impl<'a> Judge<'a> {
             {
                 if seen.insert((module.clone(), name.clone())) {
                     let loc = self.loc(imp.at);
-                    self.out.findings.push(Finding {
-                        rule: rules::PKL_UNKNOWN_GLOBAL.id.into(),
-                        severity: Severity::Info,
-                        message: format!("pickle imports {module}.{name}"),
-                        evidence: Some(format!("{module}.{name}")),
-                        location: loc,
-                        suppressed: Some(format!("allowlisted by policy: {p}")),
-                    });
+                    self.out.findings.push(
+                        Finding::new(
+                            &rules::PKL_UNKNOWN_GLOBAL,
+                            Severity::Info,
+                            format!("pickle imports {module}.{name}"),
+                        )
+                        .evidence(format!("{module}.{name}"))
+                        .at(loc)
+                        .suppressed(format!("allowlisted by policy: {p}")),
+                    );
                 }
                 continue;
             }

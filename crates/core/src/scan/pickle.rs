@@ -118,18 +118,18 @@ impl Walk<'_> {
         }
         if a.trailing_bytes > 0 && format == FormatId::Pickle {
             let at = size.saturating_sub(a.trailing_bytes);
-            self.findings.push(Finding {
-                rule: rules::PKL_TRAILING.id.into(),
-                severity: Severity::Info,
-                message: format!("{} bytes after the last pickle", a.trailing_bytes),
-                evidence: None,
-                location: Location {
+            self.findings.push(
+                Finding::new(
+                    &rules::PKL_TRAILING,
+                    Severity::Info,
+                    format!("{} bytes after the last pickle", a.trailing_bytes),
+                )
+                .at(Location {
                     member: member.map(str::to_string),
                     offset: Some(at),
                     opcode: None,
-                },
-                suppressed: None,
-            });
+                }),
+            );
         }
         let expects_pid =
             format == FormatId::PytorchLegacy || member.is_some_and(|m| m.ends_with(".pkl"));
@@ -148,18 +148,12 @@ impl Walk<'_> {
         member: Option<&str>,
     ) {
         let note = |w: &mut Self, sev: Severity, offset: u64, message: String| {
-            w.findings.push(Finding {
-                rule: rules::MALFORMED.id.into(),
-                severity: sev,
-                message,
-                evidence: None,
-                location: Location {
+            w.findings
+                .push(Finding::new(&rules::MALFORMED, sev, message).at(Location {
                     member: member.map(str::to_string),
                     offset: Some(offset),
                     opcode: None,
-                },
-                suppressed: None,
-            });
+                }));
         };
         if let Some(at) = a.frame_straddle {
             note(

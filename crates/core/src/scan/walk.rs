@@ -48,17 +48,14 @@ impl Walk<'_> {
         evidence: Option<String>,
         member: Option<&str>,
     ) {
-        self.findings.push(Finding {
-            rule: rule.id.into(),
-            severity: sev,
-            message,
-            evidence,
-            location: Location {
-                member: member.map(str::to_string),
-                ..Location::default()
-            },
-            suppressed: None,
-        });
+        self.findings.push(
+            Finding::new(rule, sev, message)
+                .evidence_opt(evidence)
+                .at(Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                }),
+        );
     }
 
     pub(crate) fn malformed(
@@ -68,18 +65,13 @@ impl Walk<'_> {
         offset: Option<u64>,
         fatal: bool,
     ) {
-        self.findings.push(Finding {
-            rule: rules::MALFORMED.id.into(),
-            severity: Severity::Medium,
-            message: what.clone(),
-            evidence: None,
-            location: Location {
+        self.findings.push(
+            Finding::new(&rules::MALFORMED, Severity::Medium, what.clone()).at(Location {
                 member: member.map(str::to_string),
                 offset,
                 opcode: None,
-            },
-            suppressed: None,
-        });
+            }),
+        );
         let loc = Location {
             member: member.map(str::to_string),
             offset,

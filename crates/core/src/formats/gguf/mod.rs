@@ -340,17 +340,10 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         .collect();
     dups.sort_unstable();
     if !dups.is_empty() {
-        out.findings.push(Finding {
-            rule: rules::GGUF_HEADER.id.into(),
-            severity: Severity::Medium,
-            message: format!(
+        out.findings.push(Finding::new(&rules::GGUF_HEADER, Severity::Medium, format!(
                 "metadata keys appear more than once (llama.cpp refuses the file, other readers keep one of them): {}",
                 dups.join(", ")
-            ),
-            evidence: None,
-            location: Location::default(),
-            suppressed: None,
-        });
+            )));
     }
     for (key, text, offset) in &h.templates {
         template_findings(&mut out, key, text, Some(*offset), ctx.limits);
@@ -461,14 +454,15 @@ fn template_findings(
             message: format!("template {key} not analysed: {e}"),
             offset,
         });
-        out.findings.push(Finding {
-            rule: rules::TEMPLATE_PARSE.id.into(),
-            severity: Severity::Medium,
-            message: format!("chat template {key} could not be analysed: {e}"),
-            evidence: Some(jinja::excerpt(text, 0, 200)),
-            location: loc.clone(),
-            suppressed: None,
-        });
+        out.findings.push(
+            Finding::new(
+                &rules::TEMPLATE_PARSE,
+                Severity::Medium,
+                format!("chat template {key} could not be analysed: {e}"),
+            )
+            .evidence(jinja::excerpt(text, 0, 200))
+            .at(loc.clone()),
+        );
     }
     if let Some(sev) = rep.hits.iter().map(|h| h.severity).max() {
         let mut names: Vec<&str> = rep.hits.iter().map(|h| h.what.as_str()).collect();
@@ -479,22 +473,23 @@ fn template_findings(
             .iter()
             .filter(|h| h.severity == sev)
             .max_by_key(|h| h.evidence.len());
-        out.findings.push(Finding {
-            rule: rules::TEMPLATE_SSTI.id.into(),
-            severity: sev,
-            message: format!(
-                "chat template {key} {}: {}",
-                if sev >= Severity::Critical {
-                    "reaches Python internals (sandbox escape)"
-                } else {
-                    "uses constructs of template sandbox escapes"
-                },
-                names.join("; ")
-            ),
-            evidence: worst.map(|h| h.evidence.clone()),
-            location: loc,
-            suppressed: None,
-        });
+        out.findings.push(
+            Finding::new(
+                &rules::TEMPLATE_SSTI,
+                sev,
+                format!(
+                    "chat template {key} {}: {}",
+                    if sev >= Severity::Critical {
+                        "reaches Python internals (sandbox escape)"
+                    } else {
+                        "uses constructs of template sandbox escapes"
+                    },
+                    names.join("; ")
+                ),
+            )
+            .evidence_opt(worst.map(|h| h.evidence.clone()))
+            .at(loc),
+        );
     }
 }
 

@@ -17,7 +17,7 @@ use prost::Message;
 
 use super::{FormatCtx, Outcome, Problem};
 use crate::limits::Limits;
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules;
 use crate::source::ReadAt;
 
@@ -401,14 +401,7 @@ fn finding(
     message: String,
     evidence: Option<String>,
 ) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence,
-        location: Location::default(),
-        suppressed: None,
-    }
+    Finding::new(rule, severity, message).evidence_opt(evidence)
 }
 
 fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {

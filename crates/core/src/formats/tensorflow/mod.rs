@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use prost::Message;
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules;
 use crate::source::ReadAt;
 
@@ -179,14 +179,8 @@ struct Report {
 
 impl Report {
     fn add(&mut self, rule: &rules::Rule, severity: Severity, message: String, evidence: String) {
-        self.findings.push(Finding {
-            rule: rule.id.into(),
-            severity,
-            message,
-            evidence: Some(evidence),
-            location: Location::default(),
-            suppressed: None,
-        });
+        self.findings
+            .push(Finding::new(rule, severity, message).evidence(evidence));
     }
 
     fn graph(&mut self, g: &Graph<'_>) {
@@ -359,14 +353,14 @@ fn data_message(data: &[u8], out: &mut Outcome) -> Option<super::FormatId> {
             }
             let loc = String::from_utf8_lossy(kv.value.as_deref().unwrap_or_default()).into_owned();
             if let Some(why) = super::onnx::location_problem(&loc) {
-                out.findings.push(Finding {
-                    rule: rules::ONNX_EXTDATA.id.into(),
-                    severity: Severity::High,
-                    message: format!("external data location of the tensor {why}: {loc:?}"),
-                    evidence: Some(loc),
-                    location: Location::default(),
-                    suppressed: None,
-                });
+                out.findings.push(
+                    Finding::new(
+                        &rules::ONNX_EXTDATA,
+                        Severity::High,
+                        format!("external data location of the tensor {why}: {loc:?}"),
+                    )
+                    .evidence(loc),
+                );
             }
         }
         return Some(super::FormatId::OnnxTensor);
@@ -436,17 +430,17 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
                 .iter()
                 .filter(|a| path_escapes(&a.filename))
             {
-                out.findings.push(Finding {
-                    rule: rules::TF_FILE_OP.id.into(),
-                    severity: Severity::High,
-                    message: format!(
-                        "asset of meta graph {i} points outside the assets directory: {:?}",
-                        a.filename
-                    ),
-                    evidence: Some(a.filename.clone()),
-                    location: Location::default(),
-                    suppressed: None,
-                });
+                out.findings.push(
+                    Finding::new(
+                        &rules::TF_FILE_OP,
+                        Severity::High,
+                        format!(
+                            "asset of meta graph {i} points outside the assets directory: {:?}",
+                            a.filename
+                        ),
+                    )
+                    .evidence(a.filename.clone()),
+                );
             }
         }
     }
@@ -491,14 +485,11 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
             .iter()
             .map(|(op, n)| format!("{op} ×{n}"))
             .collect();
-        out.findings.push(Finding {
-            rule: rules::TF_UNUSUAL_OP.id.into(),
-            severity: Severity::Info,
-            message: format!("ops that read files or map memory: {}", list.join(", ")),
-            evidence: None,
-            location: Location::default(),
-            suppressed: None,
-        });
+        out.findings.push(Finding::new(
+            &rules::TF_UNUSUAL_OP,
+            Severity::Info,
+            format!("ops that read files or map memory: {}", list.join(", ")),
+        ));
     }
     out.findings.append(&mut rep.findings);
     out
