@@ -1,6 +1,7 @@
 //! modelguard core: everything between the bytes of a model file and its report.
 //!
 //! - [`source`]: random access to bytes (files, buffers); read only what matters;
+//! - [`facts`]: what readers extract, serialisable, judged by the rules' checks;
 //! - [`formats`]: content sniffing and per-format readers (zip as loaders read it, npy…);
 //! - [`judge`]: turns extracted facts (pickle calls, imports) into findings;
 //! - [`rules`]: the rule registry, each rule's doc comment is its documentation;
@@ -27,6 +28,7 @@
 pub mod config;
 mod containers;
 mod evidence;
+pub mod facts;
 pub mod formats;
 pub mod judge;
 pub mod limits;

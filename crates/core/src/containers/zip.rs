@@ -19,72 +19,13 @@ impl Walk<'_> {
                 return FormatId::Zip;
             }
         };
-        for an in &view.anomalies {
-            let (sev, msg) = match an {
-                zip::Anomaly::DuplicateName(n) => (
-                    Severity::High,
-                    format!(
-                        "member name {n} appears more than once (zipfile reads the last, torch the first)"
-                    ),
-                ),
-                zip::Anomaly::NameMismatch { central, local } => (
-                    Severity::High,
-                    format!(
-                        "local header names {local} where the central directory says {central}"
-                    ),
-                ),
-                zip::Anomaly::Flags { name, flags } => (
-                    Severity::Medium,
-                    format!(
-                        "member {name} has general-purpose flags 0x{flags:04x} (patched data / strong encryption) that zipfile and torch refuse"
-                    ),
-                ),
-                zip::Anomaly::Encrypted(name) => {
-                    // Not tampering: the member is ciphertext, so the scan is incomplete.
-                    self.error(
-                        "encrypted",
-                        format!("member {name} is encrypted: its data could not be analysed"),
-                        Location {
-                            member: Some(join(member, name)),
-                            ..Location::default()
-                        },
-                        false,
-                    );
-                    continue;
-                }
-                zip::Anomaly::ReadersDisagree(what) => (
-                    Severity::High,
-                    format!("zipfile and PyTorch's reader see different members: {what}"),
-                ),
-                zip::Anomaly::NoLocalHeader { name, offset } => (
-                    Severity::Medium,
-                    format!(
-                        "member {name} has no local header at offset {offset}: loaders cannot read it"
-                    ),
-                ),
-                zip::Anomaly::Trailing { offset, len } => (
-                    Severity::Low,
-                    format!(
-                        "{len} bytes at offset {offset} after the end-of-central-directory record and its comment"
-                    ),
-                ),
-                zip::Anomaly::Prefix(n) => {
-                    (Severity::Low, format!("{n} bytes before the first member"))
-                }
-                zip::Anomaly::Hidden(n) => (
-                    Severity::High,
-                    format!(
-                        "member {n} is present in a local header but not in the central directory"
-                    ),
-                ),
-                zip::Anomaly::NoDirectory => (
-                    Severity::Medium,
-                    "no central directory; members recovered from local headers".into(),
-                ),
-                zip::Anomaly::Crc(n) => (Severity::Medium, format!("member {n} CRC-32 mismatch")),
-            };
-            self.finding(&rules::ZIP_TAMPER, sev, msg, None, member);
-        }
+        // Facts first; what they mean is decided by the rules' checks.
+        self.judge_facts(
+            &crate::facts::Facts::Zip(crate::facts::ZipFacts {
+                anomalies: view.anomalies.clone(),
+            }),
+            member,
+        );
         let names: Vec<&str> = view
             .entries
             .iter()

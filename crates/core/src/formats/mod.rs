@@ -82,6 +82,8 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
     /// Embedded blobs to analyse as files of their own: (member name, bytes).
     pub nested: Vec<(String, Vec<u8>)>,
+    /// Facts for the rules' checks (readers converted to facts emit no findings).
+    pub facts: Vec<crate::facts::Facts>,
 }
 
 impl Outcome {
@@ -92,6 +94,7 @@ impl Outcome {
             findings: Vec::new(),
             problems: Vec::new(),
             nested: Vec::new(),
+            facts: Vec::new(),
         }
     }
 

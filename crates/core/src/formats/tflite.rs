@@ -9,18 +9,17 @@
 //! `max_tflite_entries`.
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Severity};
-use crate::rules;
+use crate::facts::{Facts, TfliteFacts, TfliteOpCode};
 use crate::source::{ReadAt, read_range};
 
 /// `BuiltinOperator.CUSTOM`.
-const BUILTIN_CUSTOM: i32 = 32;
+pub const BUILTIN_CUSTOM: i32 = 32;
 
 /// Flex ops that call back into Python.
-const FLEX_PYTHON: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+pub const FLEX_PYTHON: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
 
 /// Flex ops that write files.
-const FLEX_WRITE: &[&str] = &[
+pub const FLEX_WRITE: &[&str] = &[
     "WriteFile",
     "Save",
     "SaveV2",
@@ -36,7 +35,7 @@ const FLEX_WRITE: &[&str] = &[
 ];
 
 /// Flex ops that read files or list directories.
-const FLEX_READ: &[&str] = &[
+pub const FLEX_READ: &[&str] = &[
     "ReadFile",
     "MatchingFiles",
     "MatchingFilesDataset",
@@ -68,7 +67,7 @@ const FLEX_READ: &[&str] = &[
 ];
 
 /// Most custom op names listed in one finding.
-const MAX_LISTED: usize = 64;
+pub const MAX_LISTED: usize = 64;
 
 /// A malformed structure or a crossed limit.
 struct Bad(Problem);
@@ -227,7 +226,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         max_entries: ctx.limits.max_tflite_entries,
     };
     match read_model(&fb) {
-        Ok(codes) => report(&codes, &mut out),
+        Ok(codes) => out.facts.push(Facts::Tflite(facts(codes))),
         Err(Bad(p)) => out.problems.push(p),
     }
     out
@@ -293,61 +292,18 @@ fn read_model(fb: &Fb<'_>) -> Result<Vec<OpCode>, Bad> {
     Ok(codes)
 }
 
-fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding::new(rule, severity, message).evidence(evidence)
-}
-
-fn report(codes: &[OpCode], out: &mut Outcome) {
-    let mut custom = Vec::new();
-    for c in codes {
-        let Some(name) = c.custom.as_deref() else {
-            continue;
-        };
-        if c.builtin != BUILTIN_CUSTOM && !name.starts_with("Flex") {
-            continue;
-        }
-        custom.push(format!("{name} (used {}×)", c.uses));
-        let Some(named) = name.strip_prefix("Flex") else {
-            continue;
-        };
-        let mut tf_ops: Vec<&str> = vec![named];
-        tf_ops.extend(c.nodedef_ops.iter().copied().filter(|o| *o != named));
-        for tf_op in tf_ops {
-            let (sev, what) = if FLEX_PYTHON.contains(&tf_op) {
-                (Severity::Critical, "calls back into Python")
-            } else if FLEX_WRITE.contains(&tf_op) {
-                (Severity::High, "writes files")
-            } else if FLEX_READ.contains(&tf_op) {
-                (Severity::High, "reads files")
-            } else {
-                continue;
-            };
-            let (message, evidence) = if tf_op == named {
-                (
-                    format!("Flex op {name} {what} when the model runs with the Flex delegate"),
-                    format!("custom_code {name}, used by {} operator(s)", c.uses),
-                )
-            } else {
-                (
-                    format!(
-                        "Flex op {name} runs TensorFlow op {tf_op} (from its NodeDef), which {what}"
-                    ),
-                    format!("custom_code {name}, NodeDef op {tf_op}"),
-                )
-            };
-            out.findings
-                .push(finding(&rules::TFLITE_FLEX, sev, message, evidence));
-        }
-    }
-    if !custom.is_empty() {
-        let n = custom.len();
-        custom.truncate(MAX_LISTED);
-        out.findings.push(finding(
-            &rules::TFLITE_CUSTOM_OP,
-            Severity::Info,
-            format!("{n} custom operator code(s)"),
-            custom.join(", "),
-        ));
+/// The facts of the operator codes read.
+fn facts(codes: Vec<OpCode>) -> TfliteFacts {
+    TfliteFacts {
+        op_codes: codes
+            .into_iter()
+            .map(|c| TfliteOpCode {
+                builtin: c.builtin,
+                custom: c.custom,
+                uses: c.uses,
+                nodedef_ops: c.nodedef_ops.into_iter().map(str::to_string).collect(),
+            })
+            .collect(),
     }
 }
 
@@ -357,6 +313,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::limits::Limits;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     /// A minimal TFLite-shaped flatbuffer: one operator code with `custom` as custom_code
@@ -466,7 +423,12 @@ pub(crate) mod tests {
             policy: &policy,
             name: "m.tflite",
         };
-        analyze(&Bytes(data), &ctx)
+        // The reader gives facts; the rules' checks turn them into findings.
+        let mut out = analyze(&Bytes(data), &ctx);
+        for f in &out.facts {
+            out.findings.extend(crate::facts::judge(f, &policy).0);
+        }
+        out
     }
 
     #[test]

@@ -82,7 +82,8 @@ impl Entry {
 }
 
 /// An anomaly in the archive's structure, with its severity decided by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Anomaly {
     /// The same name appears more than once.
     DuplicateName(String),

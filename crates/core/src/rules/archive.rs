@@ -1,6 +1,11 @@
 //! Rules for containers and file structure: archives, extensions, malformed input.
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::zip::Anomaly;
+use crate::formats::{self, FormatId};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -49,6 +54,69 @@ rule! {
     ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: [Zip, PytorchZip, Torchscript, Npz], fires: Other }
 }
 
+/// [`ZIP_TAMPER`]: each anomaly between the loaders' views of a zip, by how much it can hide.
+pub fn check_zip_tamper(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Zip(z) = facts else {
+        return;
+    };
+    for an in &z.anomalies {
+        let (sev, msg) = match an {
+            Anomaly::DuplicateName(n) => (
+                Severity::High,
+                format!(
+                    "member name {n} appears more than once (zipfile reads the last, torch the first)"
+                ),
+            ),
+            Anomaly::NameMismatch { central, local } => (
+                Severity::High,
+                format!("local header names {local} where the central directory says {central}"),
+            ),
+            Anomaly::Flags { name, flags } => (
+                Severity::Medium,
+                format!(
+                    "member {name} has general-purpose flags 0x{flags:04x} (patched data / strong encryption) that zipfile and torch refuse"
+                ),
+            ),
+            Anomaly::Encrypted(name) => {
+                // Not tampering: the member is ciphertext, so the scan is incomplete.
+                out.undecided(
+                    "encrypted",
+                    format!("member {name} is encrypted: its data could not be analysed"),
+                    Some(name.clone()),
+                );
+                continue;
+            }
+            Anomaly::ReadersDisagree(what) => (
+                Severity::High,
+                format!("zipfile and PyTorch's reader see different members: {what}"),
+            ),
+            Anomaly::NoLocalHeader { name, offset } => (
+                Severity::Medium,
+                format!(
+                    "member {name} has no local header at offset {offset}: loaders cannot read it"
+                ),
+            ),
+            Anomaly::Trailing { offset, len } => (
+                Severity::Low,
+                format!(
+                    "{len} bytes at offset {offset} after the end-of-central-directory record and its comment"
+                ),
+            ),
+            Anomaly::Prefix(n) => (Severity::Low, format!("{n} bytes before the first member")),
+            Anomaly::Hidden(n) => (
+                Severity::High,
+                format!("member {n} is present in a local header but not in the central directory"),
+            ),
+            Anomaly::NoDirectory => (
+                Severity::Medium,
+                "no central directory; members recovered from local headers".into(),
+            ),
+            Anomaly::Crc(n) => (Severity::Medium, format!("member {n} CRC-32 mismatch")),
+        };
+        out.emit(Finding::new(&ZIP_TAMPER, sev, msg));
+    }
+}
+
 rule! {
     /// ## What it detects
     /// A file whose content is a different format than its extension says: a raw pickle named
@@ -69,6 +137,34 @@ rule! {
     /// ## How to fix
     /// Name files after their format.
     EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: any, fires: Other }
+}
+
+/// [`EXTENSION_MISMATCH`]: code-bearing content under the name of data no loader runs code
+/// from is `medium`; a raw pickle named like a torch file, or anything but NumPy named `.npy`,
+/// is `info` (modelguard reads by content, so the name hides nothing from it: a fact for
+/// scanners and loaders that go by the name, not evidence).
+pub fn check_extension_mismatch(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Name(n) = facts else {
+        return;
+    };
+    let (ext, format) = (n.extension.as_str(), n.format);
+    let sev = if formats::runs_code(format) && formats::data_extension(ext) {
+        Severity::Medium
+    } else if (format == FormatId::Pickle && formats::claims_extension(FormatId::PytorchZip, ext))
+        || (formats::claims_extension(FormatId::Numpy, ext) && format != FormatId::Numpy)
+    {
+        Severity::Info
+    } else {
+        return;
+    };
+    out.emit(
+        Finding::new(
+            &EXTENSION_MISMATCH,
+            sev,
+            format!("file named .{ext} contains {format} data"),
+        )
+        .evidence(format!("{}: {format}", n.name)),
+    );
 }
 
 rule! {

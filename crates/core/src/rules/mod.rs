@@ -1,9 +1,10 @@
 //! The rule registry. Each rule is one `static` whose doc comment is its user-facing
 //! documentation (`modelguard explain ID`, `docs/rules.md`); [`RULES`] lists them all.
 //!
-//! Adding a rule: declare it with [`rule!`](crate::rule) in its area's file (`rules/<area>.rs`),
-//! add it to that file's `RULES` slice, emit it where the fact is found, add a malicious and a
-//! benign fixture test.
+//! Adding a rule: declare it with [`rule!`](crate::rule) in its area's file (`rules/<area>.rs`)
+//! and add it to that file's `RULES` slice; write its `check(&Facts, &Policy, &mut Emitter)`
+//! right below it and list it in [`CHECKS`] (for readers not yet converted to facts, emit it
+//! where the fact is found); add a malicious and a benign fixture test.
 
 use crate::report::Severity;
 use std::sync::LazyLock;
@@ -136,6 +137,30 @@ static GROUPS: &[&[&Rule]] = &[
     archive::RULES,
     policy::RULES,
 ];
+
+/// A rule's check: facts in, findings out (see [`crate::facts`]).
+pub type Check = fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::facts::Emitter);
+
+/// Every check, in the order findings are reported. A check sits beside its rule's `rule!`
+/// in the area file; add it here when adding one.
+pub static CHECKS: &[Check] = &[
+    archive::check_zip_tamper,
+    archive::check_extension_mismatch,
+    pickle::check_npy_object,
+    tflite::check_flex,
+    tflite::check_custom_op,
+];
+
+/// Run every rule's check on `facts` under `policy`.
+pub fn check(
+    facts: &crate::facts::Facts,
+    policy: &crate::policy::Policy,
+    out: &mut crate::facts::Emitter,
+) {
+    for c in CHECKS {
+        c(facts, policy, out);
+    }
+}
 
 /// Look a rule up by ID (case-insensitive).
 pub fn find(id: &str) -> Option<&'static Rule> {

@@ -1,6 +1,9 @@
 //! Rules for what pickles (and the formats built on them) do when loaded.
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -309,6 +312,26 @@ rule! {
     /// ## How to fix
     /// Store numeric arrays.
     NPY_OBJECT { id: "MG-NPY-OBJECT", name: "numpy-object-array", severity: Info, formats: [Numpy, Npz], fires: Load }
+}
+
+/// [`NPY_OBJECT`]: an object dtype means the array data is a pickle (analysed as one).
+pub fn check_npy_object(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Npy(n) = facts else {
+        return;
+    };
+    if n.object {
+        out.emit(
+            Finding::new(
+                &NPY_OBJECT,
+                Severity::Info,
+                format!(
+                    "NumPy array of object dtype {}: its data is a pickle",
+                    n.descr
+                ),
+            )
+            .evidence(format!("dtype {}", n.descr)),
+        );
+    }
 }
 
 /// The rules of this group, in documentation order.

@@ -234,16 +234,7 @@ impl Walk<'_> {
         };
         match npy::parse(&head) {
             Ok(h) if h.object => {
-                self.finding(
-                    &rules::NPY_OBJECT,
-                    Severity::Info,
-                    format!(
-                        "NumPy array of object dtype {}: its data is a pickle",
-                        h.descr
-                    ),
-                    Some(format!("dtype {}", h.descr)),
-                    member,
-                );
+                self.judge_facts(&npy_facts(&h), member);
                 let sub = Slice {
                     src,
                     start: h.data_offset,
@@ -258,7 +249,10 @@ impl Walk<'_> {
                 }
                 FormatId::Numpy
             }
-            Ok(_) => FormatId::Numpy,
+            Ok(h) => {
+                self.judge_facts(&npy_facts(&h), member);
+                FormatId::Numpy
+            }
             Err(e) => {
                 self.malformed(format!("npy header: {e}"), member, Some(0), true);
                 // Fail closed: numpy may still read an object dtype there, so data that
@@ -274,6 +268,15 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// The facts of a NumPy header.
+fn npy_facts(h: &npy::Header) -> crate::facts::Facts {
+    crate::facts::Facts::Npy(crate::facts::NpyFacts {
+        descr: h.descr.clone(),
+        object: h.object,
+        data_offset: h.data_offset,
+    })
 }
 
 /// How a pickle stream was found.

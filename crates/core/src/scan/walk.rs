@@ -444,6 +444,9 @@ impl Walk<'_> {
         member: Option<&str>,
         depth: usize,
     ) -> FormatId {
+        for facts in &out.facts {
+            self.judge_facts(facts, member);
+        }
         for mut f in out.findings {
             f.location.member = match (member, f.location.member.take()) {
                 (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
@@ -480,6 +483,24 @@ impl Walk<'_> {
         out.format
     }
 
+    /// Judge facts a reader produced with the rules' checks; findings and undecided notes go
+    /// under `member`.
+    pub(crate) fn judge_facts(&mut self, facts: &crate::facts::Facts, member: Option<&str>) {
+        let (findings, undecided) = crate::facts::judge(facts, &self.s.policy);
+        for mut f in findings {
+            f.location.member = match (member, f.location.member.take()) {
+                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
+                (Some(m), None) => Some(m.to_string()),
+                (None, inner) => inner,
+            };
+            self.findings.push(f);
+        }
+        for u in undecided {
+            let at = u.location(member);
+            self.error(u.kind, u.message, at, false);
+        }
+    }
+
     /// A `modelguard.toml` among the scanned files that is not the policy in force: report
     /// it, so that nobody believes it was applied (it never is: see `Scanner::policy_file`).
     pub(crate) fn check_policy_file(&mut self, name: &str) {
@@ -503,37 +524,19 @@ impl Walk<'_> {
         );
     }
 
-    /// A name that says another format than the bytes: code-bearing content under a name
-    /// of data no loader runs code from, and names the registry's formats claim.
+    /// The name against the content: facts for the rules' checks (`MG-EXT-MISMATCH`).
     pub(crate) fn check_extension(&mut self, name: &str, format: FormatId) {
-        let ext = Path::new(name)
+        let extension = Path::new(name)
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        let code_bearing = formats::runs_code(format);
-        let data_ext = formats::data_extension(&ext);
-        let torch_ext = formats::claims_extension(FormatId::PytorchZip, &ext);
-        let sev = if code_bearing && data_ext {
-            Some(Severity::Medium)
-        } else if (format == FormatId::Pickle && torch_ext)
-            || (formats::claims_extension(FormatId::Numpy, &ext) && format != FormatId::Numpy)
-        {
-            // modelguard reads by content, so the name hides nothing from it: a fact for
-            // scanners and loaders that go by the name, not evidence.
-            Some(Severity::Info)
-        } else {
-            None
-        };
-        if let Some(sev) = sev {
-            self.finding(
-                &rules::EXTENSION_MISMATCH,
-                sev,
-                format!("file named .{ext} contains {format} data"),
-                Some(format!("{name}: {format}")),
-                None,
-            );
-        }
+        let facts = crate::facts::Facts::Name(crate::facts::NameFacts {
+            name: name.to_string(),
+            extension,
+            format,
+        });
+        self.judge_facts(&facts, None);
     }
 
     pub(crate) fn read_window<'s>(
