@@ -1,6 +1,6 @@
 //! The `modelguard` binary: arguments, walking paths, policy files, parallelism, output
 //! formats, baselines and exit codes. No analysis happens here; everything is
-//! [`modelguard::Scanner`].
+//! [`modelguard::Scanner`]; report writers are `modelguard-report`.
 //!
 //! Exit codes of `scan`: 0 nothing at or above `--fail-on`; 1 an unsuppressed finding at or
 //! above `--fail-on`; 2 usage, policy-file or I/O error, or a file that could not be fully
@@ -8,13 +8,9 @@
 
 mod baseline;
 mod clamd;
-mod hf;
-mod json;
 mod open;
-mod output;
 mod progress;
 mod rules_doc;
-mod sarif;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -28,6 +24,7 @@ use modelguard::config::Config;
 use modelguard::policy::{GlobalPattern, PathGlob};
 use modelguard::report::{Report, ScannerInfo, Severity};
 use modelguard::{HashMode, Limits, Policy, Scanner, rules};
+use modelguard_report::{hub, json, sarif};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -708,7 +705,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         )),
         None => Box::new(std::io::stdout().lock()),
     };
-    let color = args.output.is_none() && output::color_stdout();
+    let color = args.output.is_none() && color_stdout();
     match args.format {
         Format::Json => json::write(&report, entries, &mut out)?,
         Format::Sarif => writeln!(
@@ -719,9 +716,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Format::Hf => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&hf::document(&report))?
+            serde_json::to_string_pretty(&hub::document(&report))?
         )?,
-        Format::Text => output::text(&report, args.quiet, color, &mut out)?,
+        Format::Text => modelguard_report::text::write(&report, args.quiet, color, &mut out)?,
     }
     out.flush()?;
     for e in &walk_errors {
@@ -731,6 +728,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     // The process ends next: freeing thousands of reports one by one is wasted work.
     std::mem::forget(report);
     Ok(code)
+}
+
+/// Whether text written to standard output should be coloured.
+fn color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// 1 when an unsuppressed finding reaches the threshold (wins over errors), else 2 on any
