@@ -1,5 +1,6 @@
 //! Facts: what a format reader found in a file, as plain serialisable values, before any rule
-//! decides what they mean. Readers produce [`Facts`] and do not import `rules`; each rule's
+//! decides what they mean. Each format module declares its own facts type (its output
+//! schema, documented field by field); [`Facts`] has one variant per module that has one. Readers produce [`Facts`] and do not import `rules`; each rule's
 //! check sits beside its `rule!` metadata (`rules/<area>.rs`) as
 //! `fn(&Facts, &Policy, &mut Emitter)`, and [`crate::rules::check`] runs them all. Stored
 //! facts can be judged again under another policy or rule set without the file's bytes, as
@@ -13,7 +14,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::formats::FormatId;
-use crate::formats::zip::Anomaly;
 use crate::report::{Finding, Location};
 
 /// Version of what the readers extract: bump it when a reader's facts change (a new field, a
@@ -26,31 +26,13 @@ pub const EXTRACTOR_VERSION: u32 = 1;
 #[non_exhaustive]
 pub enum Facts {
     /// A zip archive's structure, as every loader reads it.
-    Zip(ZipFacts),
+    Zip(crate::formats::zip::ZipFacts),
     /// A NumPy `.npy` header.
-    Npy(NpyFacts),
+    Npy(crate::formats::npy::NpyFacts),
     /// A file's name against what its bytes are.
     Name(NameFacts),
     /// A TFLite model's operator codes.
-    Tflite(TfliteFacts),
-}
-
-/// A zip archive's structure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ZipFacts {
-    /// Where the views of the archive disagree, in the order found.
-    pub anomalies: Vec<Anomaly>,
-}
-
-/// A NumPy header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NpyFacts {
-    /// The `descr` as Python prints it (`'<f4'`, `'|O'`).
-    pub descr: String,
-    /// The dtype holds Python objects: the data is a pickle.
-    pub object: bool,
-    /// Where the array data starts.
-    pub data_offset: u64,
+    Tflite(crate::formats::tflite::TfliteFacts),
 }
 
 /// A file's name against its content.
@@ -62,27 +44,6 @@ pub struct NameFacts {
     pub extension: String,
     /// What the bytes are.
     pub format: FormatId,
-}
-
-/// A TFLite model's operator codes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TfliteFacts {
-    /// Every `OperatorCode`, in the model's order.
-    pub op_codes: Vec<TfliteOpCode>,
-}
-
-/// One TFLite `OperatorCode`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TfliteOpCode {
-    /// The builtin operator (the larger of `builtin_code` and `deprecated_builtin_code`).
-    pub builtin: i32,
-    /// `custom_code`, if any (`Flex…` names a TensorFlow op).
-    pub custom: Option<String>,
-    /// How many operators use it.
-    pub uses: u64,
-    /// TensorFlow ops of interest named by the `NodeDef`s in the custom options of the
-    /// operators using this (Flex) code, sorted.
-    pub nodedef_ops: Vec<String>,
 }
 
 /// Something a check could not decide, which makes the file `incomplete` (an encrypted
@@ -153,7 +114,7 @@ mod tests {
 
     #[test]
     fn facts_round_trip_through_json_and_judge_the_same() {
-        let f = Facts::Npy(NpyFacts {
+        let f = Facts::Npy(crate::formats::npy::NpyFacts {
             descr: "'|O'".into(),
             object: true,
             data_offset: 128,

@@ -21,7 +21,7 @@ impl Walk<'_> {
         };
         // Facts first; what they mean is decided by the rules' checks.
         self.judge_facts(
-            &crate::facts::Facts::Zip(crate::facts::ZipFacts {
+            &crate::facts::Facts::Zip(zip::ZipFacts {
                 anomalies: view.anomalies.clone(),
             }),
             member,

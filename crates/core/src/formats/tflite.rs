@@ -9,8 +9,29 @@
 //! `max_tflite_entries`.
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::{Facts, TfliteFacts, TfliteOpCode};
+use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
+
+/// A TFLite model's operator codes: the facts the rules judge (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TfliteFacts {
+    /// Every `OperatorCode`, in the model's order.
+    pub op_codes: Vec<TfliteOpCode>,
+}
+
+/// One TFLite `OperatorCode`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TfliteOpCode {
+    /// The builtin operator (the larger of `builtin_code` and `deprecated_builtin_code`).
+    pub builtin: i32,
+    /// `custom_code`, if any (`Flex…` names a TensorFlow op).
+    pub custom: Option<String>,
+    /// How many operators use it.
+    pub uses: u64,
+    /// TensorFlow ops of interest named by the `NodeDef`s in the custom options of the
+    /// operators using this (Flex) code, sorted.
+    pub nodedef_ops: Vec<String>,
+}
 
 /// `BuiltinOperator.CUSTOM`.
 pub const BUILTIN_CUSTOM: i32 = 32;

@@ -129,6 +129,13 @@ pub enum Anomaly {
     },
 }
 
+/// A zip archive's structure: the facts the rules judge (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ZipFacts {
+    /// Where the views of the archive disagree, in the order found.
+    pub anomalies: Vec<Anomaly>,
+}
+
 /// The archive's members and anomalies.
 #[derive(Debug, Default)]
 pub struct ZipView {

@@ -262,3 +262,6 @@ pub static RULES: &[&Rule] = &[
     &ARCHIVE_LINK,
     &ARCHIVE_BOMB,
 ];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_zip_tamper, check_extension_mismatch];

@@ -351,3 +351,6 @@ pub static RULES: &[&Rule] = &[
     &PKL_TRAILING,
     &NPY_OBJECT,
 ];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_npy_object];

@@ -135,3 +135,6 @@ pub fn check_flex(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
 
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&TFLITE_CUSTOM_OP, &TFLITE_FLEX];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_flex, check_custom_op];

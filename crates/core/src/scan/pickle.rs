@@ -272,7 +272,7 @@ impl Walk<'_> {
 
 /// The facts of a NumPy header.
 fn npy_facts(h: &npy::Header) -> crate::facts::Facts {
-    crate::facts::Facts::Npy(crate::facts::NpyFacts {
+    crate::facts::Facts::Npy(npy::NpyFacts {
         descr: h.descr.clone(),
         object: h.object,
         data_offset: h.data_offset,
