@@ -101,6 +101,15 @@ pub fn decoder(path: &str) -> Option<Encoding> {
     DECODERS.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
 }
 
+/// [`decoder`] for `module` + `name` without building the dotted path (the pickle judge asks
+/// this for every call it evaluates).
+pub fn decoder_of(module: &str, name: &str) -> Option<Encoding> {
+    DECODERS.iter().find_map(|(p, e)| {
+        let rest = p.strip_prefix(module)?.strip_prefix('.')?;
+        (rest == name).then_some(*e)
+    })
+}
+
 /// Whether `module.name` resolves a name given as data (see [`RESOLVERS`]).
 pub fn is_resolver(module: &str, name: &str) -> bool {
     RESOLVERS
@@ -443,6 +452,10 @@ mod tests {
         assert_eq!(decoder("base64.b64decode"), Some(Encoding::Base64));
         assert_eq!(decoder("builtins.bytearray.fromhex"), Some(Encoding::Hex));
         assert!(decoder("os.system").is_none());
+        assert_eq!(decoder_of("builtins", "bytes.fromhex"), Some(Encoding::Hex));
+        assert!(
+            decoder_of("base64", "b64").is_none() && decoder_of("base", "64.b64decode").is_none()
+        );
         assert!(is_resolver("_operator", "attrgetter") && !is_resolver("os", "system"));
         assert!(is_dunder("x.__globals__") && !is_dunder("__") && !is_dunder("a_b"));
         assert!(INTROSPECTION_ATTRS.contains(&"__subclasses__"));

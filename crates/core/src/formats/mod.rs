@@ -14,8 +14,8 @@ pub mod tflite;
 pub mod zip;
 
 pub use registry::{
-    Analyzer, FORMATS, FormatId, FormatInfo, by_name, claims_extension, data_extension, info,
-    names_a_model, runs_code,
+    Analyzer, Extension, FORMATS, FormatId, FormatInfo, by_name, claims_extension, data_extension,
+    extension, info, names_a_model, runs_code,
 };
 
 use crate::limits::Limits;

@@ -425,17 +425,51 @@ pub fn runs_code(id: FormatId) -> bool {
     FORMATS.iter().any(|f| f.id == id && f.runs_code)
 }
 
+/// What the registry says about one file extension (see [`extension`]).
+#[derive(Debug, Default)]
+pub struct Extension {
+    /// Data no loader runs code from (a data-only format's, or text and images).
+    pub data_only: bool,
+    /// The formats that claim it.
+    pub claimed_by: Vec<FormatId>,
+}
+
+/// Every extension the registry knows, indexed once: the extension check runs per file.
+static EXTENSIONS: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Extension>> =
+    std::sync::LazyLock::new(|| {
+        let mut map: rustc_hash::FxHashMap<&'static str, Extension> = Default::default();
+        for ext in PLAIN_DATA_EXTENSIONS {
+            map.entry(ext).or_default().data_only = true;
+        }
+        for f in FORMATS {
+            // `.onnx` and `onnx` both claim the extension; `keras_metadata.pb` names a file.
+            for ext in f.names.iter().map(|n| n.strip_prefix('.').unwrap_or(n)) {
+                if ext.contains('.') {
+                    continue;
+                }
+                let e = map.entry(ext).or_default();
+                e.data_only |= f.data_only;
+                if !e.claimed_by.contains(&f.id) {
+                    e.claimed_by.push(f.id);
+                }
+            }
+        }
+        map
+    });
+
+/// What the registry says about extension `ext` (lower case, no dot), if anything.
+pub fn extension(ext: &str) -> Option<&'static Extension> {
+    EXTENSIONS.get(ext)
+}
+
 /// Whether extension `ext` (lower case, no dot) names data no loader runs code from.
 pub fn data_extension(ext: &str) -> bool {
-    PLAIN_DATA_EXTENSIONS.contains(&ext)
-        || FORMATS
-            .iter()
-            .any(|f| f.data_only && f.names.contains(&ext))
+    extension(ext).is_some_and(|e| e.data_only)
 }
 
 /// Whether extension `ext` (lower case, no dot) is one `id` claims.
 pub fn claims_extension(id: FormatId, ext: &str) -> bool {
-    FORMATS.iter().any(|f| f.id == id && f.names.contains(&ext))
+    extension(ext).is_some_and(|e| e.claimed_by.contains(&id))
 }
 
 /// Extensions of files whose loaders run code (pickle, torch, joblib, numpy, Keras/HDF5):
@@ -527,6 +561,54 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn extension_roles_as_before_the_registry() {
+        // The lists the extension check used before it derived them from the registry.
+        let data = [
+            "safetensors",
+            "json",
+            "txt",
+            "md",
+            "gguf",
+            "onnx",
+            "tflite",
+            "csv",
+            "yaml",
+            "yml",
+            "png",
+            "jpg",
+        ];
+        for ext in data {
+            assert!(data_extension(ext), "{ext}");
+        }
+        for ext in [
+            "pt", "pkl", "bin", "npy", "h5", "msgpack", "pb", "jinja", "",
+        ] {
+            assert!(!data_extension(ext), "{ext}");
+        }
+        for ext in ["pt", "pth", "bin", "ckpt"] {
+            assert!(claims_extension(F::PytorchZip, ext), "{ext}");
+        }
+        assert!(!claims_extension(F::PytorchZip, "pkl"));
+        assert!(claims_extension(F::Numpy, "npy") && !claims_extension(F::Numpy, "npz"));
+        let code: Vec<_> = FormatId::ALL.iter().filter(|&&f| runs_code(f)).collect();
+        assert_eq!(
+            code,
+            [
+                F::Pickle,
+                F::PytorchZip,
+                F::Torchscript,
+                F::PytorchLegacy,
+                F::PytorchTar,
+                F::Joblib,
+                F::Npz,
+                F::Zip
+            ]
+            .iter()
+            .collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -540,7 +540,7 @@ impl<'a> Judge<'a> {
                 self.codec_result(out, &format!("{module}.{qualname}(…, {enc:?})"))
             }
             // Decoders from the shared table (modelguard_pycode::knowledge).
-            _ if knowledge::decoder(&format!("{module}.{qualname}")).is_some() => {
+            _ if knowledge::decoder_of(module, qualname).is_some() => {
                 self.decoder_call(module, qualname, &args, depth)
             }
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type")
@@ -882,10 +882,10 @@ impl<'a> Judge<'a> {
         args: &[ValueId],
         depth: usize,
     ) -> Sym {
-        let name = format!("{module}.{qualname}");
-        let Some(enc) = knowledge::decoder(&name) else {
+        let Some(enc) = knowledge::decoder_of(module, qualname) else {
             return Sym::Opaque;
         };
+        let name = format!("{module}.{qualname}");
         if decode::function_decode(&name, &PyValue::Bytes(Vec::new()), &self.ctx.code_limits)
             .is_none()
         {

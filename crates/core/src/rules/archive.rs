@@ -148,10 +148,15 @@ pub fn check_extension_mismatch(facts: &Facts, _policy: &Policy, out: &mut Emitt
         return;
     };
     let (ext, format) = (n.extension.as_str(), n.format);
-    let sev = if formats::runs_code(format) && formats::data_extension(ext) {
+    // One lookup: most names claim nothing.
+    let Some(known) = formats::extension(ext) else {
+        return;
+    };
+    let claimed = |id| known.claimed_by.contains(&id);
+    let sev = if known.data_only && formats::runs_code(format) {
         Severity::Medium
-    } else if (format == FormatId::Pickle && formats::claims_extension(FormatId::PytorchZip, ext))
-        || (formats::claims_extension(FormatId::Numpy, ext) && format != FormatId::Numpy)
+    } else if (format == FormatId::Pickle && claimed(FormatId::PytorchZip))
+        || (claimed(FormatId::Numpy) && format != FormatId::Numpy)
     {
         Severity::Info
     } else {
