@@ -35,7 +35,8 @@ pub enum Facts {
     Tflite(crate::formats::tflite::TfliteFacts),
 }
 
-/// A file's name against its content.
+/// A file's name against its content; recorded when the registry knows the extension
+/// (`formats::extension`): a name no format claims and no data list holds says nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameFacts {
     /// The name as scanned.

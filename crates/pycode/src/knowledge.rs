@@ -104,7 +104,13 @@ pub fn decoder(path: &str) -> Option<Encoding> {
 /// [`decoder`] for `module` + `name` without building the dotted path (the pickle judge asks
 /// this for every call it evaluates).
 pub fn decoder_of(module: &str, name: &str) -> Option<Encoding> {
+    // Lengths first: most calls the judge asks about are no decoder, and comparing lengths
+    // rejects them without comparing bytes.
+    let len = module.len() + 1 + name.len();
     DECODERS.iter().find_map(|(p, e)| {
+        if p.len() != len {
+            return None;
+        }
         let rest = p.strip_prefix(module)?.strip_prefix('.')?;
         (rest == name).then_some(*e)
     })

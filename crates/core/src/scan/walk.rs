@@ -531,6 +531,11 @@ impl Walk<'_> {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
+        // Only names the registry knows are facts (see `NameFacts`): every file is checked,
+        // and most names (`.pkl`) claim nothing.
+        if formats::extension(&extension).is_none() {
+            return;
+        }
         let facts = crate::facts::Facts::Name(crate::facts::NameFacts {
             name: name.to_string(),
             extension,
