@@ -6,8 +6,8 @@
 //! facts can be judged again under another policy or rule set without the file's bytes, as
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
 //!
-//! Converted so far: zip structure, NumPy headers, the file name against the content, TFLite
-//! operator codes. Other readers still emit findings directly (see docs/architecture.md).
+//! Converted so far: zip structure, archive member paths and links, NumPy headers, the file
+//! name against the content, TFLite operator codes. Other readers still emit findings directly (see docs/architecture.md).
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
@@ -33,6 +33,26 @@ pub enum Facts {
     Name(NameFacts),
     /// A TFLite model's operator codes.
     Tflite(crate::formats::tflite::TfliteFacts),
+    /// One member of an archive (zip, tar): its path and, for a link, its target.
+    ArchiveMember(ArchiveMemberFacts),
+}
+
+/// One archive member's path, as extraction would use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveMemberFacts {
+    /// The member's path as stored.
+    pub name: String,
+    /// When the member is a link: its kind and target.
+    pub link: Option<ArchiveLink>,
+}
+
+/// A link member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveLink {
+    /// `symbolic` or `hard`.
+    pub kind: String,
+    /// The target as stored (relative to the member's directory).
+    pub target: String,
 }
 
 /// A file's name against its content; recorded when the registry knows the extension

@@ -40,7 +40,6 @@ impl Walk<'_> {
                 .path()
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            self.check_member_path(&name, member);
             let etype = entry.header().entry_type();
             if etype.is_symlink() || etype.is_hard_link() {
                 let target = entry
@@ -54,9 +53,10 @@ impl Walk<'_> {
                 } else {
                     "hard"
                 };
-                self.check_link(&name, &target, kind, member);
+                self.archive_member(&name, Some((kind, target)), member);
                 continue;
             }
+            self.archive_member(&name, None, member);
             if !etype.is_file() {
                 continue;
             }

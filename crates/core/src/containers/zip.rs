@@ -70,13 +70,13 @@ impl Walk<'_> {
             .iter()
             .filter(|e| e.origin != zip::Origin::Outside)
         {
-            self.check_member_path(&e.name, member);
-            if e.is_symlink() {
+            let link = e.is_symlink().then(|| {
                 let target = crate::member::read_prefix(src, e, 4096, &limits)
                     .map(|(d, _)| String::from_utf8_lossy(&d).into_owned())
                     .unwrap_or_default();
-                self.check_link(&e.name, &target, "symbolic", member);
-            }
+                ("symbolic", target)
+            });
+            self.archive_member(&e.name, link, member);
             if e.compressed > 0 && e.uncompressed / e.compressed.max(1) > limits.max_ratio {
                 self.finding(
                     &rules::ARCHIVE_BOMB,
@@ -332,41 +332,22 @@ impl Walk<'_> {
         }
     }
 
-    /// ZipSlip/TarSlip: absolute paths, drive letters, `..` above the root.
-    pub(crate) fn check_member_path(&mut self, name: &str, member: Option<&str>) {
-        if formats::escapes(name, "") {
-            self.finding(
-                &rules::ARCHIVE_SLIP,
-                Severity::High,
-                format!("archive member path {name:?} leaves the extraction directory"),
-                Some(name.to_string()),
-                member,
-            );
-        }
-    }
-
-    pub(crate) fn check_link(
+    /// An archive member's path and link target, as facts for the rules' checks
+    /// (`MG-ARCHIVE-SLIP`, `MG-ARCHIVE-LINK`).
+    pub(crate) fn archive_member(
         &mut self,
         name: &str,
-        target: &str,
-        kind: &str,
+        link: Option<(&str, String)>,
         member: Option<&str>,
     ) {
-        let out = formats::escapes(target, name);
-        self.finding(
-            &rules::ARCHIVE_LINK,
-            if out {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            format!(
-                "archive member {name} is a {kind} link to {target:?}{}",
-                if out { ", outside the archive" } else { "" }
-            ),
-            Some(format!("{name} -> {target}")),
-            member,
-        );
+        let facts = crate::facts::Facts::ArchiveMember(crate::facts::ArchiveMemberFacts {
+            name: name.to_string(),
+            link: link.map(|(kind, target)| crate::facts::ArchiveLink {
+                kind: kind.to_string(),
+                target,
+            }),
+        });
+        self.judge_facts(&facts, member);
     }
 
     /// TorchScript archives carry their program as Python-syntax source under `code/`:

@@ -219,6 +219,26 @@ rule! {
     ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: [Zip, Tar, PytorchZip, Npz], fires: Load }
 }
 
+/// [`ARCHIVE_SLIP`]: an absolute path, a drive letter or `..` above the root.
+pub fn check_archive_slip(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ArchiveMember(m) = facts else {
+        return;
+    };
+    if formats::escapes(&m.name, "") {
+        out.emit(
+            Finding::new(
+                &ARCHIVE_SLIP,
+                Severity::High,
+                format!(
+                    "archive member path {:?} leaves the extraction directory",
+                    m.name
+                ),
+            )
+            .evidence(m.name.clone()),
+        );
+    }
+}
+
 rule! {
     /// ## What it detects
     /// Symbolic or hard links inside an archive.
@@ -236,6 +256,34 @@ rule! {
     /// ## How to fix
     /// Replace links with copies.
     ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: [Zip, Tar], fires: Load }
+}
+
+/// [`ARCHIVE_LINK`]: every link member; `high` when its target leaves the archive.
+pub fn check_archive_link(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ArchiveMember(m) = facts else {
+        return;
+    };
+    let Some(link) = &m.link else {
+        return;
+    };
+    let (name, target) = (&m.name, &link.target);
+    let outside = formats::escapes(target, name);
+    out.emit(
+        Finding::new(
+            &ARCHIVE_LINK,
+            if outside {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            format!(
+                "archive member {name} is a {} link to {target:?}{}",
+                link.kind,
+                if outside { ", outside the archive" } else { "" }
+            ),
+        )
+        .evidence(format!("{name} -> {target}")),
+    );
 }
 
 rule! {
@@ -269,4 +317,9 @@ pub static RULES: &[&Rule] = &[
 ];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_zip_tamper, check_extension_mismatch];
+pub static CHECKS: &[super::Check] = &[
+    check_zip_tamper,
+    check_extension_mismatch,
+    check_archive_slip,
+    check_archive_link,
+];
