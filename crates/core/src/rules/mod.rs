@@ -144,7 +144,12 @@ pub type Check = fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::fa
 
 /// Every area's checks, in the order findings are reported. A check sits beside its rule's
 /// `rule!` in the area file and is listed in that file's `CHECKS`; add an area here.
-static CHECK_GROUPS: &[&[Check]] = &[archive::CHECKS, pickle::CHECKS, tflite::CHECKS];
+static CHECK_GROUPS: &[&[Check]] = &[
+    archive::CHECKS,
+    pickle::CHECKS,
+    tflite::CHECKS,
+    formats::CHECKS,
+];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.
 pub static CHECKS: LazyLock<Vec<Check>> = LazyLock::new(|| {
