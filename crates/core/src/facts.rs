@@ -6,7 +6,7 @@
 //! facts can be judged again under another policy or rule set without the file's bytes, as
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
 //!
-//! Converted so far: zip structure, archive member paths and links, NumPy and safetensors headers, the file
+//! Converted so far: zip structure, archive member paths and links, NumPy and safetensors headers, msgpack ext types and pickles, the file
 //! name against the content, TFLite operator codes. Other readers still emit findings directly (see docs/architecture.md).
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
@@ -33,6 +33,8 @@ pub enum Facts {
     Name(NameFacts),
     /// A TFLite model's operator codes.
     Tflite(crate::formats::tflite::TfliteFacts),
+    /// What a msgpack (Flax) file holds that a loader may act on.
+    Msgpack(crate::formats::msgpack::MsgpackFacts),
     /// A safetensors header's conformance.
     Safetensors(crate::formats::safetensors::SafetensorsFacts),
     /// One member of an archive (zip, tar): its path and, for a link, its target.

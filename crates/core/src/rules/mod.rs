@@ -149,6 +149,7 @@ static CHECK_GROUPS: &[&[Check]] = &[
     pickle::CHECKS,
     tflite::CHECKS,
     formats::CHECKS,
+    msgpack::CHECKS,
 ];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.
