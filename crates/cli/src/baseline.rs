@@ -13,9 +13,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use modelguard::report::{FileReport, Finding};
+use modelguard::report::FileReport;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Schema identifier of baseline files.
 pub const SCHEMA: &str = "modelguard.baseline/1";
@@ -23,31 +22,7 @@ pub const SCHEMA: &str = "modelguard.baseline/1";
 /// Suppression reason of findings in the baseline.
 pub const REASON: &str = "baseline";
 
-/// The path as it enters fingerprints: `/`-separated, no leading `./`.
-pub fn normalize_path(path: &str) -> String {
-    let p = path.replace('\\', "/");
-    let mut s = p.as_str();
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest;
-    }
-    s.to_string()
-}
-
-/// The stable fingerprint of a finding in the file at `path`.
-pub fn fingerprint(path: &str, f: &Finding) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        "modelguardFinding/v1",
-        f.rule.as_str(),
-        &normalize_path(path),
-        f.location.member.as_deref().unwrap_or(""),
-        f.evidence.as_deref().unwrap_or(""),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    modelguard::report::hex(h.finalize().get(..16).unwrap_or_default())
-}
+pub use modelguard_report::fingerprint::{fingerprint, normalize_path};
 
 /// The baseline document for the findings of `files` that the policy did not suppress.
 pub fn build(files: &[FileReport]) -> Value {
@@ -136,7 +111,7 @@ pub fn apply(files: &mut [FileReport], known: &BTreeSet<String>) -> usize {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use modelguard::report::{Location, Severity};
+    use modelguard::report::{Finding, Location, Severity};
 
     fn finding(evidence: &str) -> Finding {
         Finding {

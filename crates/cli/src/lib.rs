@@ -1,6 +1,6 @@
 //! The `modelguard` command: arguments, walking paths, policy files, parallelism, output
 //! formats, baselines and exit codes. No analysis happens here; everything is
-//! [`modelguard::Scanner`].
+//! [`modelguard::Scanner`]; report writers are `modelguard-report`.
 //!
 //! A library so that every shell runs the same command: the binary (`src/main.rs`) and the
 //! Python package's `modelguard` console script both call [`run`]. [`render`] exposes the
@@ -13,15 +13,11 @@
 
 mod baseline;
 mod clamd;
-mod hf;
-mod json;
 mod open;
-mod output;
 mod progress;
 #[cfg(feature = "hub")]
 pub mod remote;
 mod rules_doc;
-mod sarif;
 
 /// The report writers of `--format`, as strings, for shells that build a [`Report`]
 /// themselves (the Python package): the same bytes `modelguard scan` writes.
@@ -31,27 +27,28 @@ pub mod render {
     /// `--format json` (pretty, newline-terminated).
     pub fn json(report: &Report) -> anyhow::Result<String> {
         let mut out = Vec::new();
-        crate::json::write(report, None, &mut out)?;
+        modelguard_report::json::write(report, None, &mut out)?;
         Ok(String::from_utf8(out)?)
     }
 
     /// `--format sarif`; `walk_errors` become tool notifications.
     pub fn sarif(report: &Report, walk_errors: &[String]) -> anyhow::Result<String> {
-        Ok(serde_json::to_string_pretty(&crate::sarif::log(
-            report,
-            walk_errors,
-        ))?)
+        Ok(serde_json::to_string_pretty(
+            &modelguard_report::sarif::log(report, walk_errors),
+        )?)
     }
 
     /// `--format hf`.
     pub fn hf(report: &Report) -> anyhow::Result<String> {
-        Ok(serde_json::to_string_pretty(&crate::hf::document(report))?)
+        Ok(serde_json::to_string_pretty(
+            &modelguard_report::hub::document(report),
+        )?)
     }
 
     /// `--format text` without colour; `quiet` leaves clean files out.
     pub fn text(report: &Report, quiet: bool) -> anyhow::Result<String> {
         let mut out = Vec::new();
-        crate::output::text(report, quiet, false, &mut out)?;
+        modelguard_report::text::write(report, quiet, false, &mut out)?;
         Ok(String::from_utf8(out)?)
     }
 }
@@ -67,6 +64,7 @@ use modelguard::config::Config;
 use modelguard::policy::{GlobalPattern, PathGlob};
 use modelguard::report::{Report, ScannerInfo, Severity};
 use modelguard::{HashMode, Limits, Policy, Scanner, rules};
+use modelguard_report::{hub, json, sarif};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -777,7 +775,7 @@ fn scan(mut args: ScanArgs) -> Result<u8> {
         )),
         None => Box::new(std::io::stdout().lock()),
     };
-    let color = args.output.is_none() && output::color_stdout();
+    let color = args.output.is_none() && color_stdout();
     match args.format {
         Format::Json => json::write(&report, entries, &mut out)?,
         Format::Sarif => writeln!(
@@ -788,9 +786,9 @@ fn scan(mut args: ScanArgs) -> Result<u8> {
         Format::Hf => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&hf::document(&report))?
+            serde_json::to_string_pretty(&hub::document(&report))?
         )?,
-        Format::Text => output::text(&report, args.quiet, color, &mut out)?,
+        Format::Text => modelguard_report::text::write(&report, args.quiet, color, &mut out)?,
     }
     out.flush()?;
     for e in &walk_errors {
@@ -848,6 +846,12 @@ fn scan_remote(
         )
     }));
     Vec::new()
+}
+
+/// Whether text written to standard output should be coloured.
+fn color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// 1 when an unsuppressed finding reaches the threshold (wins over errors), else 2 on any

@@ -1,6 +1,7 @@
 //! modelguard core: everything between the bytes of a model file and its report.
 //!
 //! - [`source`]: random access to bytes (files, buffers); read only what matters;
+//! - [`facts`]: what readers extract, serialisable, judged by the rules' checks;
 //! - [`formats`]: content sniffing and per-format readers (zip as loaders read it, npy…);
 //! - [`judge`]: turns extracted facts (pickle calls, imports) into findings;
 //! - [`rules`]: the rule registry, each rule's doc comment is its documentation;
@@ -10,7 +11,8 @@
 //! - [`member`]: container members streamed with bounded memory (large ones spilled to disk);
 //! - [`report`]: the stable report model;
 //! - [`signatures`]: YARA rules (bundled and the user's) over every source the driver reads;
-//! - [`scan`]: the driver, [`Scanner`].
+//! - [`scan`]: the driver, [`Scanner`]; containers (zip, tar, compressors) are walked by
+//!   the private `containers` module.
 //!
 //! This crate does no printing, no network and no database access: the CLI and the service
 //! are thin shells over [`Scanner`].
@@ -24,7 +26,9 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod containers;
 mod evidence;
+pub mod facts;
 pub mod formats;
 pub mod judge;
 pub mod limits;

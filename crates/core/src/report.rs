@@ -142,6 +142,57 @@ pub struct Finding {
     pub suppressed: Option<String>,
 }
 
+impl Finding {
+    /// A finding of `rule` at `severity`: the one way findings are made (no evidence, no
+    /// location, not suppressed; add them with the methods below).
+    pub fn new(rule: &crate::rules::Rule, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            rule: rule.id.to_string(),
+            severity,
+            message: message.into(),
+            evidence: None,
+            location: Location::default(),
+            suppressed: None,
+        }
+    }
+
+    /// With evidence.
+    pub fn evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence = Some(evidence.into());
+        self
+    }
+
+    /// With evidence when there is some.
+    pub fn evidence_opt(mut self, evidence: Option<String>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+
+    /// At `location`.
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// In `member` (a member path relative to the file), when there is one.
+    pub fn member(mut self, member: Option<&str>) -> Self {
+        self.location.member = member.map(str::to_string);
+        self
+    }
+
+    /// Suppressed (reported, not counted) for `reason`.
+    pub fn suppressed(mut self, reason: impl Into<String>) -> Self {
+        self.suppressed = Some(reason.into());
+        self
+    }
+
+    /// At byte `offset`, when known.
+    pub fn offset(mut self, offset: Option<u64>) -> Self {
+        self.location.offset = offset;
+        self
+    }
+}
+
 /// Something that stopped analysis of (part of) a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanError {

@@ -106,7 +106,7 @@ pub(crate) fn run(eng: &mut Engine<'_>, code: &Code, site: &Site) {
 /// Facts visible from `co_names` alone: introspection escapes.
 fn names_facts(eng: &mut Engine<'_>, code: &Code, site: &Site) {
     for n in &code.names {
-        if engine::INTROSPECTION_ATTRS.contains(&n.as_str()) {
+        if crate::knowledge::INTROSPECTION_ATTRS.contains(&n.as_str()) {
             let ev = format!("{} uses {n}", code_label(code));
             eng.hit(
                 site,

@@ -270,7 +270,7 @@ fn looks_like_source(data: &[u8]) -> bool {
     if printable * 100 < total * 95 || text.trim().is_empty() {
         return false;
     }
-    crate::source::parses_cleanly(text, &limits)
+    crate::syntax::parses_cleanly(text, &limits)
 }
 
 fn read_capped(enc: Encoding, reader: impl Read, cap: usize) -> Result<Vec<u8>, DecodeError> {

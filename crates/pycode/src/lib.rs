@@ -16,6 +16,8 @@
 //!   `exec`/`eval`/`compile`;
 //! - [`marshal`] and [`analyze_code`]/[`analyze_marshal`]: decoding of marshalled code objects
 //!   (CPython 3.6–3.14) and the same capability analysis run over their bytecode;
+//! - [`knowledge`]: the shared lists (decoders, resolvers, introspection and data dunders)
+//!   every analyser uses, here and in the core crate's pickle judge;
 //! - [`decode`]: the decoding layers, also usable directly by the core crate, and Python's own
 //!   codecs reproduced exactly ([`decode::codecs_decode`], [`decode::codecs_encode`],
 //!   [`decode::bytes_decode`], [`decode::str_encode`]): `codecs.lookup` normalisation and
@@ -62,11 +64,19 @@ mod codec_tables;
 pub mod decode;
 pub mod ecosystem;
 mod engine;
+pub mod knowledge;
 pub mod marshal;
 mod opcodes;
 mod pycodecs;
 mod source;
 pub mod strfmt;
+mod syntax;
+
+/// The walkers the engine hands nested code to (the engine does not import them).
+const RUNNERS: engine::Runners = engine::Runners {
+    source: source::run,
+    marshal: bytecode::run_marshal,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -183,7 +193,7 @@ pub struct CodeFacts {
 ///
 /// Never panics; parse failures and limits make `complete` false with an error.
 pub fn analyze_source(src: &str, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     source::run(&mut eng, src, &site);
     eng.drain_pending();
@@ -192,7 +202,7 @@ pub fn analyze_source(src: &str, limits: &Limits) -> CodeFacts {
 
 /// Analyse a decoded code object (and the code objects nested in its constants).
 pub fn analyze_code(code: &marshal::Code, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     bytecode::run(&mut eng, code, &site);
     eng.drain_pending();
@@ -204,7 +214,7 @@ pub fn analyze_code(code: &marshal::Code, limits: &Limits) -> CodeFacts {
 /// `version` selects the CPython code-object layout and opcode table; `None` detects it.
 /// Decode errors make `complete` false with an error.
 pub fn analyze_marshal(data: &[u8], version: Option<(u8, u8)>, limits: &Limits) -> CodeFacts {
-    let mut eng = engine::Engine::new(limits);
+    let mut eng = engine::Engine::new(limits, RUNNERS);
     let site = engine::Site::root();
     bytecode::run_marshal(&mut eng, data, version, &site);
     eng.drain_pending();

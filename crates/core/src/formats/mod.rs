@@ -6,11 +6,17 @@ pub mod keras;
 pub mod msgpack;
 pub mod npy;
 pub mod onnx;
+mod registry;
 pub mod safetensors;
 pub mod sevenzip;
 pub mod tensorflow;
 pub mod tflite;
 pub mod zip;
+
+pub use registry::{
+    Analyzer, Extension, FORMATS, FormatId, FormatInfo, by_name, claims_extension, data_extension,
+    extension, info, names_a_model, runs_code,
+};
 
 use crate::limits::Limits;
 use crate::policy::Policy;
@@ -66,21 +72,34 @@ pub fn read_whole(
 /// carry a member relative to this file, which is joined), records problems (never `safe`
 /// after one) and recurses into `nested` (weights inside a `.keras`, a pickle in a msgpack
 /// ext type…).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
-    /// Format name for the report (`gguf`, `onnx`, `keras-h5`…).
-    pub format: &'static str,
+    /// Format for the report (`gguf`, `onnx`, `keras-h5`…).
+    pub format: FormatId,
     /// Findings.
     pub findings: Vec<Finding>,
     /// Problems.
     pub problems: Vec<Problem>,
     /// Embedded blobs to analyse as files of their own: (member name, bytes).
     pub nested: Vec<(String, Vec<u8>)>,
+    /// Facts for the rules' checks (readers converted to facts emit no findings).
+    pub facts: Vec<crate::facts::Facts>,
 }
 
 impl Outcome {
+    /// An empty outcome of `format`.
+    pub fn new(format: FormatId) -> Self {
+        Outcome {
+            format,
+            findings: Vec::new(),
+            problems: Vec::new(),
+            nested: Vec::new(),
+            facts: Vec::new(),
+        }
+    }
+
     /// An outcome for a recognised format this build does not analyse: `incomplete`.
-    pub fn unsupported(format: &'static str) -> Self {
+    pub fn unsupported(format: FormatId) -> Self {
         Outcome {
             format,
             problems: vec![Problem {
@@ -88,7 +107,7 @@ impl Outcome {
                 message: format!("{format} content is recognised but not analysed by this version"),
                 offset: None,
             }],
-            ..Outcome::default()
+            ..Outcome::new(format)
         }
     }
 }
@@ -336,45 +355,6 @@ pub fn hdf5_superblock(src: &dyn crate::source::ReadAt) -> Option<u64> {
     None
 }
 
-/// Whether a file name says it holds a model or serialized objects (the loaders that open
-/// these names run code: pickle, torch, joblib, numpy, Keras/HDF5). Such a file whose bytes
-/// are not recognised is never `safe`: modelguard could not tell what the loader will do.
-pub fn names_a_model(name: &str) -> bool {
-    let base = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
-    let Some((_, ext)) = base.rsplit_once('.') else {
-        return false;
-    };
-    matches!(
-        ext.to_ascii_lowercase().as_str(),
-        "pkl"
-            | "pickle"
-            | "pck"
-            | "pcl"
-            | "p"
-            | "pt"
-            | "pth"
-            | "bin"
-            | "h5"
-            | "hdf5"
-            | "he5"
-            | "joblib"
-            | "jbl"
-            | "npy"
-            | "npz"
-            | "keras"
-            | "ckpt"
-            | "sav"
-            | "dill"
-            | "cloudpickle"
-            | "model"
-            | "mar"
-            | "nemo"
-            | "pyt"
-            | "torch"
-            | "th"
-    )
-}
-
 /// Read a protobuf varint at `*pos` (at most 10 bytes).
 pub(crate) fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v = 0u64;
@@ -428,146 +408,6 @@ pub fn is_protobuf_message(b: &[u8]) -> bool {
     }
     fields > 0
 }
-
-/// One supported format, for `modelguard formats`: how it is recognised and what is checked.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct FormatInfo {
-    /// Format name as it appears in reports (`format` field).
-    pub name: &'static str,
-    /// How the scanner recognises it (magic bytes, structure, name).
-    pub detected_by: &'static str,
-    /// What is analysed.
-    pub checks: &'static str,
-}
-
-/// Every format the scanner recognises, in the order of the `formats` listing.
-pub static FORMATS: &[FormatInfo] = &[
-    FormatInfo {
-        name: "pickle",
-        detected_by: "PROTO opcode (protocol 2-5), or any opcode that can open a pickle (PROTO 0/1 or none) confirmed by the VM; also read behind other formats' magic bytes (polyglots)",
-        checks: "symbolic VM (never executed): imports, calls and arguments, data flow through getattr/__import__/partial…, catalogued capabilities, nested payloads",
-    },
-    FormatInfo {
-        name: "pytorch-zip",
-        detected_by: "zip with */data.pkl",
-        checks: "data.pkl as a pickle (persistent ids expected), every view of the zip (duplicates, local headers, CRCs), member paths",
-    },
-    FormatInfo {
-        name: "torchscript",
-        detected_by: "zip with */constants.pkl or */code/ next to data.pkl",
-        checks: "every pickle member; zip structure",
-    },
-    FormatInfo {
-        name: "pytorch-legacy",
-        detected_by: "pickled torch magic number at offset 0",
-        checks: "the five stacked pickles of torch.save's legacy format",
-    },
-    FormatInfo {
-        name: "pytorch-tar",
-        detected_by: "tar with a `pickle` member",
-        checks: "pickle, storages, tensors and sys_info members as pickles",
-    },
-    FormatInfo {
-        name: "joblib",
-        detected_by: "pickle importing joblib.numpy_pickle (optionally zlib/gzip/bz2/xz/lzma compressed); legacy `ZF` + hex length + zlib files (numpy_pickle_compat.read_zfile)",
-        checks: "the pickle read both as joblib.load and as pickle.load reads it (inline arrays)",
-    },
-    FormatInfo {
-        name: "numpy",
-        detected_by: "\\x93NUMPY magic",
-        checks: "header; object-dtype data analysed as a pickle",
-    },
-    FormatInfo {
-        name: "npz",
-        detected_by: "zip whose members are all .npy",
-        checks: "each .npy member; zip structure",
-    },
-    FormatInfo {
-        name: "zip",
-        detected_by: "local header or end-of-central-directory (junk prefix allowed)",
-        checks: "every member sniffed and analysed; duplicates, hidden members, name mismatches, flags, CRCs, path traversal, links, bombs",
-    },
-    FormatInfo {
-        name: "tar",
-        detected_by: "ustar magic at offset 257",
-        checks: "members sniffed and analysed; path traversal, links",
-    },
-    FormatInfo {
-        name: "gzip / bzip2 / xz / lzma / zlib",
-        detected_by: "magic bytes (zlib: header checksum)",
-        checks: "decompressed (size and ratio bounded) and analysed as what they contain",
-    },
-    FormatInfo {
-        name: "zstd",
-        detected_by: "28 b5 2f fd frame magic",
-        checks: "decompressed with ruzstd (pure Rust, bounded), contents analysed",
-    },
-    FormatInfo {
-        name: "lz4",
-        detected_by: "04 22 4d 18 frame magic",
-        checks: "decompressed with lz4_flex (bounded), contents analysed",
-    },
-    FormatInfo {
-        name: "7z",
-        detected_by: "7z signature",
-        checks: "members listed (count, ratio, path traversal, symbolic links), code-bearing members analysed; encrypted archives reported incomplete",
-    },
-    FormatInfo {
-        name: "safetensors",
-        detected_by: "u64 header length followed by '{'",
-        checks: "strict header: duplicate keys, __metadata__ strings, dtypes, shapes, data offsets (size, overflow, overlaps, gaps, trailing bytes)",
-    },
-    FormatInfo {
-        name: "gguf",
-        detected_by: "GGUF magic",
-        checks: "metadata (v1-v3, both byte orders, bounded); chat templates parsed as Jinja and checked for sandbox escapes",
-    },
-    FormatInfo {
-        name: "chat-template",
-        detected_by: "name tokenizer_config.json, chat_template.json, *.jinja",
-        checks: "chat templates (string or named list) parsed as Jinja and checked for sandbox escapes, as in GGUF",
-    },
-    FormatInfo {
-        name: "onnx",
-        detected_by: "name *.onnx, confirmed by protobuf structure",
-        checks: "external data paths (traversal, absolute), custom operator domains, tensor consistency, subgraphs",
-    },
-    FormatInfo {
-        name: "tensorflow",
-        detected_by: "name *.pb / *.pbtxt (SavedModel, GraphDef)",
-        checks: "ops of every graph and function (file, Python callback, debug and checkpoint ops with constant paths resolved); .pbtxt op names lexically",
-    },
-    FormatInfo {
-        name: "keras",
-        detected_by: "zip with config.json and metadata.json (Keras 3 .keras)",
-        checks: "config.json: Lambda bytecode decoded and analysed, function references (module/class_name), custom objects; weights .h5 member analysed",
-    },
-    FormatInfo {
-        name: "keras-h5",
-        detected_by: "HDF5 signature (at 0 or after a user block: 512, 1024, 2048… as libhdf5 searches) with a model_config root attribute",
-        checks: "model_config and training_config JSON: Lambda bytecode, function references, custom objects, nested models",
-    },
-    FormatInfo {
-        name: "hdf5",
-        detected_by: "HDF5 signature without a model config (weights only)",
-        checks: "root attributes read (nothing code-bearing found)",
-    },
-    FormatInfo {
-        name: "keras-metadata",
-        detected_by: "name keras_metadata.pb (SavedModel Keras metadata protobuf)",
-        checks: "each SavedObject's JSON metadata: Lambda bytecode, function references, custom objects",
-    },
-    FormatInfo {
-        name: "tflite",
-        detected_by: "TFL3 flatbuffer identifier at offset 4",
-        checks: "operator codes: custom ops listed, Flex ops reaching files or Python reported",
-    },
-    FormatInfo {
-        name: "msgpack",
-        detected_by: "name *.msgpack / *.flax / *.mpk, confirmed by structure",
-        checks: "streamed (depth and item bounded): non-Flax ext types, embedded pickles analysed",
-    },
-];
 
 /// Whether an archive member path or link target `path` (relative to the directory of `base`,
 /// the member that names it; `""` for a member's own name) is absolute or climbs above the

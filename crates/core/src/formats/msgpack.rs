@@ -11,8 +11,7 @@
 //! complex numbers and 3 for numpy scalars; any other code is reported.
 
 use super::{FormatCtx, Kind, Outcome, Problem, sniff};
-use crate::report::{Finding, Location, Severity};
-use crate::rules;
+use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// Ext codes written by `flax.serialization`: ndarray, native complex, numpy scalar.
@@ -54,6 +53,7 @@ struct Walker<'a> {
     ext_reported: usize,
     pickles: usize,
     nested_bytes: u64,
+    facts: MsgpackFacts,
 }
 
 /// Stop the walk: malformed or over a limit.
@@ -75,6 +75,29 @@ fn limit(message: String, offset: u64) -> Stop {
     })
 }
 
+/// What a msgpack file holds that a loader may act on, for the rules (see [`crate::facts`]);
+/// each list bounded by `MAX_REPORTED`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MsgpackFacts {
+    /// Ext values of types Flax does not write, in stream order.
+    pub unknown_ext: Vec<MsgpackBlob>,
+    /// Values that are pickle streams, in stream order.
+    pub pickles: Vec<MsgpackBlob>,
+}
+
+/// One str, bin or ext payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MsgpackBlob {
+    /// The field path (`params/Dense_0/kernel`).
+    pub path: String,
+    /// The ext type code, for an ext value.
+    pub ext: Option<i8>,
+    /// Payload length.
+    pub len: u64,
+    /// Payload offset.
+    pub offset: u64,
+}
+
 /// Analyse `src` as a msgpack file (Flax checkpoint).
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let mut w = Walker {
@@ -82,14 +105,12 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         ctx,
         pos: 0,
         size: src.size(),
-        out: Outcome {
-            format: "msgpack",
-            ..Outcome::default()
-        },
+        out: Outcome::new(super::FormatId::Msgpack),
         stack: Vec::new(),
         ext_reported: 0,
         pickles: 0,
         nested_bytes: 0,
+        facts: MsgpackFacts::default(),
     };
     if w.size == 0 {
         w.out.problems.push(Problem {
@@ -102,6 +123,8 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     if let Err(Stop(p)) = w.run() {
         w.out.problems.push(p);
     }
+    let facts = std::mem::take(&mut w.facts);
+    w.out.facts.push(Facts::Msgpack(facts));
     w.out
 }
 
@@ -258,16 +281,11 @@ impl Walker<'_> {
             self.ext_reported += 1;
             if self.ext_reported <= MAX_REPORTED {
                 let path = self.path();
-                self.out.findings.push(Finding {
-                    rule: rules::MSGPACK_EXT.id.into(),
-                    severity: Severity::Medium,
-                    message: format!("msgpack ext type {code} (not written by Flax) at {path}"),
-                    evidence: Some(format!("{path}: ext {code}, {n} bytes")),
-                    location: Location {
-                        offset: Some(start),
-                        ..Location::default()
-                    },
-                    suppressed: None,
+                self.facts.unknown_ext.push(MsgpackBlob {
+                    path,
+                    ext: Some(code),
+                    len: n,
+                    offset: start,
                 });
             }
         }
@@ -308,16 +326,11 @@ impl Walker<'_> {
         if pickle {
             self.pickles += 1;
             if self.pickles <= MAX_REPORTED {
-                self.out.findings.push(Finding {
-                    rule: rules::MSGPACK_EMBEDDED.id.into(),
-                    severity: Severity::Info,
-                    message: format!("msgpack value at {path} is a pickle stream ({n} bytes)"),
-                    evidence: Some(format!("{path}: pickle, {n} bytes")),
-                    location: Location {
-                        offset: Some(start),
-                        ..Location::default()
-                    },
-                    suppressed: None,
+                self.facts.pickles.push(MsgpackBlob {
+                    path: path.clone(),
+                    ext: None,
+                    len: n,
+                    offset: start,
                 });
             }
         }
@@ -332,6 +345,7 @@ mod tests {
     use super::*;
     use crate::limits::Limits;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     fn run_with(data: &[u8], limits: &Limits) -> Outcome {
@@ -341,7 +355,12 @@ mod tests {
             policy: &policy,
             name: "x.msgpack",
         };
-        analyze(&Bytes(data), &ctx)
+        // The reader gives facts; the rules' checks turn them into findings.
+        let mut out = analyze(&Bytes(data), &ctx);
+        for f in &out.facts {
+            out.findings.extend(crate::facts::judge(f, &policy).0);
+        }
+        out
     }
 
     fn run(data: &[u8]) -> Outcome {

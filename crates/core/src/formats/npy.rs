@@ -14,6 +14,17 @@ mod literal;
 
 use literal::Value;
 
+/// A NumPy header's facts for the rules (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NpyFacts {
+    /// The `descr` as Python prints it (`'<f4'`, `'|O'`).
+    pub descr: String,
+    /// The dtype holds Python objects: the data is a pickle.
+    pub object: bool,
+    /// Where the array data starts.
+    pub data_offset: u64,
+}
+
 /// What the header says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {

@@ -12,8 +12,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
-use crate::rules;
+use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// Bits per element of each safetensors dtype.
@@ -179,12 +178,22 @@ fn fatal(out: &mut Outcome, message: String, offset: u64) {
     });
 }
 
+/// What a safetensors header says, for the rules (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SafetensorsFacts {
+    /// Every way the header breaks the format, in the order found (empty: conforms).
+    pub violations: Vec<String>,
+    /// The start of the header, when there are violations (evidence).
+    pub header_excerpt: String,
+    /// Bytes after the last tensor that belong to no tensor.
+    pub trailing: u64,
+    /// Where they start.
+    pub trailing_offset: u64,
+}
+
 /// Analyse `src` as safetensors.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "safetensors",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Safetensors);
     let size = src.size();
     let Some(n) = read_range(src, 0, 8)
         .ok()
@@ -244,44 +253,18 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         }
     };
     let data_size = size - 8 - n;
-    let (bad, trailing) = validate(&entries, data_size);
-    if !bad.is_empty() {
-        let shown: Vec<&str> = bad.iter().take(10).map(String::as_str).collect();
-        out.findings.push(Finding {
-            rule: rules::ST_HEADER.id.into(),
-            severity: Severity::Medium,
-            message: format!(
-                "safetensors header violates the format ({} problem{}): {}{}",
-                bad.len(),
-                if bad.len() == 1 { "" } else { "s" },
-                shown.join("; "),
-                if bad.len() > 10 { "; …" } else { "" }
-            ),
-            evidence: Some(super::gguf::jinja::excerpt(
-                &String::from_utf8_lossy(&header),
-                0,
-                200,
-            )),
-            location: Location {
-                offset: Some(8),
-                ..Location::default()
-            },
-            suppressed: None,
-        });
-    }
-    if trailing > 0 {
-        out.findings.push(Finding {
-            rule: rules::ST_HEADER.id.into(),
-            severity: Severity::Info,
-            message: format!("{trailing} bytes after the last tensor belong to no tensor"),
-            evidence: None,
-            location: Location {
-                offset: Some(size - trailing),
-                ..Location::default()
-            },
-            suppressed: None,
-        });
-    }
+    let (violations, trailing) = validate(&entries, data_size);
+    let excerpt = if violations.is_empty() {
+        String::new()
+    } else {
+        super::gguf::jinja::excerpt(&String::from_utf8_lossy(&header), 0, 200)
+    };
+    out.facts.push(Facts::Safetensors(SafetensorsFacts {
+        violations,
+        header_excerpt: excerpt,
+        trailing,
+        trailing_offset: size - trailing,
+    }));
     out
 }
 
@@ -291,6 +274,7 @@ mod tests {
     use super::*;
     use crate::limits::Limits;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     fn file(header: &str, data: usize) -> Vec<u8> {
@@ -307,7 +291,12 @@ mod tests {
             policy: &policy,
             name: "m.safetensors",
         };
-        analyze(&Bytes(data), &ctx)
+        // The reader gives facts; the rules' checks turn them into findings.
+        let mut out = analyze(&Bytes(data), &ctx);
+        for f in &out.facts {
+            out.findings.extend(crate::facts::judge(f, &policy).0);
+        }
+        out
     }
 
     fn run(data: &[u8]) -> Outcome {

@@ -12,7 +12,7 @@
 use super::Problem;
 use super::{FormatCtx, Outcome};
 #[cfg(feature = "sevenz")]
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 #[cfg(feature = "sevenz")]
 use crate::rules;
 use crate::source::ReadAt;
@@ -20,19 +20,12 @@ use crate::source::ReadAt;
 /// Analyse `src` as a 7z archive.
 #[cfg(not(feature = "sevenz"))]
 pub fn analyze(_src: &dyn ReadAt, _ctx: &FormatCtx<'_>) -> Outcome {
-    Outcome::unsupported("7z")
+    Outcome::unsupported(super::FormatId::SevenZip)
 }
 
 #[cfg(feature = "sevenz")]
 fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence: Some(evidence),
-        location: Location::default(),
-        suppressed: None,
-    }
+    Finding::new(rule, severity, message).evidence(evidence)
 }
 
 /// `FILE_ATTRIBUTE_UNIX_EXTENSION`: the high 16 bits of the attributes hold a Unix mode.
@@ -49,10 +42,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     use super::{Kind, sniff};
     use crate::source::Cursor;
 
-    let mut out = Outcome {
-        format: "7z",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::SevenZip);
     let limits = ctx.limits;
     let problem = |fatal: bool, message: String| Problem {
         fatal,

@@ -9,18 +9,38 @@
 //! `max_tflite_entries`.
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
-use crate::rules;
+use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
+/// A TFLite model's operator codes: the facts the rules judge (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TfliteFacts {
+    /// Every `OperatorCode`, in the model's order.
+    pub op_codes: Vec<TfliteOpCode>,
+}
+
+/// One TFLite `OperatorCode`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TfliteOpCode {
+    /// The builtin operator (the larger of `builtin_code` and `deprecated_builtin_code`).
+    pub builtin: i32,
+    /// `custom_code`, if any (`Flex…` names a TensorFlow op).
+    pub custom: Option<String>,
+    /// How many operators use it.
+    pub uses: u64,
+    /// TensorFlow ops of interest named by the `NodeDef`s in the custom options of the
+    /// operators using this (Flex) code, sorted.
+    pub nodedef_ops: Vec<String>,
+}
+
 /// `BuiltinOperator.CUSTOM`.
-const BUILTIN_CUSTOM: i32 = 32;
+pub const BUILTIN_CUSTOM: i32 = 32;
 
 /// Flex ops that call back into Python.
-const FLEX_PYTHON: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+pub const FLEX_PYTHON: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
 
 /// Flex ops that write files.
-const FLEX_WRITE: &[&str] = &[
+pub const FLEX_WRITE: &[&str] = &[
     "WriteFile",
     "Save",
     "SaveV2",
@@ -36,7 +56,7 @@ const FLEX_WRITE: &[&str] = &[
 ];
 
 /// Flex ops that read files or list directories.
-const FLEX_READ: &[&str] = &[
+pub const FLEX_READ: &[&str] = &[
     "ReadFile",
     "MatchingFiles",
     "MatchingFilesDataset",
@@ -68,7 +88,7 @@ const FLEX_READ: &[&str] = &[
 ];
 
 /// Most custom op names listed in one finding.
-const MAX_LISTED: usize = 64;
+pub const MAX_LISTED: usize = 64;
 
 /// A malformed structure or a crossed limit.
 struct Bad(Problem);
@@ -220,17 +240,14 @@ fn nodedef_ops(options: &[u8]) -> Vec<&'static str> {
 
 /// Analyse `src` as a TFLite model.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "tflite",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Tflite);
     let fb = Fb {
         src,
         size: src.size(),
         max_entries: ctx.limits.max_tflite_entries,
     };
     match read_model(&fb) {
-        Ok(codes) => report(&codes, &mut out),
+        Ok(codes) => out.facts.push(Facts::Tflite(facts(codes))),
         Err(Bad(p)) => out.problems.push(p),
     }
     out
@@ -296,68 +313,18 @@ fn read_model(fb: &Fb<'_>) -> Result<Vec<OpCode>, Bad> {
     Ok(codes)
 }
 
-fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence: Some(evidence),
-        location: Location::default(),
-        suppressed: None,
-    }
-}
-
-fn report(codes: &[OpCode], out: &mut Outcome) {
-    let mut custom = Vec::new();
-    for c in codes {
-        let Some(name) = c.custom.as_deref() else {
-            continue;
-        };
-        if c.builtin != BUILTIN_CUSTOM && !name.starts_with("Flex") {
-            continue;
-        }
-        custom.push(format!("{name} (used {}×)", c.uses));
-        let Some(named) = name.strip_prefix("Flex") else {
-            continue;
-        };
-        let mut tf_ops: Vec<&str> = vec![named];
-        tf_ops.extend(c.nodedef_ops.iter().copied().filter(|o| *o != named));
-        for tf_op in tf_ops {
-            let (sev, what) = if FLEX_PYTHON.contains(&tf_op) {
-                (Severity::Critical, "calls back into Python")
-            } else if FLEX_WRITE.contains(&tf_op) {
-                (Severity::High, "writes files")
-            } else if FLEX_READ.contains(&tf_op) {
-                (Severity::High, "reads files")
-            } else {
-                continue;
-            };
-            let (message, evidence) = if tf_op == named {
-                (
-                    format!("Flex op {name} {what} when the model runs with the Flex delegate"),
-                    format!("custom_code {name}, used by {} operator(s)", c.uses),
-                )
-            } else {
-                (
-                    format!(
-                        "Flex op {name} runs TensorFlow op {tf_op} (from its NodeDef), which {what}"
-                    ),
-                    format!("custom_code {name}, NodeDef op {tf_op}"),
-                )
-            };
-            out.findings
-                .push(finding(&rules::TFLITE_FLEX, sev, message, evidence));
-        }
-    }
-    if !custom.is_empty() {
-        let n = custom.len();
-        custom.truncate(MAX_LISTED);
-        out.findings.push(finding(
-            &rules::TFLITE_CUSTOM_OP,
-            Severity::Info,
-            format!("{n} custom operator code(s)"),
-            custom.join(", "),
-        ));
+/// The facts of the operator codes read.
+fn facts(codes: Vec<OpCode>) -> TfliteFacts {
+    TfliteFacts {
+        op_codes: codes
+            .into_iter()
+            .map(|c| TfliteOpCode {
+                builtin: c.builtin,
+                custom: c.custom,
+                uses: c.uses,
+                nodedef_ops: c.nodedef_ops.into_iter().map(str::to_string).collect(),
+            })
+            .collect(),
     }
 }
 
@@ -367,6 +334,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::limits::Limits;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     /// A minimal TFLite-shaped flatbuffer: one operator code with `custom` as custom_code
@@ -476,7 +444,12 @@ pub(crate) mod tests {
             policy: &policy,
             name: "m.tflite",
         };
-        analyze(&Bytes(data), &ctx)
+        // The reader gives facts; the rules' checks turn them into findings.
+        let mut out = analyze(&Bytes(data), &ctx);
+        for f in &out.facts {
+            out.findings.extend(crate::facts::judge(f, &policy).0);
+        }
+        out
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Rules for containers and file structure: archives, extensions, malformed input.
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::zip::Anomaly;
+use crate::formats::{self, FormatId};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -21,7 +26,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-download or re-export the file.
-    MALFORMED { id: "MG-MALFORMED", name: "malformed-input", severity: Medium, formats: ["*"], fires: Other }
+    MALFORMED { id: "MG-MALFORMED", name: "malformed-input", severity: Medium, formats: any, fires: Other }
 }
 
 rule! {
@@ -46,7 +51,70 @@ rule! {
     ///
     /// ## How to fix
     /// Re-create the archive with a standard tool.
-    ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: ["zip", "pytorch-zip", "torchscript", "npz"], fires: Other }
+    ZIP_TAMPER { id: "MG-ZIP-TAMPER", name: "zip-structure-tampering", severity: High, formats: [Zip, PytorchZip, Torchscript, Npz], fires: Other }
+}
+
+/// [`ZIP_TAMPER`]: each anomaly between the loaders' views of a zip, by how much it can hide.
+pub fn check_zip_tamper(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Zip(z) = facts else {
+        return;
+    };
+    for an in &z.anomalies {
+        let (sev, msg) = match an {
+            Anomaly::DuplicateName(n) => (
+                Severity::High,
+                format!(
+                    "member name {n} appears more than once (zipfile reads the last, torch the first)"
+                ),
+            ),
+            Anomaly::NameMismatch { central, local } => (
+                Severity::High,
+                format!("local header names {local} where the central directory says {central}"),
+            ),
+            Anomaly::Flags { name, flags } => (
+                Severity::Medium,
+                format!(
+                    "member {name} has general-purpose flags 0x{flags:04x} (patched data / strong encryption) that zipfile and torch refuse"
+                ),
+            ),
+            Anomaly::Encrypted(name) => {
+                // Not tampering: the member is ciphertext, so the scan is incomplete.
+                out.undecided(
+                    "encrypted",
+                    format!("member {name} is encrypted: its data could not be analysed"),
+                    Some(name.clone()),
+                );
+                continue;
+            }
+            Anomaly::ReadersDisagree(what) => (
+                Severity::High,
+                format!("zipfile and PyTorch's reader see different members: {what}"),
+            ),
+            Anomaly::NoLocalHeader { name, offset } => (
+                Severity::Medium,
+                format!(
+                    "member {name} has no local header at offset {offset}: loaders cannot read it"
+                ),
+            ),
+            Anomaly::Trailing { offset, len } => (
+                Severity::Low,
+                format!(
+                    "{len} bytes at offset {offset} after the end-of-central-directory record and its comment"
+                ),
+            ),
+            Anomaly::Prefix(n) => (Severity::Low, format!("{n} bytes before the first member")),
+            Anomaly::Hidden(n) => (
+                Severity::High,
+                format!("member {n} is present in a local header but not in the central directory"),
+            ),
+            Anomaly::NoDirectory => (
+                Severity::Medium,
+                "no central directory; members recovered from local headers".into(),
+            ),
+            Anomaly::Crc(n) => (Severity::Medium, format!("member {n} CRC-32 mismatch")),
+        };
+        out.emit(Finding::new(&ZIP_TAMPER, sev, msg));
+    }
 }
 
 rule! {
@@ -68,7 +136,40 @@ rule! {
     ///
     /// ## How to fix
     /// Name files after their format.
-    EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: ["*"], fires: Other }
+    EXTENSION_MISMATCH { id: "MG-EXT-MISMATCH", name: "extension-mismatch", severity: Low, formats: any, fires: Other }
+}
+
+/// [`EXTENSION_MISMATCH`]: code-bearing content under the name of data no loader runs code
+/// from is `medium`; a raw pickle named like a torch file, or anything but NumPy named `.npy`,
+/// is `info` (modelguard reads by content, so the name hides nothing from it: a fact for
+/// scanners and loaders that go by the name, not evidence).
+pub fn check_extension_mismatch(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Name(n) = facts else {
+        return;
+    };
+    let (ext, format) = (n.extension.as_str(), n.format);
+    // One lookup: most names claim nothing.
+    let Some(known) = formats::extension(ext) else {
+        return;
+    };
+    let claimed = |id| known.claimed_by.contains(&id);
+    let sev = if known.data_only && formats::runs_code(format) {
+        Severity::Medium
+    } else if (format == FormatId::Pickle && claimed(FormatId::PytorchZip))
+        || (claimed(FormatId::Numpy) && format != FormatId::Numpy)
+    {
+        Severity::Info
+    } else {
+        return;
+    };
+    out.emit(
+        Finding::new(
+            &EXTENSION_MISMATCH,
+            sev,
+            format!("file named .{ext} contains {format} data"),
+        )
+        .evidence(format!("{}: {format}", n.name)),
+    );
 }
 
 rule! {
@@ -94,7 +195,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file; it was built to deceive scanners.
-    POLYGLOT { id: "MG-POLYGLOT", name: "format-polyglot", severity: High, formats: ["*"], fires: Load }
+    POLYGLOT { id: "MG-POLYGLOT", name: "format-polyglot", severity: High, formats: any, fires: Load }
 }
 
 rule! {
@@ -115,7 +216,27 @@ rule! {
     ///
     /// ## How to fix
     /// Re-create the archive with relative paths.
-    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: ["zip", "tar", "pytorch-zip", "npz"], fires: Load }
+    ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: [Zip, Tar, PytorchZip, Npz], fires: Load }
+}
+
+/// [`ARCHIVE_SLIP`]: an absolute path, a drive letter or `..` above the root.
+pub fn check_archive_slip(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ArchiveMember(m) = facts else {
+        return;
+    };
+    if formats::escapes(&m.name, "") {
+        out.emit(
+            Finding::new(
+                &ARCHIVE_SLIP,
+                Severity::High,
+                format!(
+                    "archive member path {:?} leaves the extraction directory",
+                    m.name
+                ),
+            )
+            .evidence(m.name.clone()),
+        );
+    }
 }
 
 rule! {
@@ -134,7 +255,35 @@ rule! {
     ///
     /// ## How to fix
     /// Replace links with copies.
-    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: ["zip", "tar"], fires: Load }
+    ARCHIVE_LINK { id: "MG-ARCHIVE-LINK", name: "archive-link-member", severity: High, formats: [Zip, Tar], fires: Load }
+}
+
+/// [`ARCHIVE_LINK`]: every link member; `high` when its target leaves the archive.
+pub fn check_archive_link(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ArchiveMember(m) = facts else {
+        return;
+    };
+    let Some(link) = &m.link else {
+        return;
+    };
+    let (name, target) = (&m.name, &link.target);
+    let outside = formats::escapes(target, name);
+    out.emit(
+        Finding::new(
+            &ARCHIVE_LINK,
+            if outside {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            format!(
+                "archive member {name} is a {} link to {target:?}{}",
+                link.kind,
+                if outside { ", outside the archive" } else { "" }
+            ),
+        )
+        .evidence(format!("{name} -> {target}")),
+    );
 }
 
 rule! {
@@ -153,7 +302,7 @@ rule! {
     ///
     /// ## How to fix
     /// Store tensors uncompressed, or check the archive's origin.
-    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: ["zip", "gzip", "bzip2", "xz", "tar"], fires: Load }
+    ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: [Zip, Gzip, Bzip2, Xz, Tar], fires: Load }
 }
 
 /// The rules of this group, in documentation order.
@@ -165,4 +314,12 @@ pub static RULES: &[&Rule] = &[
     &ARCHIVE_SLIP,
     &ARCHIVE_LINK,
     &ARCHIVE_BOMB,
+];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[
+    check_zip_tamper,
+    check_extension_mismatch,
+    check_archive_slip,
+    check_archive_link,
 ];

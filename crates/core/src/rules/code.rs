@@ -24,7 +24,7 @@ rule! {
     ///
     /// ## How to fix
     /// Export the weights (state_dict → safetensors) and rebuild the module from trusted code.
-    TORCHSCRIPT_CODE { id: "MG-CODE-TORCHSCRIPT", name: "torchscript-code-capability", severity: Critical, formats: ["torchscript"], fires: Load }
+    TORCHSCRIPT_CODE { id: "MG-CODE-TORCHSCRIPT", name: "torchscript-code-capability", severity: Critical, formats: [Torchscript], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

@@ -1,6 +1,9 @@
 //! Rules for structural checks of data-only formats (safetensors, msgpack, npy headers).
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -28,8 +31,51 @@ rule! {
     ///
     /// ## How to fix
     /// Re-save the tensors with the `safetensors` library (`save_file`).
-    ST_HEADER { id: "MG-ST-HEADER", name: "safetensors-header", severity: Medium, formats: ["safetensors"], fires: Load }
+    ST_HEADER { id: "MG-ST-HEADER", name: "safetensors-header", severity: Medium, formats: [Safetensors], fires: Load }
+}
+
+/// [`ST_HEADER`]: a header that breaks the format (`medium`, every violation listed up to ten);
+/// bytes after the last tensor (`info`).
+pub fn check_st_header(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Safetensors(st) = facts else {
+        return;
+    };
+    let bad = &st.violations;
+    if !bad.is_empty() {
+        let shown: Vec<&str> = bad.iter().take(10).map(String::as_str).collect();
+        out.emit(
+            Finding::new(
+                &ST_HEADER,
+                Severity::Medium,
+                format!(
+                    "safetensors header violates the format ({} problem{}): {}{}",
+                    bad.len(),
+                    if bad.len() == 1 { "" } else { "s" },
+                    shown.join("; "),
+                    if bad.len() > 10 { "; …" } else { "" }
+                ),
+            )
+            .evidence(st.header_excerpt.clone())
+            .offset(Some(8)),
+        );
+    }
+    if st.trailing > 0 {
+        out.emit(
+            Finding::new(
+                &ST_HEADER,
+                Severity::Info,
+                format!(
+                    "{} bytes after the last tensor belong to no tensor",
+                    st.trailing
+                ),
+            )
+            .offset(Some(st.trailing_offset)),
+        );
+    }
 }
 
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&ST_HEADER];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_st_header];

@@ -49,7 +49,7 @@ rule! {
     /// ## How to fix
     /// Do not render the template. Replace it with the template of the base model, and
     /// render templates only in a sandboxed Jinja environment.
-    TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: ["gguf", "tokenizer-config", "chat-template"], fires: Query }
+    TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: [Gguf, TokenizerConfig, ChatTemplate], fires: Query }
 }
 
 rule! {
@@ -72,7 +72,7 @@ rule! {
     /// ## How to fix
     /// Read the template (the evidence shows its start); if it is benign, allow the finding
     /// by rule and file hash in the policy.
-    TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: ["gguf", "tokenizer-config", "chat-template"], fires: Query }
+    TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: [Gguf, TokenizerConfig, ChatTemplate], fires: Query }
 }
 
 rule! {
@@ -91,7 +91,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-export the file with the `gguf` package or llama.cpp's converters.
-    GGUF_HEADER { id: "MG-GGUF-HEADER", name: "gguf-ambiguous-metadata", severity: Medium, formats: ["gguf"], fires: Other }
+    GGUF_HEADER { id: "MG-GGUF-HEADER", name: "gguf-ambiguous-metadata", severity: Medium, formats: [Gguf], fires: Other }
 }
 
 /// The rules of this group, in documentation order.

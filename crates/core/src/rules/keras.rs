@@ -42,7 +42,7 @@ rule! {
     /// ## How to fix
     /// Replace Lambda layers by registered custom layers (`@keras.saving.register_keras_serializable`)
     /// whose code ships as a reviewed Python package, and keep `safe_mode=True`.
-    KERAS_LAMBDA { id: "MG-KERAS-LAMBDA", name: "keras-lambda-bytecode", severity: Critical, formats: ["keras", "keras-h5", "keras-metadata"], fires: Load }
+    KERAS_LAMBDA { id: "MG-KERAS-LAMBDA", name: "keras-lambda-bytecode", severity: Critical, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
 rule! {
@@ -77,7 +77,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the model. Rebuild it from code you trust.
-    KERAS_FUNC_REF { id: "MG-KERAS-FUNC-REF", name: "keras-function-reference", severity: Critical, formats: ["keras", "keras-h5", "keras-metadata"], fires: Load }
+    KERAS_FUNC_REF { id: "MG-KERAS-FUNC-REF", name: "keras-function-reference", severity: Critical, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
 rule! {
@@ -107,7 +107,7 @@ rule! {
     /// ## How to fix
     /// Check that the module is a package you trust and install it from a trusted source;
     /// allowlist it.
-    KERAS_CUSTOM { id: "MG-KERAS-CUSTOM", name: "keras-custom-object", severity: Info, formats: ["keras", "keras-h5", "keras-metadata"], fires: Load }
+    KERAS_CUSTOM { id: "MG-KERAS-CUSTOM", name: "keras-custom-object", severity: Info, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

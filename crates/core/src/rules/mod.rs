@@ -1,9 +1,11 @@
 //! The rule registry. Each rule is one `static` whose doc comment is its user-facing
 //! documentation (`modelguard explain ID`, `docs/rules.md`); [`RULES`] lists them all.
 //!
-//! Adding a rule: declare it with [`rule!`](crate::rule) in its area's file (`rules/<area>.rs`),
-//! add it to that file's `RULES` slice, emit it where the fact is found, add a malicious and a
-//! benign fixture test.
+//! Adding a rule touches its area's file only (`rules/<area>.rs`): declare it with
+//! [`rule!`](crate::rule), add it to the file's `RULES` slice, write its
+//! `check(&Facts, &Policy, &mut Emitter)` right below it and add that to the file's `CHECKS`
+//! slice (for readers not yet converted to facts, emit it where the fact is found); then add
+//! a malicious and a benign fixture.
 
 use crate::report::Severity;
 use std::sync::LazyLock;
@@ -66,7 +68,7 @@ pub struct Rule {
     pub name: &'static str,
     /// Default severity (findings may carry another when the evidence says so; see the doc).
     pub severity: Severity,
-    /// Formats the rule applies to.
+    /// Report names of the formats the rule applies to (registered `FormatId`s), or `["*"]`.
     pub formats: &'static [&'static str],
     /// When the threat fires.
     pub fires: Fires,
@@ -89,14 +91,28 @@ impl Rule {
 
 /// Declare a rule: the doc comment becomes both rustdoc and the `explain` text.
 #[macro_export]
+///
+/// `formats` names [`FormatId`](crate::formats::FormatId) variants (so a rule cannot name a
+/// format the registry does not know), or `any`.
 macro_rules! rule {
-    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: [$($f:literal),* $(,)?], fires: $fires:ident $(,)? }) => {
+    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: any, fires: $fires:ident $(,)? }) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::Rule = $crate::rules::Rule {
             id: $id,
             name: $n,
             severity: $crate::report::Severity::$sev,
-            formats: &[$($f),*],
+            formats: &["*"],
+            fires: $crate::rules::Fires::$fires,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+    ($(#[doc = $doc:literal])* $name:ident { id: $id:literal, name: $n:literal, severity: $sev:ident, formats: [$($f:ident),* $(,)?], fires: $fires:ident $(,)? }) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            name: $n,
+            severity: $crate::report::Severity::$sev,
+            formats: &[$($crate::formats::FormatId::$f.as_str()),*],
             fires: $crate::rules::Fires::$fires,
             doc: concat!($($doc, "\n"),*),
         };
@@ -122,6 +138,38 @@ static GROUPS: &[&[&Rule]] = &[
     archive::RULES,
     policy::RULES,
 ];
+
+/// A rule's check: facts in, findings out (see [`crate::facts`]).
+pub type Check = fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::facts::Emitter);
+
+/// Every area's checks, in the order findings are reported. A check sits beside its rule's
+/// `rule!` in the area file and is listed in that file's `CHECKS`; add an area here.
+static CHECK_GROUPS: &[&[Check]] = &[
+    archive::CHECKS,
+    pickle::CHECKS,
+    tflite::CHECKS,
+    formats::CHECKS,
+    msgpack::CHECKS,
+];
+
+/// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.
+pub static CHECKS: LazyLock<Vec<Check>> = LazyLock::new(|| {
+    CHECK_GROUPS
+        .iter()
+        .flat_map(|g| g.iter().copied())
+        .collect()
+});
+
+/// Run every rule's check on `facts` under `policy`.
+pub fn check(
+    facts: &crate::facts::Facts,
+    policy: &crate::policy::Policy,
+    out: &mut crate::facts::Emitter,
+) {
+    for c in CHECKS.iter() {
+        c(facts, policy, out);
+    }
+}
 
 /// Look a rule up by ID (case-insensitive).
 pub fn find(id: &str) -> Option<&'static Rule> {

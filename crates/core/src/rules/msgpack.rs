@@ -1,6 +1,9 @@
 //! Rules for Flax/msgpack checkpoints (ext types, embedded pickles).
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -21,7 +24,27 @@ rule! {
     ///
     /// ## How to fix
     /// Re-serialise with `flax.serialization.msgpack_serialize`.
-    MSGPACK_EXT { id: "MG-MSGPACK-EXT", name: "msgpack-unknown-ext-type", severity: Medium, formats: ["msgpack"], fires: Load }
+    MSGPACK_EXT { id: "MG-MSGPACK-EXT", name: "msgpack-unknown-ext-type", severity: Medium, formats: [Msgpack], fires: Load }
+}
+
+/// [`MSGPACK_EXT`]: each ext value of a type Flax does not write.
+pub fn check_msgpack_ext(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Msgpack(m) = facts else {
+        return;
+    };
+    for b in &m.unknown_ext {
+        let (path, n) = (&b.path, b.len);
+        let code = b.ext.unwrap_or_default();
+        out.emit(
+            Finding::new(
+                &MSGPACK_EXT,
+                Severity::Medium,
+                format!("msgpack ext type {code} (not written by Flax) at {path}"),
+            )
+            .evidence(format!("{path}: ext {code}, {n} bytes"))
+            .offset(Some(b.offset)),
+        );
+    }
 }
 
 rule! {
@@ -41,8 +64,30 @@ rule! {
     ///
     /// ## How to fix
     /// Store arrays and plain values only.
-    MSGPACK_EMBEDDED { id: "MG-MSGPACK-EMBEDDED", name: "msgpack-embedded-pickle", severity: Info, formats: ["msgpack"], fires: Load }
+    MSGPACK_EMBEDDED { id: "MG-MSGPACK-EMBEDDED", name: "msgpack-embedded-pickle", severity: Info, formats: [Msgpack], fires: Load }
+}
+
+/// [`MSGPACK_EMBEDDED`]: each value that is a pickle stream (analysed as a nested member).
+pub fn check_msgpack_embedded(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Msgpack(m) = facts else {
+        return;
+    };
+    for b in &m.pickles {
+        let (path, n) = (&b.path, b.len);
+        out.emit(
+            Finding::new(
+                &MSGPACK_EMBEDDED,
+                Severity::Info,
+                format!("msgpack value at {path} is a pickle stream ({n} bytes)"),
+            )
+            .evidence(format!("{path}: pickle, {n} bytes"))
+            .offset(Some(b.offset)),
+        );
+    }
 }
 
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&MSGPACK_EXT, &MSGPACK_EMBEDDED];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_msgpack_ext, check_msgpack_embedded];

@@ -28,7 +28,7 @@ rule! {
     /// ## How to fix
     /// Re-save with `onnx.save_model(m, path, save_as_external_data=True, location="x.data")`
     /// so that every location is a plain file name next to the model.
-    ONNX_EXTDATA { id: "MG-ONNX-EXTDATA", name: "onnx-external-data-path", severity: High, formats: ["onnx"], fires: Load }
+    ONNX_EXTDATA { id: "MG-ONNX-EXTDATA", name: "onnx-external-data-path", severity: High, formats: [Onnx], fires: Load }
 }
 
 rule! {
@@ -52,7 +52,7 @@ rule! {
     ///
     /// ## How to fix
     /// Nothing to fix; check that the library providing the domain is one you trust.
-    ONNX_CUSTOM_OP { id: "MG-ONNX-CUSTOM-OP", name: "onnx-custom-operator", severity: Info, formats: ["onnx"], fires: Load }
+    ONNX_CUSTOM_OP { id: "MG-ONNX-CUSTOM-OP", name: "onnx-custom-operator", severity: Info, formats: [Onnx], fires: Load }
 }
 
 rule! {
@@ -76,7 +76,7 @@ rule! {
     ///
     /// ## How to fix
     /// Re-export the model; run `onnx.checker.check_model(m, full_check=True)`.
-    ONNX_TENSOR { id: "MG-ONNX-TENSOR", name: "onnx-inconsistent-tensor", severity: Medium, formats: ["onnx"], fires: Load }
+    ONNX_TENSOR { id: "MG-ONNX-TENSOR", name: "onnx-inconsistent-tensor", severity: Medium, formats: [Onnx], fires: Load }
 }
 
 /// The rules of this group, in documentation order.

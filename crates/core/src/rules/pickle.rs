@@ -1,6 +1,9 @@
 //! Rules for what pickles (and the formats built on them) do when loaded.
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -28,7 +31,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file. Re-export the weights from a trusted source as safetensors.
-    PKL_PROCESS { id: "MG-PKL-PROC", name: "pickle-process-exec", severity: Critical, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_PROCESS { id: "MG-PKL-PROC", name: "pickle-process-exec", severity: Critical, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -51,7 +54,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file; convert trusted weights to safetensors.
-    PKL_DYNAMIC_CODE { id: "MG-PKL-CODE", name: "pickle-dynamic-code", severity: Critical, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_DYNAMIC_CODE { id: "MG-PKL-CODE", name: "pickle-dynamic-code", severity: Critical, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -70,7 +73,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file.
-    PKL_NATIVE { id: "MG-PKL-NATIVE", name: "pickle-native-code", severity: Critical, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_NATIVE { id: "MG-PKL-NATIVE", name: "pickle-native-code", severity: Critical, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -96,7 +99,7 @@ rule! {
     ///
     /// ## How to fix
     /// Replace pickled functions by code shipped with your application.
-    PKL_CODE_OBJECT { id: "MG-PKL-CODEOBJ", name: "pickle-code-object", severity: High, formats: ["pickle", "joblib"], fires: Load }
+    PKL_CODE_OBJECT { id: "MG-PKL-CODEOBJ", name: "pickle-code-object", severity: High, formats: [Pickle, Joblib], fires: Load }
 }
 
 rule! {
@@ -121,7 +124,7 @@ rule! {
     ///
     /// ## How to fix
     /// Save plain data (state_dict) instead of objects with custom reducers.
-    PKL_RESOLVER { id: "MG-PKL-RESOLVE", name: "pickle-dynamic-resolution", severity: High, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_RESOLVER { id: "MG-PKL-RESOLVE", name: "pickle-dynamic-resolution", severity: High, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -144,7 +147,7 @@ rule! {
     ///
     /// ## How to fix
     /// Save a state_dict with `torch.save` (zip format) or safetensors.
-    PKL_NESTED { id: "MG-PKL-NESTED", name: "pickle-nested-loader", severity: High, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_NESTED { id: "MG-PKL-NESTED", name: "pickle-nested-loader", severity: High, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -164,7 +167,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file.
-    PKL_FILE { id: "MG-PKL-FILE", name: "pickle-filesystem", severity: High, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_FILE { id: "MG-PKL-FILE", name: "pickle-filesystem", severity: High, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -183,7 +186,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file.
-    PKL_NETWORK { id: "MG-PKL-NET", name: "pickle-network", severity: High, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_NETWORK { id: "MG-PKL-NET", name: "pickle-network", severity: High, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -207,7 +210,7 @@ rule! {
     ///
     /// ## How to fix
     /// Check the evidence; save plain tensors instead.
-    PKL_INTROSPECTION { id: "MG-PKL-INTROSPECT", name: "pickle-introspection", severity: Medium, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_INTROSPECTION { id: "MG-PKL-INTROSPECT", name: "pickle-introspection", severity: Medium, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -228,7 +231,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not load the file.
-    PKL_GLOBAL_MUTATION { id: "MG-PKL-MUTATE", name: "pickle-global-mutation", severity: High, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_GLOBAL_MUTATION { id: "MG-PKL-MUTATE", name: "pickle-global-mutation", severity: High, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -253,7 +256,7 @@ rule! {
     ///
     /// ## How to fix
     /// Allowlist (`[allow] globals = ["mypkg.*"]`) or save a state_dict instead.
-    PKL_UNKNOWN_GLOBAL { id: "MG-PKL-UNKNOWN", name: "pickle-unknown-global", severity: Info, formats: ["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript", "numpy", "npz", "joblib"], fires: Load }
+    PKL_UNKNOWN_GLOBAL { id: "MG-PKL-UNKNOWN", name: "pickle-unknown-global", severity: Info, formats: [Pickle, PytorchZip, PytorchLegacy, PytorchTar, Torchscript, Numpy, Npz, Joblib], fires: Load }
 }
 
 rule! {
@@ -272,7 +275,7 @@ rule! {
     ///
     /// ## How to fix
     /// Check which loader reads the file.
-    PKL_OPAQUE { id: "MG-PKL-OPAQUE", name: "pickle-opaque-reference", severity: Medium, formats: ["pickle"], fires: Load }
+    PKL_OPAQUE { id: "MG-PKL-OPAQUE", name: "pickle-opaque-reference", severity: Medium, formats: [Pickle], fires: Load }
 }
 
 rule! {
@@ -290,7 +293,7 @@ rule! {
     ///
     /// ## How to fix
     /// Nothing to fix unless unexpected.
-    PKL_TRAILING { id: "MG-PKL-TRAILING", name: "pickle-trailing-data", severity: Info, formats: ["pickle"], fires: Other }
+    PKL_TRAILING { id: "MG-PKL-TRAILING", name: "pickle-trailing-data", severity: Info, formats: [Pickle], fires: Other }
 }
 
 rule! {
@@ -308,7 +311,27 @@ rule! {
     ///
     /// ## How to fix
     /// Store numeric arrays.
-    NPY_OBJECT { id: "MG-NPY-OBJECT", name: "numpy-object-array", severity: Info, formats: ["numpy", "npz"], fires: Load }
+    NPY_OBJECT { id: "MG-NPY-OBJECT", name: "numpy-object-array", severity: Info, formats: [Numpy, Npz], fires: Load }
+}
+
+/// [`NPY_OBJECT`]: an object dtype means the array data is a pickle (analysed as one).
+pub fn check_npy_object(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Npy(n) = facts else {
+        return;
+    };
+    if n.object {
+        out.emit(
+            Finding::new(
+                &NPY_OBJECT,
+                Severity::Info,
+                format!(
+                    "NumPy array of object dtype {}: its data is a pickle",
+                    n.descr
+                ),
+            )
+            .evidence(format!("dtype {}", n.descr)),
+        );
+    }
 }
 
 /// The rules of this group, in documentation order.
@@ -328,3 +351,6 @@ pub static RULES: &[&Rule] = &[
     &PKL_TRAILING,
     &NPY_OBJECT,
 ];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_npy_object];

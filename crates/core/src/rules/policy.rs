@@ -26,7 +26,7 @@ rule! {
     /// ## How to fix
     /// Run the scan from the project directory or pass `--config repo/modelguard.toml`;
     /// remove policy files from model repositories you publish.
-    POLICY_IN_CONTENT { id: "MG-POLICY-IN-CONTENT", name: "policy-file-in-scanned-content", severity: Low, formats: ["*"], fires: Other }
+    POLICY_IN_CONTENT { id: "MG-POLICY-IN-CONTENT", name: "policy-file-in-scanned-content", severity: Low, formats: any, fires: Other }
 }
 
 /// The rules of this group, in documentation order.

@@ -41,7 +41,7 @@ rule! {
     /// ## How to fix
     /// Do not load the model. Obtain it from its original publisher, or convert the weights
     /// to a data-only format (safetensors) in an isolated environment.
-    YARA { id: "MG-YARA", name: "yara-signature", severity: High, formats: ["*"], fires: Load }
+    YARA { id: "MG-YARA", name: "yara-signature", severity: High, formats: any, fires: Load }
 }
 
 rule! {
@@ -64,7 +64,7 @@ rule! {
     ///
     /// ## How to fix
     /// Remove the infected file; obtain the model from its original publisher.
-    CLAMAV { id: "MG-CLAMAV", name: "clamav-signature", severity: Critical, formats: ["*"], fires: Other }
+    CLAMAV { id: "MG-CLAMAV", name: "clamav-signature", severity: Critical, formats: any, fires: Other }
 }
 
 /// The rules of this group, in documentation order.

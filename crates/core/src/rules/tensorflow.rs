@@ -36,7 +36,7 @@ rule! {
     ///
     /// ## How to fix
     /// Do not serve the model. Re-export it without file I/O in the serving signatures.
-    TF_FILE_OP { id: "MG-TF-FILE-OP", name: "tf-file-op", severity: High, formats: ["tensorflow-savedmodel", "tensorflow-graphdef"], fires: Query }
+    TF_FILE_OP { id: "MG-TF-FILE-OP", name: "tf-file-op", severity: High, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
 rule! {
@@ -59,7 +59,7 @@ rule! {
     ///
     /// ## How to fix
     /// Replace the Python callback by TensorFlow ops before exporting.
-    TF_PYFUNC { id: "MG-TF-PYFUNC", name: "tf-python-callback", severity: High, formats: ["tensorflow-savedmodel", "tensorflow-graphdef"], fires: Query }
+    TF_PYFUNC { id: "MG-TF-PYFUNC", name: "tf-python-callback", severity: High, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
 rule! {
@@ -80,7 +80,7 @@ rule! {
     ///
     /// ## How to fix
     /// Nothing to fix.
-    TF_UNUSUAL_OP { id: "MG-TF-OPS", name: "tf-file-reading-ops", severity: Info, formats: ["tensorflow-savedmodel", "tensorflow-graphdef"], fires: Query }
+    TF_UNUSUAL_OP { id: "MG-TF-OPS", name: "tf-file-reading-ops", severity: Info, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
 /// The rules of this group, in documentation order.

@@ -1,6 +1,10 @@
 //! Rules for TFLite flatbuffers (custom ops, Flex delegate ops).
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::tflite::{BUILTIN_CUSTOM, FLEX_PYTHON, FLEX_READ, FLEX_WRITE, MAX_LISTED};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
 
 rule! {
@@ -21,7 +25,36 @@ rule! {
     ///
     /// ## How to fix
     /// Nothing to fix; make sure the op implementations you register are trusted.
-    TFLITE_CUSTOM_OP { id: "MG-TFLITE-CUSTOM-OP", name: "tflite-custom-op", severity: Info, formats: ["tflite"], fires: Query }
+    TFLITE_CUSTOM_OP { id: "MG-TFLITE-CUSTOM-OP", name: "tflite-custom-op", severity: Info, formats: [Tflite], fires: Query }
+}
+
+/// [`TFLITE_CUSTOM_OP`]: every custom (or Flex) operator code, listed once per model.
+pub fn check_custom_op(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Tflite(t) = facts else {
+        return;
+    };
+    let mut custom: Vec<String> = t
+        .op_codes
+        .iter()
+        .filter_map(|c| {
+            let name = c.custom.as_deref()?;
+            (c.builtin == BUILTIN_CUSTOM || name.starts_with("Flex"))
+                .then(|| format!("{name} (used {}×)", c.uses))
+        })
+        .collect();
+    if custom.is_empty() {
+        return;
+    }
+    let n = custom.len();
+    custom.truncate(MAX_LISTED);
+    out.emit(
+        Finding::new(
+            &TFLITE_CUSTOM_OP,
+            Severity::Info,
+            format!("{n} custom operator code(s)"),
+        )
+        .evidence(custom.join(", ")),
+    );
 }
 
 rule! {
@@ -49,8 +82,59 @@ rule! {
     ///
     /// ## How to fix
     /// Do not run the model with the Flex delegate; re-convert it with builtin ops only.
-    TFLITE_FLEX { id: "MG-TFLITE-FLEX", name: "tflite-flex-dangerous-op", severity: High, formats: ["tflite"], fires: Query }
+    TFLITE_FLEX { id: "MG-TFLITE-FLEX", name: "tflite-flex-dangerous-op", severity: High, formats: [Tflite], fires: Query }
+}
+
+/// [`TFLITE_FLEX`]: Flex codes (and the ops their `NodeDef`s name) that call back into
+/// Python (`critical`), write or read files (`high`).
+pub fn check_flex(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Tflite(t) = facts else {
+        return;
+    };
+    for c in &t.op_codes {
+        let Some(name) = c.custom.as_deref() else {
+            continue;
+        };
+        let Some(named) = name.strip_prefix("Flex") else {
+            continue;
+        };
+        let mut tf_ops: Vec<&str> = vec![named];
+        tf_ops.extend(
+            c.nodedef_ops
+                .iter()
+                .map(String::as_str)
+                .filter(|o| *o != named),
+        );
+        for tf_op in tf_ops {
+            let (sev, what) = if FLEX_PYTHON.contains(&tf_op) {
+                (Severity::Critical, "calls back into Python")
+            } else if FLEX_WRITE.contains(&tf_op) {
+                (Severity::High, "writes files")
+            } else if FLEX_READ.contains(&tf_op) {
+                (Severity::High, "reads files")
+            } else {
+                continue;
+            };
+            let (message, evidence) = if tf_op == named {
+                (
+                    format!("Flex op {name} {what} when the model runs with the Flex delegate"),
+                    format!("custom_code {name}, used by {} operator(s)", c.uses),
+                )
+            } else {
+                (
+                    format!(
+                        "Flex op {name} runs TensorFlow op {tf_op} (from its NodeDef), which {what}"
+                    ),
+                    format!("custom_code {name}, NodeDef op {tf_op}"),
+                )
+            };
+            out.emit(Finding::new(&TFLITE_FLEX, sev, message).evidence(evidence));
+        }
+    }
 }
 
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&TFLITE_CUSTOM_OP, &TFLITE_FLEX];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_flex, check_custom_op];

@@ -295,21 +295,16 @@ impl Match {
             Some(m) => format!("{m} (YARA rule {}{who})", self.rule),
             None => format!("YARA rule {}{who} matched", self.rule),
         };
-        Finding {
-            rule: crate::rules::YARA.id.into(),
-            severity: self.severity,
-            message,
-            evidence: Some(match &self.string {
+        Finding::new(&crate::rules::YARA, self.severity, message)
+            .evidence(match &self.string {
                 Some(s) => format!("{} {s}", self.rule),
                 None => self.rule.clone(),
-            }),
-            location: Location {
+            })
+            .at(Location {
                 member: member.map(str::to_string),
                 offset: self.offset,
                 opcode: None,
-            },
-            suppressed: None,
-        }
+            })
     }
 }
 

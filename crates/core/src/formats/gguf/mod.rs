@@ -317,10 +317,7 @@ fn parse_into(r: &mut Reader<'_>, h: &mut Header) -> Result<(), GgufError> {
 
 /// Analyse `src` as GGUF.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "gguf",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Gguf);
     let (h, err) = parse(src, ctx.limits);
     if let Some(e) = err {
         out.problems.push(Problem {
@@ -343,17 +340,10 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         .collect();
     dups.sort_unstable();
     if !dups.is_empty() {
-        out.findings.push(Finding {
-            rule: rules::GGUF_HEADER.id.into(),
-            severity: Severity::Medium,
-            message: format!(
+        out.findings.push(Finding::new(&rules::GGUF_HEADER, Severity::Medium, format!(
                 "metadata keys appear more than once (llama.cpp refuses the file, other readers keep one of them): {}",
                 dups.join(", ")
-            ),
-            evidence: None,
-            location: Location::default(),
-            suppressed: None,
-        });
+            )));
     }
     for (key, text, offset) in &h.templates {
         template_findings(&mut out, key, text, Some(*offset), ctx.limits);
@@ -375,10 +365,7 @@ pub fn is_chat_template_file(lower: &str) -> bool {
 /// `chat_template` is a string or a list of `{"name", "template"}` (Transformers' named
 /// templates). The same rules apply as to GGUF templates.
 pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "chat-template",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::ChatTemplate);
     let data = match super::read_whole(
         src,
         ctx.limits.max_chat_template_file_bytes,
@@ -413,7 +400,7 @@ pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outc
             return out;
         }
     };
-    out.format = "tokenizer-config";
+    out.format = super::FormatId::TokenizerConfig;
     match v.get("chat_template") {
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::String(t)) => {
@@ -467,14 +454,15 @@ fn template_findings(
             message: format!("template {key} not analysed: {e}"),
             offset,
         });
-        out.findings.push(Finding {
-            rule: rules::TEMPLATE_PARSE.id.into(),
-            severity: Severity::Medium,
-            message: format!("chat template {key} could not be analysed: {e}"),
-            evidence: Some(jinja::excerpt(text, 0, 200)),
-            location: loc.clone(),
-            suppressed: None,
-        });
+        out.findings.push(
+            Finding::new(
+                &rules::TEMPLATE_PARSE,
+                Severity::Medium,
+                format!("chat template {key} could not be analysed: {e}"),
+            )
+            .evidence(jinja::excerpt(text, 0, 200))
+            .at(loc.clone()),
+        );
     }
     if let Some(sev) = rep.hits.iter().map(|h| h.severity).max() {
         let mut names: Vec<&str> = rep.hits.iter().map(|h| h.what.as_str()).collect();
@@ -485,22 +473,23 @@ fn template_findings(
             .iter()
             .filter(|h| h.severity == sev)
             .max_by_key(|h| h.evidence.len());
-        out.findings.push(Finding {
-            rule: rules::TEMPLATE_SSTI.id.into(),
-            severity: sev,
-            message: format!(
-                "chat template {key} {}: {}",
-                if sev >= Severity::Critical {
-                    "reaches Python internals (sandbox escape)"
-                } else {
-                    "uses constructs of template sandbox escapes"
-                },
-                names.join("; ")
-            ),
-            evidence: worst.map(|h| h.evidence.clone()),
-            location: loc,
-            suppressed: None,
-        });
+        out.findings.push(
+            Finding::new(
+                &rules::TEMPLATE_SSTI,
+                sev,
+                format!(
+                    "chat template {key} {}: {}",
+                    if sev >= Severity::Critical {
+                        "reaches Python internals (sandbox escape)"
+                    } else {
+                        "uses constructs of template sandbox escapes"
+                    },
+                    names.join("; ")
+                ),
+            )
+            .evidence_opt(worst.map(|h| h.evidence.clone()))
+            .at(loc),
+        );
     }
 }
 

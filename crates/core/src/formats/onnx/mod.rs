@@ -17,7 +17,7 @@ use prost::Message;
 
 use super::{FormatCtx, Outcome, Problem};
 use crate::limits::Limits;
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules;
 use crate::source::ReadAt;
 
@@ -332,10 +332,7 @@ impl Walk<'_> {
 
 /// Analyse `src` as onnx.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "onnx",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Onnx);
     let data = match super::read_whole(
         src,
         ctx.limits.max_protobuf_bytes,
@@ -404,14 +401,7 @@ fn finding(
     message: String,
     evidence: Option<String>,
 ) -> Finding {
-    Finding {
-        rule: rule.id.into(),
-        severity,
-        message,
-        evidence,
-        location: Location::default(),
-        suppressed: None,
-    }
+    Finding::new(rule, severity, message).evidence_opt(evidence)
 }
 
 fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use prost::Message;
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules;
 use crate::source::ReadAt;
 
@@ -179,14 +179,8 @@ struct Report {
 
 impl Report {
     fn add(&mut self, rule: &rules::Rule, severity: Severity, message: String, evidence: String) {
-        self.findings.push(Finding {
-            rule: rule.id.into(),
-            severity,
-            message,
-            evidence: Some(evidence),
-            location: Location::default(),
-            suppressed: None,
-        });
+        self.findings
+            .push(Finding::new(rule, severity, message).evidence(evidence));
     }
 
     fn graph(&mut self, g: &Graph<'_>) {
@@ -348,7 +342,7 @@ impl Report {
 
 /// A `.pb` that decodes as no graph but is a well-formed protobuf: an ONNX `TensorProto`
 /// (dims or a data type set) or another message. Returns its format name.
-fn data_message(data: &[u8], out: &mut Outcome) -> Option<&'static str> {
+fn data_message(data: &[u8], out: &mut Outcome) -> Option<super::FormatId> {
     use super::onnx::pb::TensorProto;
     if let Ok(t) = TensorProto::decode(data)
         && (t.data_type.is_some() || !t.dims.is_empty())
@@ -359,19 +353,19 @@ fn data_message(data: &[u8], out: &mut Outcome) -> Option<&'static str> {
             }
             let loc = String::from_utf8_lossy(kv.value.as_deref().unwrap_or_default()).into_owned();
             if let Some(why) = super::onnx::location_problem(&loc) {
-                out.findings.push(Finding {
-                    rule: rules::ONNX_EXTDATA.id.into(),
-                    severity: Severity::High,
-                    message: format!("external data location of the tensor {why}: {loc:?}"),
-                    evidence: Some(loc),
-                    location: Location::default(),
-                    suppressed: None,
-                });
+                out.findings.push(
+                    Finding::new(
+                        &rules::ONNX_EXTDATA,
+                        Severity::High,
+                        format!("external data location of the tensor {why}: {loc:?}"),
+                    )
+                    .evidence(loc),
+                );
             }
         }
-        return Some("onnx-tensor");
+        return Some(super::FormatId::OnnxTensor);
     }
-    super::is_protobuf_message(data).then_some("protobuf")
+    super::is_protobuf_message(data).then_some(super::FormatId::Protobuf)
 }
 
 fn problem(out: &mut Outcome, fatal: bool, message: String) {
@@ -384,10 +378,7 @@ fn problem(out: &mut Outcome, fatal: bool, message: String) {
 
 /// Analyse `src` as tensorflow.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome {
-        format: "tensorflow",
-        ..Outcome::default()
-    };
+    let mut out = Outcome::new(super::FormatId::Tensorflow);
     let data = match super::read_whole(
         src,
         ctx.limits.max_protobuf_bytes,
@@ -402,12 +393,12 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     };
     let lower = ctx.name.to_ascii_lowercase();
     if lower.ends_with(".pbtxt") {
-        out.format = "tensorflow-text";
+        out.format = super::FormatId::TensorflowText;
         pbtxt(&String::from_utf8_lossy(&data), &mut out);
         return out;
     }
     if lower.ends_with("fingerprint.pb") {
-        out.format = "tensorflow-fingerprint";
+        out.format = super::FormatId::TensorflowFingerprint;
         if let Err(e) = pb::FingerprintDef::decode(data.as_slice()) {
             problem(&mut out, true, format!("not a SavedModel fingerprint: {e}"));
         }
@@ -423,7 +414,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         .filter(|g| !g.node.is_empty() || g.library.is_some());
     let mut defs: Vec<(String, &pb::GraphDef)> = Vec::new();
     if let Some(s) = &saved {
-        out.format = "tensorflow-savedmodel";
+        out.format = super::FormatId::TensorflowSavedmodel;
         for (i, m) in s.meta_graphs.iter().enumerate() {
             if let Some(g) = &m.graph_def {
                 let tags = m
@@ -439,23 +430,23 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
                 .iter()
                 .filter(|a| path_escapes(&a.filename))
             {
-                out.findings.push(Finding {
-                    rule: rules::TF_FILE_OP.id.into(),
-                    severity: Severity::High,
-                    message: format!(
-                        "asset of meta graph {i} points outside the assets directory: {:?}",
-                        a.filename
-                    ),
-                    evidence: Some(a.filename.clone()),
-                    location: Location::default(),
-                    suppressed: None,
-                });
+                out.findings.push(
+                    Finding::new(
+                        &rules::TF_FILE_OP,
+                        Severity::High,
+                        format!(
+                            "asset of meta graph {i} points outside the assets directory: {:?}",
+                            a.filename
+                        ),
+                    )
+                    .evidence(a.filename.clone()),
+                );
             }
         }
     }
     if let Some(g) = &graph {
         if saved.is_none() {
-            out.format = "tensorflow-graphdef";
+            out.format = super::FormatId::TensorflowGraphdef;
         }
         defs.push(("graph".into(), g));
     }
@@ -494,14 +485,11 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
             .iter()
             .map(|(op, n)| format!("{op} ×{n}"))
             .collect();
-        out.findings.push(Finding {
-            rule: rules::TF_UNUSUAL_OP.id.into(),
-            severity: Severity::Info,
-            message: format!("ops that read files or map memory: {}", list.join(", ")),
-            evidence: None,
-            location: Location::default(),
-            suppressed: None,
-        });
+        out.findings.push(Finding::new(
+            &rules::TF_UNUSUAL_OP,
+            Severity::Info,
+            format!("ops that read files or map memory: {}", list.join(", ")),
+        ));
     }
     out.findings.append(&mut rep.findings);
     out

@@ -12,7 +12,7 @@
 //!   `byteOffset`-only regions, and model files have no meaningful lines. When the finding's
 //!   byte offset is an offset into the file itself (no member), `byteOffset` is added too;
 //! - `partialFingerprints["modelguardFinding/v1"]` is the baseline fingerprint
-//!   ([`crate::baseline::fingerprint`]), so alerts survive reruns and line-less files;
+//!   ([`crate::fingerprint::fingerprint`]), so alerts survive reruns and line-less files;
 //! - suppressed findings are kept, with `suppressions[]` (`kind: "external"`: the policy file
 //!   or baseline lives outside the model file) and the reason as `justification`;
 //! - file errors and incomplete analyses become `toolExecutionNotifications`;
@@ -23,7 +23,7 @@ use modelguard::report::{FileReport, Finding, Report, Severity, Status};
 use modelguard::rules::{self, Rule};
 use serde_json::{Map, Value, json};
 
-use crate::baseline;
+use crate::fingerprint;
 
 /// `$schema` written into the log.
 pub const SCHEMA_URI: &str =
@@ -260,7 +260,7 @@ fn result(f: &FileReport, x: &Finding) -> Value {
     );
     r.insert(
         "partialFingerprints".into(),
-        json!({"modelguardFinding/v1": baseline::fingerprint(&f.path, x)}),
+        json!({"modelguardFinding/v1": fingerprint::fingerprint(&f.path, x)}),
     );
     if let Some(reason) = &x.suppressed {
         r.insert(
@@ -302,7 +302,7 @@ fn location(f: &FileReport, member: Option<&str>, offset: Option<u64>) -> Value 
 /// the checkout), absolute paths become `file://` URIs. Everything outside RFC 3986's
 /// unreserved set and `/` is percent-encoded.
 pub fn uri(path: &str) -> String {
-    let p = crate::baseline::normalize_path(path);
+    let p = crate::fingerprint::normalize_path(path);
     let (prefix, rest) = if p.starts_with('/') {
         ("file://", p.as_str())
     } else if p.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)

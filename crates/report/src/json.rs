@@ -343,7 +343,7 @@ pub fn write(
     report: &Report,
     entries: Option<Vec<Vec<u8>>>,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
+) -> io::Result<()> {
     let files = match entries {
         Some(e) if e.len() == report.files.len() => e,
         _ => report.files.par_iter().map(entry).collect(),

@@ -24,7 +24,7 @@ use modelguard_pycode::decode::{Encoding, decode};
 use serde_json::{Map, Value};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Severity};
 use crate::rules::{self, Rule};
 use crate::source::{ReadAt, read_range};
 
@@ -126,7 +126,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
 
 /// Analyse a Keras JSON model config (`config.json` of a `.keras` zip, or any bare config).
 pub fn analyze_config_json(bytes: &[u8], ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "keras");
+    let mut w = Walker::new(ctx, super::FormatId::Keras);
     w.json(bytes, "config.json");
     w.out
 }
@@ -172,25 +172,17 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 impl<'a> Walker<'a> {
-    fn new(ctx: &'a FormatCtx<'a>, format: &'static str) -> Self {
+    fn new(ctx: &'a FormatCtx<'a>, format: super::FormatId) -> Self {
         Walker {
             ctx,
-            out: Outcome {
-                format,
-                ..Outcome::default()
-            },
+            out: Outcome::new(format),
         }
     }
 
     fn finding(&mut self, rule: &Rule, severity: Severity, message: String, evidence: String) {
-        self.out.findings.push(Finding {
-            rule: rule.id.into(),
-            severity,
-            message,
-            evidence: Some(clip(&evidence, 400)),
-            location: Location::default(),
-            suppressed: None,
-        });
+        self.out
+            .findings
+            .push(Finding::new(rule, severity, message).evidence(clip(&evidence, 400)));
     }
 
     /// Parse `bytes` as a JSON config named `what` and walk it.
@@ -658,7 +650,7 @@ fn h5_root_attrs(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Result<RootAttrs, Pro
 /// Analyse an HDF5 file (superblock at 0 or after a user block: `hdf5-reader` searches
 /// 512, 1024, … as libhdf5 does) as Keras `.h5`.
 pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "hdf5");
+    let mut w = Walker::new(ctx, super::FormatId::Hdf5);
     let attrs = match h5_root_attrs(src, ctx) {
         Ok(a) => a,
         Err(p) => {
@@ -667,7 +659,7 @@ pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         }
     };
     for (name, value) in attrs {
-        w.out.format = "keras-h5";
+        w.out.format = super::FormatId::KerasH5;
         match value {
             Some(s) => w.json(s.as_bytes(), &name),
             None => w.out.problems.push(problem(
@@ -710,7 +702,7 @@ fn fields(b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
 }
 
 fn analyze_metadata_pb(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut w = Walker::new(ctx, "keras-metadata");
+    let mut w = Walker::new(ctx, super::FormatId::KerasMetadata);
     let data = match super::read_whole(
         src,
         ctx.limits.max_config_bytes,
@@ -759,154 +751,4 @@ fn analyze_metadata_pb(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::limits::Limits;
-    use crate::policy::Policy;
-
-    fn run(json: &str) -> Outcome {
-        let limits = Limits::default();
-        let policy = Policy::default();
-        let ctx = FormatCtx {
-            limits: &limits,
-            policy: &policy,
-            name: "config.json",
-        };
-        analyze_config_json(json.as_bytes(), &ctx)
-    }
-
-    fn max(o: &Outcome) -> Option<Severity> {
-        o.findings.iter().map(|f| f.severity).max()
-    }
-
-    #[test]
-    fn function_reference_to_os_system_is_critical() {
-        let o = run(
-            r#"{"module":"keras.layers","class_name":"Dense","config":{"name":"d","activation":{"module":"os","class_name":"function","config":"system","registered_name":null}}}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Critical), "{:?}", o.findings);
-        assert_eq!(o.findings[0].rule, "MG-KERAS-FUNC-REF");
-        assert!(
-            o.findings[0]
-                .evidence
-                .as_deref()
-                .unwrap()
-                .contains("os.system")
-        );
-    }
-
-    #[test]
-    fn keras_objects_are_fine_and_custom_ones_low() {
-        let o = run(
-            r#"{"module":"keras","class_name":"Sequential","config":{"name":"s","layers":[{"module":"keras.layers","class_name":"Dense","config":{"name":"d"}}]}}"#,
-        );
-        assert!(o.findings.is_empty(), "{:?}", o.findings);
-        let o = run(
-            r#"{"module":"mypkg.layers","class_name":"MyLayer","config":{"name":"m"},"registered_name":"mypkg>MyLayer"}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Info));
-        assert_eq!(o.findings[0].rule, "MG-KERAS-CUSTOM");
-        let o = run(r#"{"module":"mypkg","class_name":"function","config":"helper"}"#);
-        assert_eq!(max(&o), Some(Severity::Medium));
-    }
-
-    #[test]
-    fn keras_own_gadgets_are_reported() {
-        let o = run(
-            r#"{"module":"keras.utils","class_name":"function","config":"get_file","registered_name":"get_file"}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::High), "{:?}", o.findings);
-        let o = run(
-            r#"{"module":"keras.config","class_name":"function","config":"enable_unsafe_deserialization"}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Critical));
-        let o = run(r#"{"module":"keras.activations","class_name":"function","config":"relu"}"#);
-        assert!(o.findings.is_empty());
-    }
-
-    #[test]
-    fn keras2_function_lambda_and_nested_models() {
-        // Keras 2 Lambda naming a module-level function.
-        let o = run(
-            r#"{"class_name":"Lambda","config":{"name":"f","function":"system","function_type":"function","module":"os"}}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Critical), "{:?}", o.findings);
-        // A helper from the training script (`__main__`) is resolved by the loader: nothing.
-        let o = run(
-            r#"{"class_name":"Lambda","config":{"name":"f","function":"helper","function_type":"function","module":"__main__"}}"#,
-        );
-        assert!(o.findings.is_empty(), "{:?}", o.findings);
-        // References three models deep, inside a wrapper, keep the innermost layer name.
-        let o = run(
-            r#"{"class_name":"Functional","config":{"name":"outer","layers":[{"class_name":"Sequential","config":{"name":"mid","layers":[{"class_name":"TimeDistributed","config":{"name":"td","layer":{"module":"subprocess","class_name":"Popen","config":{}}}}]}}]}}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Critical));
-        assert!(
-            o.findings[0]
-                .evidence
-                .as_deref()
-                .unwrap()
-                .starts_with("td: subprocess.Popen")
-        );
-    }
-
-    #[test]
-    fn malformed_json_is_fatal() {
-        let o = run("{not json");
-        assert!(o.problems.iter().any(|p| p.fatal));
-    }
-
-    #[test]
-    fn config_size_limit() {
-        let limits = Limits {
-            max_config_bytes: 10,
-            ..Limits::default()
-        };
-        let policy = Policy::default();
-        let ctx = FormatCtx {
-            limits: &limits,
-            policy: &policy,
-            name: "config.json",
-        };
-        let o = analyze_config_json(br#"{"class_name":"Sequential","config":{}}"#, &ctx);
-        assert!(
-            o.problems
-                .iter()
-                .any(|p| !p.fatal && p.message.contains("max_config_bytes"))
-        );
-    }
-
-    #[test]
-    fn undecodable_lambda_is_medium_and_incomplete() {
-        let o = run(
-            r#"{"class_name":"Lambda","config":{"name":"l","function":["AAAA",null,null],"function_type":"lambda"}}"#,
-        );
-        assert_eq!(max(&o), Some(Severity::Medium), "{:?}", o.findings);
-        assert!(o.problems.iter().any(|p| !p.fatal));
-    }
-
-    #[test]
-    fn tf_op_lambda_file_write_is_high() {
-        let o =
-            run(r#"{"class_name":"TFOpLambda","config":{"name":"t","function":"io.write_file"}}"#);
-        assert_eq!(max(&o), Some(Severity::High));
-        let o = run(r#"{"class_name":"TFOpLambda","config":{"name":"t","function":"math.add"}}"#);
-        assert!(o.findings.is_empty());
-    }
-
-    #[test]
-    fn protobuf_reader() {
-        // SavedMetadata { nodes { node_id: 1, node_path: "root", metadata: "{}" } }
-        let inner = [
-            0x10, 0x01, 0x1a, 0x04, b'r', b'o', b'o', b't', 0x2a, 0x02, b'{', b'}',
-        ];
-        let mut pb = vec![0x0a, inner.len() as u8];
-        pb.extend_from_slice(&inner);
-        let f = fields(&pb).unwrap();
-        assert_eq!(f.len(), 1);
-        let g = fields(f[0].2).unwrap();
-        assert_eq!(g.len(), 3);
-        assert!(fields(&[0x0a, 0x7f]).is_none());
-        assert!(fields(&[0xff; 12]).is_none());
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! Text output: one line per clean file, a short block per flagged file, a summary line.
+//! Colour is the caller's choice (the CLI colours a terminal unless `NO_COLOR` is set).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use modelguard::report::{FileReport, Report, Severity, Status, Verdict};
 
@@ -27,13 +28,13 @@ impl Style {
     }
 }
 
-/// Whether text written to standard output should be coloured.
-pub fn color_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// Write the text report.
-pub fn text(report: &Report, quiet: bool, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+/// Write the text report; `quiet` leaves out clean files, `color` adds ANSI colours.
+pub fn write(
+    report: &Report,
+    quiet: bool,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let style = Style { on: color };
     for f in &report.files {
         file(f, quiet, &style, out)?;

@@ -1,0 +1,248 @@
+//! The scan driver: [`Scanner`] sniffs a file, walks its containers, runs the extractors and
+//! rules, and assembles a [`FileReport`].
+//!
+//! - `walk.rs`: the per-file walk (sniffing dispatch, by-name formats, findings collector);
+//! - `pickle.rs`: pickle streams (every view the loaders read) handed to the judge;
+//! - containers (zip, tar, compressors) are in [`crate::containers`].
+//!
+//! Must not: print, or parse a format itself (parsers live in `formats/`).
+
+use std::path::Path;
+
+use crate::formats::FormatId;
+use crate::limits::Limits;
+use crate::policy::Policy;
+use crate::report::{FileReport, Finding, Location, ScanError, ScannerInfo, Status, Verdict};
+use crate::rules;
+use crate::source::{FileSource, ReadAt};
+
+mod pickle;
+mod walk;
+
+pub(crate) use pickle::PickleMode;
+pub(crate) use walk::Walk;
+
+/// When to compute a file's SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashMode {
+    /// Files up to `Limits::hash_auto_max_bytes`.
+    #[default]
+    Auto,
+    /// Every file (reads every byte).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A configured scanner. Cheap to share across threads.
+#[derive(Debug, Clone, Default)]
+pub struct Scanner {
+    /// Limits.
+    pub limits: Limits,
+    /// Policy.
+    pub policy: Policy,
+    /// Hashing.
+    pub hash: HashMode,
+    /// Compiled YARA rules (bundled by default), shared: cloning a scanner does not recompile.
+    pub signatures: crate::signatures::Signatures,
+    /// The policy file in force (canonical path), if any. Every other `modelguard.toml` met as
+    /// a scanned file is reported (`MG-POLICY-IN-CONTENT`): policy comes from the person
+    /// running the scan, never from the content scanned.
+    pub policy_file: Option<std::path::PathBuf>,
+}
+
+impl Scanner {
+    /// A scanner with the given limits and policy.
+    pub fn new(limits: Limits, policy: Policy) -> Self {
+        Scanner {
+            limits,
+            policy,
+            hash: HashMode::Auto,
+            signatures: crate::signatures::Signatures::bundled(),
+            policy_file: None,
+        }
+    }
+
+    /// Identity for reports, with the digest of rules + policy + limits.
+    pub fn info(&self) -> ScannerInfo {
+        let mut extra = self.policy.digest_bytes();
+        extra.extend(serde_json::to_vec(&self.limits).unwrap_or_default());
+        extra.extend(self.signatures.digest().into_bytes());
+        ScannerInfo {
+            name: "modelguard".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            ruleset: rules::ruleset_digest(&extra),
+        }
+    }
+
+    /// Scan a file on disk.
+    pub fn scan_path(&self, path: &Path) -> FileReport {
+        self.scan_file(std::fs::File::open(path), path)
+    }
+
+    /// Scan a file the caller opened (or failed to open); `path` names it in the report.
+    pub fn scan_file(&self, file: std::io::Result<std::fs::File>, path: &Path) -> FileReport {
+        // `to_str` first: `display` validates byte by byte even for valid UTF-8.
+        let display = match path.to_str() {
+            Some(s) => s.to_owned(),
+            None => path.display().to_string(),
+        };
+        match file.and_then(FileSource::from_file) {
+            Ok(src) => {
+                let mut r = self.scan_source(&display, &src);
+                r.path = display;
+                r
+            }
+            Err(e) => {
+                let mut r = FileReport {
+                    path: display,
+                    sha256: None,
+                    size: 0,
+                    format: FormatId::Unknown.as_str().into(),
+                    status: Status::Error,
+                    verdict: Verdict::Unknown,
+                    findings: vec![],
+                    errors: vec![ScanError {
+                        kind: "io".into(),
+                        message: e.to_string(),
+                        location: Location::default(),
+                    }],
+                    members: vec![],
+                    imports: vec![],
+                };
+                r.finalize();
+                r
+            }
+        }
+    }
+
+    /// Scan bytes in memory, with `name` used for the report and extension checks.
+    pub fn scan_bytes(&self, name: &str, data: &[u8]) -> FileReport {
+        let data = crate::source::Bytes(data);
+        self.scan_source(name, &data)
+    }
+
+    /// Scan any random-access source.
+    pub fn scan_source(&self, name: &str, src: &dyn ReadAt) -> FileReport {
+        let size = src.size();
+        let mut w = Walk {
+            s: self,
+            findings: vec![],
+            errors: vec![],
+            members: vec![],
+            decompressed: 0,
+            incomplete: false,
+            failed: false,
+            imports: Default::default(),
+        };
+        let format = w.walk(src, None, name, 0);
+        let format = format.unwrap_or(FormatId::Data);
+        w.check_extension(name, format);
+        w.check_policy_file(name);
+        let sha256 = match self.hash {
+            HashMode::Never => None,
+            HashMode::Auto if size > self.limits.hash_auto_max_bytes => None,
+            _ => match sha256(src) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    w.error("io", e.to_string(), Location::default(), true);
+                    None
+                }
+            },
+        };
+        let status = if w.failed {
+            Status::Error
+        } else if w.incomplete {
+            Status::Incomplete
+        } else {
+            Status::Complete
+        };
+        let mut r = FileReport {
+            path: name.to_string(),
+            sha256,
+            size,
+            format: format.as_str().to_string(),
+            status,
+            verdict: Verdict::Unknown,
+            findings: w.findings,
+            errors: w.errors,
+            members: w.members,
+            imports: w
+                .imports
+                .iter()
+                .map(|(m, n)| crate::report::ImportInfo {
+                    module: m.clone(),
+                    name: n.clone(),
+                    safety: if modelguard_pycode::catalog::classify(m, n).is_some() {
+                        crate::report::ImportSafety::Dangerous
+                    } else if self.policy.allowed(m, n).is_some() {
+                        crate::report::ImportSafety::Innocuous
+                    } else {
+                        crate::report::ImportSafety::Suspicious
+                    },
+                })
+                .collect(),
+        };
+        dedup_findings(&mut r.findings);
+        self.policy.apply(&mut r);
+        r.finalize();
+        r
+    }
+}
+
+fn sha256(src: &dyn ReadAt) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    // Sized to the file: a fresh 1 MiB buffer per small file cost more than hashing it.
+    let mut buf = vec![0u8; usize::try_from(src.size().clamp(1, 1 << 20)).unwrap_or(1 << 20)];
+    let mut off = 0u64;
+    loop {
+        let n = src.read_at(off, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or_default());
+        off += n as u64;
+    }
+    Ok(crate::report::hex(&h.finalize()))
+}
+
+/// Remove exact duplicates (the same fact seen through two views of one archive).
+fn dedup_findings(f: &mut Vec<Finding>) {
+    if f.len() < 2 {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    f.retain(|x| {
+        seen.insert((
+            x.rule.clone(),
+            x.message.clone(),
+            x.evidence.clone(),
+            x.location.member.clone(),
+            x.location.offset,
+        ))
+    });
+}
+
+pub(crate) fn join(member: Option<&str>, name: &str) -> String {
+    match member {
+        Some(m) => format!("{m}!{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// A view of `src` from `start` to its end.
+pub(crate) struct Slice<'a> {
+    pub(crate) src: &'a dyn ReadAt,
+    pub(crate) start: u64,
+}
+
+impl ReadAt for Slice<'_> {
+    fn size(&self) -> u64 {
+        self.src.size().saturating_sub(self.start)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.src.read_at(self.start.saturating_add(offset), buf)
+    }
+}

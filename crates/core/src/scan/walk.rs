@@ -1,0 +1,569 @@
+//! One file's walk: sniff, dispatch to the container walkers, the pickle reader and the format
+//! parsers, and collect findings, errors and members (the collector the report is built from).
+
+use std::path::Path;
+
+use super::{PickleMode, Scanner, Slice, join};
+use crate::formats::{self, FormatId, Kind, zip};
+use crate::limits::Limits;
+use crate::report::{Finding, Location, Member, ScanError, Severity};
+use crate::rules;
+use crate::source::{ReadAt, read_range};
+
+/// One file's walk: what every reader found so far, and the scanner in force.
+pub(crate) struct Walk<'a> {
+    pub(crate) s: &'a Scanner,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) errors: Vec<ScanError>,
+    pub(crate) members: Vec<Member>,
+    pub(crate) decompressed: u64,
+    pub(crate) incomplete: bool,
+    pub(crate) failed: bool,
+    pub(crate) imports: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Walk<'_> {
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.s.limits
+    }
+
+    pub(crate) fn error(&mut self, kind: &str, message: String, location: Location, fatal: bool) {
+        if fatal {
+            self.failed = true;
+        } else {
+            self.incomplete = true;
+        }
+        self.errors.push(ScanError {
+            kind: kind.into(),
+            message,
+            location,
+        });
+    }
+
+    pub(crate) fn finding(
+        &mut self,
+        rule: &rules::Rule,
+        sev: Severity,
+        message: String,
+        evidence: Option<String>,
+        member: Option<&str>,
+    ) {
+        self.findings.push(
+            Finding::new(rule, sev, message)
+                .evidence_opt(evidence)
+                .at(Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                }),
+        );
+    }
+
+    pub(crate) fn malformed(
+        &mut self,
+        what: String,
+        member: Option<&str>,
+        offset: Option<u64>,
+        fatal: bool,
+    ) {
+        self.findings.push(
+            Finding::new(&rules::MALFORMED, Severity::Medium, what.clone()).at(Location {
+                member: member.map(str::to_string),
+                offset,
+                opcode: None,
+            }),
+        );
+        let loc = Location {
+            member: member.map(str::to_string),
+            offset,
+            opcode: None,
+        };
+        self.error(if fatal { "parse" } else { "limit" }, what, loc, fatal);
+    }
+
+    /// Analyse `src`; returns the detected format name, or `None` for opaque data.
+    pub(crate) fn walk(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<FormatId> {
+        // Signatures over the raw bytes first; a container's match that one of its members
+        // also matches is then reported on the member only.
+        let mark = self.findings.len();
+        if depth <= self.limits().max_depth {
+            self.signatures(src, member);
+        }
+        let own = mark..self.findings.len();
+        let format = self.walk_kind(src, member, name, depth);
+        if format.is_none() && formats::names_a_model(name) {
+            // Fail closed: the name says a loader that runs code opens this file, and
+            // modelguard cannot tell what that loader makes of these bytes.
+            self.error(
+                "unsupported",
+                format!(
+                    "{} is named like a model or pickle file but its content is not a format \
+                     modelguard recognises",
+                    member.unwrap_or(name)
+                ),
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            );
+        }
+        if !own.is_empty() {
+            // No loader executes any part of a safetensors file (the header is JSON metadata
+            // read as strings): text there that looks like a command is reported, not judged.
+            if format == Some(FormatId::Safetensors) {
+                for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
+                    if f.rule == rules::YARA.id && f.severity > Severity::Info {
+                        f.message
+                            .push_str(" (in safetensors data, which no loader executes)");
+                        f.severity = Severity::Info;
+                    }
+                }
+            }
+            crate::signatures::drop_container_duplicates(&mut self.findings, own);
+        }
+        format
+    }
+
+    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
+    /// `max_signature_millis`).
+    pub(crate) fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
+        let limits = &self.s.limits;
+        let max_time = (limits.max_signature_millis > 0)
+            .then(|| std::time::Duration::from_millis(limits.max_signature_millis));
+        let mut matches = Vec::new();
+        let res = self
+            .s
+            .signatures
+            .scan(src, limits.max_signature_bytes, max_time, &mut matches);
+        self.findings
+            .extend(matches.iter().map(|m| m.finding(member)));
+        match res {
+            Ok(()) => {}
+            Err(e) => self.error(
+                "signatures",
+                e,
+                Location {
+                    member: member.map(str::to_string),
+                    ..Location::default()
+                },
+                false,
+            ),
+        }
+    }
+
+    pub(crate) fn walk_kind(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<FormatId> {
+        if depth > self.limits().max_depth {
+            self.malformed(
+                format!(
+                    "nesting deeper than max_depth ({})",
+                    self.limits().max_depth
+                ),
+                member,
+                None,
+                false,
+            );
+            return Some(FormatId::Nested);
+        }
+        let head = match read_range(src, 0, 512) {
+            Ok(h) => h,
+            Err(e) => {
+                self.error("io", e.to_string(), Location::default(), true);
+                return None;
+            }
+        };
+        let kind = formats::sniff(&head);
+        // libhdf5 looks for its superblock after a user block too (`H5FD_locate_signature`):
+        // h5py and Keras open such a file whatever its first 512 bytes are.
+        let user_block = if matches!(kind, Kind::Hdf5 | Kind::Empty) || src.size() < 520 {
+            None
+        } else {
+            formats::hdf5_superblock(src).filter(|&at| at > 0)
+        };
+        // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
+        // that opens with another format's magic and also runs as a pickle (a polyglot) is
+        // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
+        // torch.load takes a `PK` file as a zip); zlib is handled below.
+        if !matches!(
+            kind,
+            Kind::Empty
+                | Kind::Zip
+                | Kind::TorchLegacy
+                | Kind::PickleProto
+                | Kind::MaybePickle
+                | Kind::Zlib
+                | Kind::Data
+        ) && formats::opens_pickle(&head)
+        {
+            self.hidden_pickle(src, member, depth, kind);
+        }
+        let main = match kind {
+            Kind::Empty => Some(FormatId::Empty),
+            Kind::Zip => Some(self.zip(src, member, depth)),
+            Kind::TorchLegacy => {
+                self.pickle(src, member, PickleMode::TorchLegacy, depth);
+                Some(FormatId::PytorchLegacy)
+            }
+            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
+            Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
+                Some(format) => Some(format),
+                None => self.unsniffed(src, member, name, depth),
+            },
+            Kind::Npy => Some(self.npy(src, member, depth)),
+            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
+            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
+            Kind::Zlib => {
+                let as_pickle = if formats::opens_pickle(&head) {
+                    self.pickle(src, member, PickleMode::Maybe, depth)
+                } else {
+                    None
+                };
+                match as_pickle {
+                    Some(format) => Some(format),
+                    None => match self.decompress(src, member, name, depth, kind) {
+                        Some(format) => Some(format),
+                        None => self.unsniffed(src, member, name, depth),
+                    },
+                }
+            }
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
+                self.decompress(src, member, name, depth, kind)
+            }
+            Kind::Tar => Some(self.tar(src, member, depth)),
+            Kind::Safetensors => {
+                Some(self.format(formats::safetensors::analyze, src, member, name, depth))
+            }
+            Kind::Zstd | Kind::Lz4 => self.decompress(src, member, name, depth, kind),
+            Kind::SevenZip => {
+                Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
+            }
+            Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
+            Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
+            Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, &head)),
+            Kind::Data => self.unsniffed(src, member, name, depth),
+        };
+        let Some(at) = user_block else {
+            return main;
+        };
+        // The superblock after a user block (h5py, Keras): the HDF5 view too. When the bytes
+        // at 0 are nothing recognised it is simply an HDF5 file; when they are another
+        // format, both loaders' views are analysed and the file is a polyglot.
+        let h5 = self.format(formats::keras::analyze_h5, src, member, name, depth);
+        match main {
+            None => Some(h5),
+            Some(f) => {
+                self.finding(
+                    &rules::POLYGLOT,
+                    Severity::Medium,
+                    format!(
+                        "file is also HDF5 (superblock after a {at}-byte user block): h5py and \
+                         Keras open it as HDF5; both views analysed"
+                    ),
+                    Some(format!("{f} + HDF5 superblock at {at}")),
+                    member,
+                );
+                Some(f)
+            }
+        }
+    }
+
+    /// joblib's legacy `ZF` file, read as `joblib.load` reads it
+    /// (`numpy_pickle_compat.read_zfile`, then `ZipNumpyUnpickler`): the zlib stream after
+    /// the header, decompressed (bounded), is a pickle.
+    pub(crate) fn joblib_zf(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        depth: usize,
+        head: &[u8],
+    ) -> FormatId {
+        let (declared, offset) = match formats::zf_header(head) {
+            Ok(h) => h,
+            Err(e) => {
+                // read_zfile raises before anything is unpickled; still not a clean file.
+                self.malformed(format!("joblib ZF: {e}"), member, Some(0), true);
+                return FormatId::Joblib;
+            }
+        };
+        let body = Slice { src, start: offset };
+        let before = self.decompressed;
+        // The payload is judged by its content, not by the outer name: joblib 0.9 wrote the
+        // main file's pickle and each array's raw buffer (`*.npy.z`, read back by
+        // ZNDArrayWrapper as bytes, never unpickled) in the same format.
+        let inner = self.decompress(&body, member, "zf-payload", depth, Kind::Zlib);
+        let produced = self.decompressed.saturating_sub(before);
+        if inner.is_none() {
+            self.malformed(
+                "joblib ZF: no zlib stream after the header".into(),
+                member,
+                Some(offset),
+                true,
+            );
+        } else if produced != declared && produced < self.limits().max_member_bytes {
+            // read_zfile asserts the length (skipped under `python -O`): analysed anyway.
+            self.finding(
+                &rules::MALFORMED,
+                Severity::Low,
+                format!(
+                    "joblib ZF header declares {declared} bytes, the zlib stream holds {produced}"
+                ),
+                None,
+                member,
+            );
+        }
+        FormatId::Joblib
+    }
+
+    /// No magic bytes said what `src` is (or a weak guess was wrong): a zip with a junk
+    /// prefix (found by its directory, as `zipfile.is_zipfile` finds it), else what the name
+    /// says.
+    pub(crate) fn unsniffed(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<FormatId> {
+        if zip::has_directory(src) {
+            Some(self.zip(src, member, depth))
+        } else if let Some(format) = self.by_name(src, member, name, depth) {
+            Some(format)
+        } else if formats::names_a_model(name) {
+            self.weights_by_content(src, name)
+        } else {
+            None
+        }
+    }
+
+    /// Model-named files no magic identified, whose content is weights no loader runs code
+    /// from: GGML/GGJT (`.bin` of llama.cpp and whisper.cpp before GGUF; no code, no
+    /// templates) and protobuf messages named `.model` (SentencePiece `tokenizer.model`, read
+    /// by its C++ library). `None`: unrecognised.
+    pub(crate) fn weights_by_content(&mut self, src: &dyn ReadAt, name: &str) -> Option<FormatId> {
+        let head = read_range(src, 0, 4).ok()?;
+        // The u32 magics 'ggml', 'ggmf', 'ggjt', 'ggla', 'ggsn' written little-endian.
+        if matches!(&head[..], b"lmgg" | b"fmgg" | b"tjgg" | b"algg" | b"nsgg") {
+            return Some(FormatId::Ggml);
+        }
+        if name.to_ascii_lowercase().ends_with(".model")
+            && src.size() <= self.limits().max_protobuf_bytes.min(256 << 20)
+            && let Ok(bytes) = read_range(src, 0, src.size())
+            && formats::is_protobuf_message(&bytes)
+        {
+            return Some(FormatId::Protobuf);
+        }
+        None
+    }
+
+    /// The pickle reading of a file whose magic bytes name another format (`kind`): when it
+    /// imports anything, its findings are reported with an `MG-POLYGLOT` finding.
+    pub(crate) fn hidden_pickle(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        depth: usize,
+        kind: Kind,
+    ) {
+        if self
+            .pickle(src, member, PickleMode::Hidden, depth)
+            .is_none()
+        {
+            return;
+        }
+        let magic = match kind {
+            Kind::Gguf => "GGUF",
+            Kind::Tflite => "TFLite",
+            Kind::Tar => "tar",
+            Kind::Safetensors => "safetensors",
+            Kind::Hdf5 => "HDF5",
+            Kind::Bzip2 => "bzip2",
+            Kind::LzmaAlone => "LZMA",
+            Kind::Zstd => "zstd",
+            _ => "another format's",
+        };
+        self.finding(
+            &rules::POLYGLOT,
+            rules::POLYGLOT.severity,
+            format!(
+                "file has {magic} magic bytes and is also a pickle that imports names; \
+                 pickle.load and torch.load run it as a pickle"
+            ),
+            Some(format!("{magic} + pickle")),
+            member,
+        );
+    }
+
+    /// Formats without magic bytes (protobuf, msgpack): the name says which parser to try;
+    /// the parser confirms by structure or reports the file malformed.
+    pub(crate) fn by_name(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> Option<FormatId> {
+        // The registry says which by-name parser claims the name (formats::FORMATS).
+        let analyzer = formats::by_name(&name.to_ascii_lowercase())?;
+        Some(self.format(analyzer, src, member, name, depth))
+    }
+
+    /// Run a format analyser and take in its outcome.
+    pub(crate) fn format(
+        &mut self,
+        analyze: fn(&dyn ReadAt, &formats::FormatCtx<'_>) -> formats::Outcome,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> FormatId {
+        let ctx = formats::FormatCtx {
+            limits: &self.s.limits,
+            policy: &self.s.policy,
+            name,
+        };
+        let out = analyze(src, &ctx);
+        self.absorb(out, member, depth)
+    }
+
+    /// Take in a format outcome: findings (member paths joined), problems, nested blobs.
+    pub(crate) fn absorb(
+        &mut self,
+        out: formats::Outcome,
+        member: Option<&str>,
+        depth: usize,
+    ) -> FormatId {
+        for facts in &out.facts {
+            self.judge_facts(facts, member);
+        }
+        for mut f in out.findings {
+            f.location.member = match (member, f.location.member.take()) {
+                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
+                (Some(m), None) => Some(m.to_string()),
+                (None, inner) => inner,
+            };
+            self.findings.push(f);
+        }
+        for p in out.problems {
+            if p.fatal {
+                self.malformed(p.message, member, p.offset, true);
+            } else {
+                self.error(
+                    "incomplete",
+                    p.message,
+                    Location {
+                        member: member.map(str::to_string),
+                        offset: p.offset,
+                        opcode: None,
+                    },
+                    false,
+                );
+            }
+        }
+        for (name, data) in out.nested {
+            let sub = join(member, &name);
+            let fmt = self.walk(&data, Some(&sub), &name, depth + 1);
+            self.members.push(Member {
+                path: sub,
+                format: fmt.unwrap_or(FormatId::Data).as_str().into(),
+                size: data.len() as u64,
+            });
+        }
+        out.format
+    }
+
+    /// Judge facts a reader produced with the rules' checks; findings and undecided notes go
+    /// under `member`.
+    pub(crate) fn judge_facts(&mut self, facts: &crate::facts::Facts, member: Option<&str>) {
+        let (findings, undecided) = crate::facts::judge(facts, &self.s.policy);
+        for mut f in findings {
+            f.location.member = match (member, f.location.member.take()) {
+                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
+                (Some(m), None) => Some(m.to_string()),
+                (None, inner) => inner,
+            };
+            self.findings.push(f);
+        }
+        for u in undecided {
+            let at = u.location(member);
+            self.error(u.kind, u.message, at, false);
+        }
+    }
+
+    /// A `modelguard.toml` among the scanned files that is not the policy in force: report
+    /// it, so that nobody believes it was applied (it never is: see `Scanner::policy_file`).
+    pub(crate) fn check_policy_file(&mut self, name: &str) {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        if !base.eq_ignore_ascii_case(crate::config::FILE_NAME) {
+            return;
+        }
+        if let Some(in_force) = &self.s.policy_file
+            && std::fs::canonicalize(name).is_ok_and(|p| &p == in_force)
+        {
+            return;
+        }
+        self.finding(
+            &rules::POLICY_IN_CONTENT,
+            rules::POLICY_IN_CONTENT.severity,
+            "policy file inside the scanned content was not applied: modelguard takes its \
+             policy only from --config or the working directory's project"
+                .into(),
+            Some(name.to_string()),
+            None,
+        );
+    }
+
+    /// The name against the content: facts for the rules' checks (`MG-EXT-MISMATCH`).
+    pub(crate) fn check_extension(&mut self, name: &str, format: FormatId) {
+        let extension = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        // Only names the registry knows are facts (see `NameFacts`): every file is checked,
+        // and most names (`.pkl`) claim nothing.
+        if formats::extension(&extension).is_none() {
+            return;
+        }
+        let facts = crate::facts::Facts::Name(crate::facts::NameFacts {
+            name: name.to_string(),
+            extension,
+            format,
+        });
+        self.judge_facts(&facts, None);
+    }
+
+    pub(crate) fn read_window<'s>(
+        &mut self,
+        src: &'s dyn ReadAt,
+        len: u64,
+        member: Option<&str>,
+    ) -> Option<std::borrow::Cow<'s, [u8]>> {
+        match crate::source::range(src, 0, len) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(
+                    "io",
+                    e.to_string(),
+                    Location {
+                        member: member.map(str::to_string),
+                        ..Location::default()
+                    },
+                    true,
+                );
+                None
+            }
+        }
+    }
+}
