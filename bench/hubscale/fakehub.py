@@ -388,7 +388,7 @@ class Hub:
         return out
 
 
-TREE_PAGE = 500
+TREE_PAGE = 100
 
 
 class Handler(BaseHTTPRequestHandler):
