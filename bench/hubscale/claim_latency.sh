@@ -32,6 +32,9 @@ OUT=out/claim-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 SUMMARY=$OUT/summary.txt
 log() { echo "$*" | tee -a "$SUMMARY"; }
+DB=
+cleanup() { [ -n "$DB" ] && [ -z "${KEEP_DB:-}" ] && psql "$PG/test" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true; }
+trap cleanup EXIT
 
 CLAIM="UPDATE jobs SET status = 'running', lease_until = :lease, worker = 'bench', attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND lane = :lane AND run_at <= :now ORDER BY vt, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts, max_attempts, lane, deferrals"
 
@@ -70,7 +73,7 @@ for N in $SIZES; do
   t0=$(date +%s)
   # The secondary indexes and the counting trigger are set aside for the load (a per-row
   # trigger and random index inserts would take much longer than the load itself).
-  psql "$URL" -qAt -c "SELECT indexdef FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> 'jobs_pkey'" >"$OUT/indexes.$N.sql"
+  psql "$URL" -qAt -c "SELECT indexdef || ';' FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> 'jobs_pkey'" >"$OUT/indexes.$N.sql"
   psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL
 SELECT 'DROP INDEX ' || indexname FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> 'jobs_pkey' \gexec
 ALTER TABLE jobs DISABLE TRIGGER jobs_count;
@@ -141,22 +144,27 @@ SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 2 ORDER BY vt, id
 SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 3 ORDER BY vt, id LIMIT 1;
 SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 4 ORDER BY vt, id LIMIT 1;
 SQL
-  for lane in push backlog; do
+  # backlog-notrigger: the same committed claim with the job_counts trigger disabled, to
+  # separate the claim's own cost from the counter rows' (one hot row per lane and status).
+  for lane in push backlog backlog-notrigger; do
+    script=claim_${lane%-notrigger}.sql
+    [ "$lane" = backlog-notrigger ] && psql "$URL" -qc "ALTER TABLE jobs DISABLE TRIGGER jobs_count"
     NOWB=$(date +%s%3N)
     (cd "$OUT" && pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" -D now="$NOWB" -D lease=$((NOWB + 600000)) \
-      -f "claim_$lane.sql" -r --log --log-prefix="pgbench.$N.$lane" "$URL" >"pgbench.$N.$lane.txt" 2>&1)
-    log "--- pgbench claim, $lane lane, $CLIENTS clients, $SECS s: $(grep -E '^tps' "$OUT/pgbench.$N.$lane.txt" | head -1)"
-    log "    per transaction: $(p99 "$OUT"/pgbench.$N.$lane.*)"
+      -f "$script" -r --verbose-errors --log --log-prefix="pgbench.$N.$lane" "$URL" >"pgbench.$N.$lane.txt" 2>&1)
+    [ "$lane" = backlog-notrigger ] && psql "$URL" -qc "ALTER TABLE jobs ENABLE TRIGGER jobs_count"
+    log "--- pgbench claim, $lane lane, $CLIENTS clients, $SECS s: $(grep -E '^tps' "$OUT/pgbench.$N.$lane.txt" | head -1); $(grep -E '^number of failed' "$OUT/pgbench.$N.$lane.txt")"
+    grep -E 'ERROR|DETAIL' "$OUT/pgbench.$N.$lane.txt" | sed 's/^pgbench: //' | sort | uniq -c | sort -rn | head -4 | tee -a "$SUMMARY" || true
+    log "    per transaction: $(p99 "$OUT"/pgbench.$N.$lane.[0-9]*)"
     grep -E '^\s+[0-9.]+\s+[0-9]+\s+UPDATE' "$OUT/pgbench.$N.$lane.txt" | sed 's/^ */    statement: /' | cut -c1-110 | tee -a "$SUMMARY" || true
   done
-  log "--- after the backlog run: $(psql "$URL" -qAtc "SELECT count(*) FROM jobs WHERE status = 'running'") jobs claimed"
+  log "--- after the backlog runs: $(psql "$URL" -qAtc "SELECT count(*) FROM jobs WHERE status = 'running'") jobs claimed; job_counts $(psql "$URL" -qAtc "SELECT pg_size_pretty(pg_relation_size('job_counts')) || ' for ' || count(*) || ' rows' FROM job_counts")"
   (cd "$OUT" && pgbench -n -M prepared -c 1 -T 5 -f metrics.sql -r "$URL" >"pgbench.$N.metrics.txt" 2>&1)
   log "--- /metrics queue query (job_counts + 4 head probes), 1 client, 5 s: $(grep -E '^latency average' "$OUT/pgbench.$N.metrics.txt")"
   grep -E '^\s+[0-9.]+\s+[0-9]+\s+SELECT' "$OUT/pgbench.$N.metrics.txt" | sed 's/^ */    /' | cut -c1-110 | tee -a "$SUMMARY" || true
   log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ -z "${KEEP_DB:-}" ]; then
-    psql "$PG/test" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-  fi
+  cleanup
+  DB=
 done
 log ""
 log "written: $OUT"
