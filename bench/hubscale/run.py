@@ -96,6 +96,38 @@ class Pg:
         return r[0][0] if r else None
 
 
+def cpu_secs(pids) -> float:
+    """User + system CPU seconds of processes (from /proc; 0 for a vanished one)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+class Cpu:
+    """CPU used by the server processes, their PostgreSQL backends and the fake hub, sampled
+    before the SIGKILL (which ends them) and at the end."""
+
+    def __init__(self, pg, procs, hub_pid):
+        self.pg, self.procs, self.hub_pid = pg, procs, hub_pid
+        self.server = self.db = 0.0
+
+    def sample(self):
+        backends = [int(r[0]) for r in self.pg.rows(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )]
+        self.server += cpu_secs(p.pid for p in self.procs.procs)
+        self.db += cpu_secs(backends)
+
+    def result(self):
+        return {"server_cpu_s": round(self.server, 1), "postgres_backends_cpu_s": round(self.db, 1), "fakehub_cpu_s": round(cpu_secs([self.hub_pid]), 1)}
+
+
 class Procs:
     """The server processes: one API, N workers; restartable."""
 
@@ -270,7 +302,7 @@ def main():
         _, man = http("GET", f"{hub_url}/_bench/manifest", timeout=60)
         procs = Procs(a, pg, hub_url, out)
         procs.start()
-        summary = drive(a, pg, procs, hub_url, man, out)
+        summary = drive(a, pg, procs, hub_url, man, out, Cpu(pg, procs, hub.pid))
     finally:
         if procs:
             procs.stop()
@@ -282,7 +314,7 @@ def main():
     print(f"\nwritten: {out}/summary.json")
 
 
-def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path):
+def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path, cpu: Cpu):
     api = procs.api
     total_repos = len(man["repos"])
     total_files = sum(len(r["files"]) for r in man["repos"])
@@ -327,6 +359,7 @@ def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path):
             _, hs = http("GET", f"{hub_url}/_bench/stats")
             before = {"t": round(now - t_start, 2), "pages": cr["pages"], "reposListed": cr["reposListed"], "hub_listing_pages": hs["listing_pages"], "files_done": done_files}
             running = pg.rows("SELECT kind, count(*) FROM jobs WHERE status = 'running' GROUP BY kind")
+            cpu.sample()
             kill_window[0] = time.time()
             procs.kill()
             t_k = time.time()
@@ -346,9 +379,17 @@ def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path):
     while pusher.pending and time.time() - t_wait < 60:
         time.sleep(0.1)
     elapsed = (t_drained or time.time()) - t_start
+    cpu.sample()
+    cpu_use = cpu.result()
     _, cr = http("GET", crawl_url)
     _, hs = http("GET", f"{hub_url}/_bench/stats", timeout=30)
-    return report(a, pg, man, cr, hs, pusher, killed, elapsed, t_drained is not None, total_repos, total_files, out, progress)
+    s = report(a, pg, man, cr, hs, pusher, killed, elapsed, t_drained is not None, total_repos, total_files, out, progress)
+    s["cpu"] = cpu_use
+    s["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    n = s["files"]
+    print(f"CPU: {json.dumps(cpu_use)}; per 1,000 files: server {cpu_use['server_cpu_s'] / n * 1000:.2f} s, "
+          f"PostgreSQL {cpu_use['postgres_backends_cpu_s'] / n * 1000:.2f} s; load average at the end {s['loadavg_end']}")
+    return s
 
 
 def report(a, pg, man, cr, hs, pusher, killed, elapsed, drained, total_repos, total_files, out, progress):
@@ -401,6 +442,16 @@ def report(a, pg, man, cr, hs, pusher, killed, elapsed, drained, total_repos, to
         "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC"
     )}
     db_bytes = sum(sizes.values())
+    tup = {r[0]: {"ins": int(r[1]), "upd": int(r[2]), "hot_upd": int(r[3]), "dead": int(r[4])} for r in pg.rows(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_dead_tup FROM pg_stat_user_tables "
+        "WHERE relname IN ('repo_files', 'jobs', 'results', 'job_counts', 'revisions')"
+    )}
+    # Live size: the same tables rewritten without dead rows (bloat from updates excluded).
+    subprocess.run(["psql", pg.url, "-qc", "VACUUM FULL"], check=True, capture_output=True)
+    sizes_full = {r[0]: int(r[1]) for r in pg.rows(
+        "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC"
+    )}
+    db_bytes_full = sum(sizes_full.values())
     nresults = int(pg.one("SELECT count(*) FROM results"))
     scans_rerun = int(pg.one("SELECT count(*) FROM jobs WHERE kind = 'scan' AND attempts > 1"))
     quarantined = pg.rows("SELECT kind, coalesce(last_error,'') FROM jobs WHERE status = 'quarantined'")
@@ -460,6 +511,10 @@ def report(a, pg, man, cr, hs, pusher, killed, elapsed, drained, total_repos, to
         "db_bytes": db_bytes,
         "db_tables": sizes,
         "db_bytes_per_million_files": round(db_bytes / total_files * 1e6),
+        "db_bytes_vacuum_full": db_bytes_full,
+        "db_tables_vacuum_full": sizes_full,
+        "db_bytes_vacuum_full_per_million_files": round(db_bytes_full / total_files * 1e6),
+        "row_stats": tup,
         "killed": killed and {k: v for k, v in killed.items() if k != "t_restart"},
         "resumed": resumed,
         "pushes": len(pusher.results),
@@ -489,7 +544,8 @@ def report(a, pg, man, cr, hs, pusher, killed, elapsed, drained, total_repos, to
         ("bytes fetched / total", f"{mb(bytes_served)} / {mb(total_bytes)} ({bytes_served / total_bytes * 100:.3f} %); unique bytes {mb(s['unique_bytes'])}"),
         ("hub requests", json.dumps(s["hub_requests"])),
         ("push -> result p50 / p99 / max", f"{s['push_p50_s']} / {s['push_p99_s']} / {s['push_max_s']} s over {len(lat_ok)} pushes (+{len(lat_kill)} across the restart, max {s['push_over_kill_max_s']} s)"),
-        ("database", f"{mb(db_bytes)}, {mb(s['db_bytes_per_million_files'])} per million files"),
+        ("database", f"{mb(db_bytes)}, {mb(s['db_bytes_per_million_files'])} per million files; after VACUUM FULL {mb(db_bytes_full)}, {mb(s['db_bytes_vacuum_full_per_million_files'])} per million files"),
+        ("row writes", "; ".join(f"{k}: {v['ins']:,} inserted, {v['upd']:,} updated" for k, v in sorted(tup.items()))),
         ("SIGKILL + resume", json.dumps(resumed) if resumed else "not done"),
     ]
     w = max(len(k) for k, _ in lines)
@@ -498,6 +554,7 @@ def report(a, pg, man, cr, hs, pusher, killed, elapsed, drained, total_repos, to
         print(f"{k:<{w}}  {v}")
     print("-" * 100)
     print("db tables:", ", ".join(f"{k} {mb(v)}" for k, v in sizes.items()))
+    print("db tables after VACUUM FULL:", ", ".join(f"{k} {mb(v)}" for k, v in sizes_full.items()))
     print("jobs:", jobs_by)
     if mal_not_unsafe or benign_unsafe or errors or quarantined:
         print("malicious not unsafe:", mal_not_unsafe[:10])
