@@ -359,8 +359,11 @@ def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path, cpu: Cpu):
             _, hs = http("GET", f"{hub_url}/_bench/stats")
             before = {"t": round(now - t_start, 2), "pages": cr["pages"], "reposListed": cr["reposListed"], "hub_listing_pages": hs["listing_pages"], "files_done": done_files}
             running = pg.rows("SELECT kind, count(*) FROM jobs WHERE status = 'running' GROUP BY kind")
-            cpu.sample()
+            # One push in flight at the kill: its jobs die with their workers.
             kill_window[0] = time.time()
+            threading.Thread(target=pusher.one, args=("bench-push/p3",), daemon=True).start()
+            time.sleep(0.1)
+            cpu.sample()
             procs.kill()
             t_k = time.time()
             procs.start()
