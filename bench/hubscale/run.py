@@ -216,7 +216,7 @@ class Pusher(threading.Thread):
             threading.Thread(target=self.one, args=(repo,), daemon=True).start()
             self.stop.wait(max(0, t_next - time.time()))
 
-    def one(self, repo):
+    def one(self, repo, accepted=None):
         with self.lock:
             self.pending += 1
         try:
@@ -234,6 +234,8 @@ class Pusher(threading.Thread):
                 try:
                     st, _ = http("POST", f"{self.api}/webhooks/huggingface", body, {"X-Webhook-Secret": SECRET, "Content-Type": "application/json"}, timeout=5)
                     if st in (200, 202):
+                        if accepted:
+                            accepted.set()
                         break
                 except OSError:
                     pass
@@ -359,17 +361,21 @@ def drive(a, pg: Pg, procs: Procs, hub_url: str, man, out: Path, cpu: Cpu):
             _, hs = http("GET", f"{hub_url}/_bench/stats")
             before = {"t": round(now - t_start, 2), "pages": cr["pages"], "reposListed": cr["reposListed"], "hub_listing_pages": hs["listing_pages"], "files_done": done_files}
             running = pg.rows("SELECT kind, count(*) FROM jobs WHERE status = 'running' GROUP BY kind")
-            # One push in flight at the kill: its jobs die with their workers.
-            kill_window[0] = time.time()
-            threading.Thread(target=pusher.one, args=("bench-push/p3",), daemon=True).start()
-            time.sleep(0.1)
+            # One push in flight at the kill: SIGKILL 30 ms after its webhook was taken, so
+            # its jobs are queued or held by a worker that dies.
             cpu.sample()
+            accepted = threading.Event()
+            kill_window[0] = time.time()
+            threading.Thread(target=pusher.one, args=("bench-push/p3", accepted), daemon=True).start()
+            accepted.wait(5)
+            time.sleep(0.03)
+            at_kill = pg.rows("SELECT kind, lane, status, count(*) FROM jobs WHERE lane = 1 AND status IN ('queued', 'running') GROUP BY 1, 2, 3")
             procs.kill()
             t_k = time.time()
             procs.start()
             kill_window[1] = time.time()
-            killed = {"before": before, "running_at_kill": {k: int(n) for k, n in running}, "restart_secs": round(kill_window[1] - t_k, 2), "t_restart": time.time()}
-            print(f"** SIGKILLed every server process at {before}; running jobs {killed['running_at_kill']}; restarted in {killed['restart_secs']} s", flush=True)
+            killed = {"before": before, "running_at_kill": {k: int(n) for k, n in running}, "push_lane_at_kill": at_kill, "restart_secs": round(kill_window[1] - t_k, 2), "t_restart": time.time()}
+            print(f"** SIGKILLed every server process at {before}; running jobs {killed['running_at_kill']}; push lane {at_kill}; restarted in {killed['restart_secs']} s", flush=True)
             continue
         if cr and cr.get("state") in ("done", "failed") and active == 0 and done_files == listed_files and nrevs >= total_repos:
             t_drained = now
