@@ -200,7 +200,7 @@ def benign_pickle(n: int) -> bytes:
 
 
 class Hub:
-    def __init__(self, repos: int, seed: int, all_lfs: bool = False, big: bool = True, shard_repos: int = 8):
+    def __init__(self, repos: int, seed: int, all_lfs: bool = False, big: bool = True, shard_repos: int = 8, files: int = 0):
         self.lock = threading.Lock()
         self.contents: dict[str, Content] = {}
         self.lfs: dict[str, bool] = {}
@@ -224,7 +224,16 @@ class Hub:
         self.content_bytes: dict[str, int] = {}
         self.listing_delay = 0.0
         t0 = time.time()
+        self.extra = 0
         self._generate(repos, random.Random(seed), big, shard_repos)
+        have = sum(len(c[-1][1]) for c in self.repos.values())
+        if files > have:
+            # More files per repository: every base model gets `extra` more weight files
+            # (shards its copies carry too), sized to reach about `files` in all.
+            copies = sum(1 for r in self.repos if r.startswith("org"))
+            self.extra = -(-(files - have) // max(1, copies))
+            self.contents, self.lfs, self.repos = {}, {}, {}
+            self._generate(repos, random.Random(seed), big, shard_repos)
         self.gen_secs = time.time() - t0
 
     def add(self, parts, kind, malicious=False, lfs=True, sha256=None) -> str:
@@ -254,6 +263,8 @@ class Hub:
                 f["pytorch_model.bin"] = self.add(torch_zip(r.randint(2_000, 60_000), r), "torch")
             if b % 3 != 1:
                 f["model.safetensors"] = self.add(safetensors(r.randint(2_000, 60_000), r), "safetensors")
+            for i in range(self.extra):
+                f[f"extra/part-{i:05d}.safetensors"] = self.add(safetensors(r.randint(100, 2_000), r), "safetensors")
             bases.append(f)
         weights = [1 / (i + 1) for i in range(n_bases)]  # Zipf: a few popular bases
         # Large sharded models (copied a few times).
@@ -573,13 +584,14 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--repos", type=int, default=5000)
+    ap.add_argument("--files", type=int, default=0, help="about this many files (more per repository); 0 = the default shape")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--all-lfs", action="store_true", help="serve README.md/config.json as LFS too")
     ap.add_argument("--no-big", action="store_true", help="leave out the 2 GB and 1 GB checkpoints")
     ap.add_argument("--listing-delay", type=float, default=0.0, help="seconds per listing page")
     ap.add_argument("--summary", action="store_true", help="print the shape and exit")
     a = ap.parse_args()
-    hub = Hub(a.repos, a.seed, all_lfs=a.all_lfs, big=not a.no_big)
+    hub = Hub(a.repos, a.seed, all_lfs=a.all_lfs, big=not a.no_big, files=a.files)
     hub.listing_delay = a.listing_delay
     if a.summary:
         print(json.dumps(hub.summary(), indent=2))

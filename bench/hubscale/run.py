@@ -266,6 +266,7 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("MODELGUARD_SERVER", "/work/bench-bin/modelguard-server"))
     ap.add_argument("--pg", default=os.environ.get("MODELGUARD_BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     ap.add_argument("--repos", type=int, default=5000)
+    ap.add_argument("--files", type=int, default=0, help="about this many files (more per repository)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--no-big", action="store_true", help="no 2 GB / 1 GB checkpoints")
     ap.add_argument("--all-lfs", action="store_true", help="README.md/config.json as LFS files too")
@@ -290,7 +291,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     pg = Pg(a.pg, f"mg_hubscale_{os.getpid()}")
     pg.admin(f"CREATE DATABASE {pg.name}")
-    hub_cmd = [sys.executable, str(HERE / "fakehub.py"), "--port", "0", "--repos", str(a.repos), "--seed", str(a.seed), "--listing-delay", str(a.listing_delay)]
+    hub_cmd = [sys.executable, str(HERE / "fakehub.py"), "--port", "0", "--repos", str(a.repos), "--seed", str(a.seed), "--listing-delay", str(a.listing_delay), "--files", str(a.files)]
     if a.no_big:
         hub_cmd.append("--no-big")
     if a.all_lfs:
