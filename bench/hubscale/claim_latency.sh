@@ -8,7 +8,8 @@
 # until /readyz answers, then SIGTERM), then, with the secondary indexes and the counting
 # trigger set aside for the bulk load (recreated from their own definitions afterwards):
 #   N queued jobs (95 % backlog, 3 % api, 2 % rescan; 5 % of them put off into the future,
-#   vt = run_at as Store::defer writes them), 1M done jobs, 1,000 queued push-lane jobs;
+#   vt = run_at as Store::defer writes them, and every rescan job put off: a lane the hub
+#   rate-limited), 1M done jobs, 1,000 queued push-lane jobs;
 # job_counts recomputed, VACUUM ANALYZE; then
 #   - EXPLAIN (ANALYZE, BUFFERS) of the exact claim statement (CLAIM_PG of
 #     crates/server/src/store/queue.rs) for the push and the backlog lane, in BEGIN … ROLLBACK;
@@ -87,8 +88,8 @@ INSERT INTO jobs (kind, lane, payload, status, attempts, max_attempts, run_at, v
 SELECT CASE WHEN g % 10 = 0 THEN 'list' ELSE 'scan' END,
        CASE WHEN g % 100 < 95 THEN 4 WHEN g % 100 < 98 THEN 2 ELSE 3 END,
        '{"repo":"org/m' || (g / 5) || '","path":"f' || g || '.safetensors"}', 'queued', 0, 3,
-       CASE WHEN g % 20 = 7 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) END,
-       CASE WHEN g % 20 = 7 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) + (g % 100) * 20 END,
+       CASE WHEN g % 20 = 7 OR g % 100 >= 98 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) END,
+       CASE WHEN g % 20 = 7 OR g % 100 >= 98 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) + (g % 100) * 20 END,
        $NOW - 86400000 + (g::bigint * 86400000 / $N), NULL
 FROM generate_series(1, $N) g;
 -- The push lane: 1,000 queued jobs of the last minute.
@@ -107,8 +108,8 @@ SQL
   log "load: $((t1 - t0)) s insert, $((t2 - t1)) s indexes + VACUUM ANALYZE"
   log "jobs table $(psql "$URL" -qAtc "SELECT pg_size_pretty(pg_relation_size('jobs')) || ' heap, ' || pg_size_pretty(pg_indexes_size('jobs')) || ' indexes, jobs_runnable ' || pg_size_pretty(pg_relation_size('jobs_runnable'))"); counts: $(psql "$URL" -qAtc "SELECT string_agg(lane || '/' || status || '=' || n, ' ' ORDER BY lane, status) FROM job_counts WHERE n > 0")"
 
-  for lane in 1 4; do
-    name=$([ $lane = 1 ] && echo push || echo backlog)
+  for lane in 1 4 3; do
+    name=$(case $lane in 1) echo push ;; 4) echo backlog ;; 3) echo rescan-all-put-off ;; esac)
     plan=$OUT/explain.$N.$name.txt
     sql=${CLAIM//:lease/$((NOW + 60000))}
     sql=${sql//:lane/$lane}
