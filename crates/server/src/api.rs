@@ -119,7 +119,7 @@ async fn metrics_page(State(ctx): St) -> Response {
     if let Ok(stats) = ctx.store.queue_stats().await {
         let now = now_ms();
         for lane in Lane::ALL {
-            for st in ["queued", "running", "quarantined"] {
+            for st in crate::store::COUNTED {
                 let row = stats.iter().find(|r| r.0 == lane as i64 && r.1 == st);
                 metrics::gauge!("modelguard_queue_depth", "lane" => lane.name(), "status" => st)
                     .set(row.map_or(0.0, |r| r.2 as f64));

@@ -156,10 +156,14 @@ CREATE TABLE IF NOT EXISTS uploads (
 ///
 /// - The claim reads one lane's runnable jobs through the partial index `jobs_runnable` in
 ///   `vt` order (a virtual time: the enqueue time, spread out for the jobs of one batch so a
-///   flood from one repository interleaves with later arrivals); expired leases are found
-///   through `jobs_leased`; finished jobs through `jobs_finished` for pruning.
-/// - `job_counts` holds queue depths per (lane, status), maintained by triggers, so metrics
-///   never count the jobs table.
+///   flood from one repository interleaves with later arrivals). A job that may run only
+///   later (retry backoff, a rate-limit put-off) is `waiting`, outside that index, and is
+///   made `queued` when due through `jobs_waiting`: a claim never reads past jobs it cannot
+///   take. Expired leases are found through `jobs_leased`; finished jobs through
+///   `jobs_finished` for pruning.
+/// - `job_counts` holds queue depths per (lane, status), in 16 shards per pair (one per
+///   database session, by backend id), maintained by triggers, so metrics never count the
+///   jobs table and concurrent transitions do not queue on one counter row.
 /// - `repo_refs`: where each ref of a repository points (the latest push wins).
 /// - `crawls` and `hub_rate`: crawler state, and the next free request slot per hub shared
 ///   by every process.
@@ -171,18 +175,23 @@ UPDATE jobs SET vt = run_at;
 UPDATE jobs SET finished_at = run_at WHERE status = 'done';
 DROP INDEX IF EXISTS jobs_claim;
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (lane, vt, id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (run_at) WHERE status = 'waiting';
 CREATE INDEX IF NOT EXISTS jobs_leased ON jobs (lease_until) WHERE status = 'running';
+DROP INDEX IF EXISTS jobs_active_key;
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_live_key ON jobs (unique_key)
+  WHERE status IN ('queued', 'waiting', 'running');
 CREATE INDEX IF NOT EXISTS jobs_held ON jobs (worker) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at) WHERE status = 'done';
 CREATE TABLE IF NOT EXISTS job_counts (
   lane BIGINT NOT NULL,
   status TEXT NOT NULL,
+  shard BIGINT NOT NULL,
   n BIGINT NOT NULL,
-  PRIMARY KEY (lane, status)
+  PRIMARY KEY (lane, status, shard)
 );
 {COUNT_ROWS};
 UPDATE job_counts SET n = (SELECT COUNT(*) FROM jobs j WHERE j.lane = job_counts.lane
-  AND j.status = job_counts.status);
+  AND j.status = job_counts.status) WHERE shard = 0;
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 CREATE TABLE IF NOT EXISTS repo_refs (
   repo TEXT NOT NULL,
@@ -226,38 +235,54 @@ CREATE TABLE IF NOT EXISTS analyses (
 
 /// The statuses `job_counts` keeps (done jobs are not counted: they only grow, and a hot
 /// counter row would serialise completions).
-pub const COUNTED: [&str; 3] = ["queued", "running", "quarantined"];
+pub const COUNTED: [&str; 4] = ["queued", "waiting", "running", "quarantined"];
+
+/// Counter shards per (lane, status) on PostgreSQL.
+const SHARDS: i64 = 16;
 
 /// SQLite's counting triggers (one statement each; the body's `;` are not statement ends).
+/// SQLite has one writer: shard 0 only.
 const SQLITE_TRIGGERS: [&str; 3] = [
     "CREATE TRIGGER IF NOT EXISTS jobs_count_ins AFTER INSERT ON jobs BEGIN \
-     UPDATE job_counts SET n = n + 1 WHERE lane = new.lane AND status = new.status; END",
+     UPDATE job_counts SET n = n + 1 WHERE lane = new.lane AND status = new.status \
+     AND shard = 0; END",
     "CREATE TRIGGER IF NOT EXISTS jobs_count_upd AFTER UPDATE OF status, lane ON jobs \
      WHEN old.status <> new.status OR old.lane <> new.lane BEGIN \
-     UPDATE job_counts SET n = n \
-       + (CASE WHEN lane = new.lane AND status = new.status THEN 1 ELSE 0 END) \
-       - (CASE WHEN lane = old.lane AND status = old.status THEN 1 ELSE 0 END) \
-     WHERE (lane = old.lane AND status = old.status) OR (lane = new.lane AND status = new.status); \
-     END",
+     UPDATE job_counts SET n = n - 1 WHERE lane = old.lane AND status = old.status \
+     AND shard = 0; \
+     UPDATE job_counts SET n = n + 1 WHERE lane = new.lane AND status = new.status \
+     AND shard = 0; END",
     "CREATE TRIGGER IF NOT EXISTS jobs_count_del AFTER DELETE ON jobs BEGIN \
-     UPDATE job_counts SET n = n - 1 WHERE lane = old.lane AND status = old.status; END",
+     UPDATE job_counts SET n = n - 1 WHERE lane = old.lane AND status = old.status \
+     AND shard = 0; END",
 ];
 
-/// PostgreSQL's counting trigger. Both counter rows of a transition change in one `UPDATE`,
-/// so concurrent transitions lock them in the same order (no deadlock).
+/// PostgreSQL's counting trigger. Each session writes its own shard (backend id mod 16), so
+/// concurrent claims do not wait on one counter row; the two rows of a transition are
+/// updated in a fixed order ((lane, status) ascending), so two sessions that share a shard
+/// lock them in the same order and cannot deadlock.
 const PG_TRIGGERS: [&str; 2] = [
     "CREATE OR REPLACE FUNCTION mg_job_count() RETURNS trigger LANGUAGE plpgsql AS $f$
+     DECLARE sh BIGINT := pg_backend_pid() % 16;
      BEGIN
        IF TG_OP = 'INSERT' THEN
-         UPDATE job_counts SET n = n + 1 WHERE lane = NEW.lane AND status = NEW.status;
+         UPDATE job_counts SET n = n + 1
+           WHERE lane = NEW.lane AND status = NEW.status AND shard = sh;
        ELSIF TG_OP = 'DELETE' THEN
-         UPDATE job_counts SET n = n - 1 WHERE lane = OLD.lane AND status = OLD.status;
+         UPDATE job_counts SET n = n - 1
+           WHERE lane = OLD.lane AND status = OLD.status AND shard = sh;
        ELSIF OLD.status <> NEW.status OR OLD.lane <> NEW.lane THEN
-         UPDATE job_counts SET n = n
-           + (CASE WHEN lane = NEW.lane AND status = NEW.status THEN 1 ELSE 0 END)
-           - (CASE WHEN lane = OLD.lane AND status = OLD.status THEN 1 ELSE 0 END)
-         WHERE (lane = OLD.lane AND status = OLD.status)
-            OR (lane = NEW.lane AND status = NEW.status);
+         IF (OLD.lane, OLD.status) < (NEW.lane, NEW.status) THEN
+           UPDATE job_counts SET n = n - 1
+             WHERE lane = OLD.lane AND status = OLD.status AND shard = sh;
+           UPDATE job_counts SET n = n + 1
+             WHERE lane = NEW.lane AND status = NEW.status AND shard = sh;
+         ELSE
+           UPDATE job_counts SET n = n + 1
+             WHERE lane = NEW.lane AND status = NEW.status AND shard = sh;
+           UPDATE job_counts SET n = n - 1
+             WHERE lane = OLD.lane AND status = OLD.status AND shard = sh;
+         END IF;
        END IF;
        RETURN NULL;
      END $f$",
@@ -297,11 +322,11 @@ impl Dialect {
 fn spell((id, blob): (&str, &str), triggers: &[&str]) -> Vec<Vec<String>> {
     let count_rows: Vec<String> = Lane::ALL
         .iter()
-        .flat_map(|l| {
-            COUNTED.iter().map(move |st| {
+        .flat_map(|l| COUNTED.iter().map(move |st| (*l as i64, st)))
+        .flat_map(|(l, st)| {
+            (0..SHARDS).map(move |sh| {
                 format!(
-                    "INSERT INTO job_counts (lane, status, n) VALUES ({}, '{st}', 0)",
-                    *l as i64
+                    "INSERT INTO job_counts (lane, status, shard, n) VALUES ({l}, '{st}', {sh}, 0)"
                 )
             })
         })

@@ -3,9 +3,11 @@
 //!
 //! A claim reads one lane at a time: `status = 'queued' AND lane = ?` through the partial
 //! index `jobs_runnable (lane, vt, id)`, so its cost does not grow with the backlog (10M
-//! queued jobs: an index scan that stops at the first due row). Expired leases are turned
-//! back into queued jobs by a separate statement on the small `jobs_leased` index, instead of
-//! an `OR` in the claim that no index can serve.
+//! queued jobs: an index scan that stops at the first row). Every queued job may run now: a
+//! job put off (retry backoff, rate limit) is `waiting` and becomes `queued` when due. Expired
+//! leases and due waiting jobs are turned back into queued jobs by separate statements on
+//! the small `jobs_leased` and `jobs_waiting` indexes, instead of an `OR` or a filter in the
+//! claim that no index can serve.
 
 use std::sync::atomic::Ordering;
 
@@ -24,7 +26,7 @@ macro_rules! claim_sql {
         concat!(
             "UPDATE jobs SET status = 'running', lease_until = $1, worker = $2, ",
             "attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE ",
-            "status = 'queued' AND lane = $3 AND run_at <= $4 ORDER BY vt, id LIMIT $5",
+            "status = 'queued' AND lane = $3 ORDER BY vt, id LIMIT $4",
             $lock,
             ") RETURNING id, kind, payload, attempts, max_attempts, lane, deferrals"
         )
@@ -81,7 +83,9 @@ async fn insert_chunk(conn: &mut AnyConnection, chunk: &[NewJob], now: i64) -> R
             b + 8
         ));
     }
-    sql.push_str(" ON CONFLICT (unique_key) WHERE status IN ('queued', 'running') DO NOTHING");
+    sql.push_str(
+        " ON CONFLICT (unique_key) WHERE status IN ('queued', 'waiting', 'running') DO NOTHING",
+    );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for j in chunk {
         q = q
@@ -173,7 +177,6 @@ impl Store {
                 .bind(now + lease_ms)
                 .bind(worker)
                 .bind(lane as i64)
-                .bind(now)
                 .bind(limit.max(1))
                 .fetch_all(&self.pool)
                 .await?;
@@ -186,8 +189,13 @@ impl Store {
         Ok(Vec::new())
     }
 
-    /// Put jobs whose lease expired back in their lane (the attempt stays counted).
+    /// Put jobs whose lease expired back in their lane (the attempt stays counted), and make
+    /// waiting jobs that are due runnable.
     pub async fn requeue_expired(&self, now: i64) -> Result<u64, Error> {
+        sqlx::query("UPDATE jobs SET status = 'queued' WHERE status = 'waiting' AND run_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         let r = sqlx::query(
             "UPDATE jobs SET status = 'queued', lease_until = NULL, worker = NULL, vt = $1 \
              WHERE status = 'running' AND lease_until < $2",
@@ -263,7 +271,7 @@ impl Store {
     pub async fn fail(&self, job: &Job, worker: &str, error: &str) -> Result<bool, Error> {
         let quarantine = job.attempts >= job.max_attempts;
         let backoff = 500i64.saturating_mul(1i64 << job.attempts.clamp(0, 16));
-        let status = if quarantine { "quarantined" } else { "queued" };
+        let status = if quarantine { "quarantined" } else { "waiting" };
         let at = now_ms() + backoff;
         sqlx::query(
             "UPDATE jobs SET status = $1, lease_until = NULL, run_at = $2, vt = $3, \
@@ -296,7 +304,7 @@ impl Store {
         }
         let at = now_ms().saturating_add(delay_ms.max(0));
         let r = sqlx::query(
-            "UPDATE jobs SET status = 'queued', lease_until = NULL, worker = NULL, \
+            "UPDATE jobs SET status = 'waiting', lease_until = NULL, worker = NULL, \
              attempts = attempts - 1, deferrals = deferrals + 1, run_at = $1, vt = $2, \
              last_error = $3 WHERE id = $4 AND worker = $5 AND status = 'running'",
         )
@@ -321,10 +329,11 @@ impl Store {
     ) -> Result<bool, Error> {
         let at = now_ms().saturating_add(delay_ms.max(0));
         let r = sqlx::query(
-            "UPDATE jobs SET status = 'queued', lease_until = NULL, worker = NULL, \
-             attempts = 0, deferrals = 0, payload = $1, run_at = $2, vt = $3 \
-             WHERE id = $4 AND worker = $5 AND status = 'running'",
+            "UPDATE jobs SET status = $1, lease_until = NULL, worker = NULL, \
+             attempts = 0, deferrals = 0, payload = $2, run_at = $3, vt = $4 \
+             WHERE id = $5 AND worker = $6 AND status = 'running'",
         )
+        .bind(if delay_ms > 0 { "waiting" } else { "queued" })
         .bind(payload)
         .bind(at)
         .bind(at)
@@ -352,9 +361,11 @@ impl Store {
     /// Queue depth per (lane, status) from the maintained counters, and the age of the job
     /// at the head of each lane (ms since it was enqueued; 0 when the lane is empty).
     pub async fn queue_stats(&self) -> Result<Vec<(i64, String, i64, i64)>, Error> {
-        let rows = sqlx::query("SELECT lane, status, n FROM job_counts")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT lane, status, CAST(SUM(n) AS BIGINT) FROM job_counts GROUP BY lane, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         let now = now_ms();
         for r in &rows {
