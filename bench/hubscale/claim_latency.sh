@@ -37,7 +37,7 @@ DB=
 cleanup() { [ -n "$DB" ] && [ -z "${KEEP_DB:-}" ] && psql "$PG/test" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true; }
 trap cleanup EXIT
 
-CLAIM="UPDATE jobs SET status = 'running', lease_until = :lease, worker = 'bench', attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND lane = :lane AND run_at <= :now ORDER BY vt, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts, max_attempts, lane, deferrals"
+CLAIM="UPDATE jobs SET status = 'running', lease_until = :lease, worker = 'bench', attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND lane = :lane ORDER BY vt, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts, max_attempts, lane, deferrals"
 
 migrate() { # $1 = database url
   local port cfg pid
@@ -87,7 +87,8 @@ FROM generate_series(1, $DONE_JOBS) g;
 INSERT INTO jobs (kind, lane, payload, status, attempts, max_attempts, run_at, vt, created_at, unique_key)
 SELECT CASE WHEN g % 10 = 0 THEN 'list' ELSE 'scan' END,
        CASE WHEN g % 100 < 95 THEN 4 WHEN g % 100 < 98 THEN 2 ELSE 3 END,
-       '{"repo":"org/m' || (g / 5) || '","path":"f' || g || '.safetensors"}', 'queued', 0, 3,
+       '{"repo":"org/m' || (g / 5) || '","path":"f' || g || '.safetensors"}',
+       CASE WHEN g % 20 = 7 OR g % 100 >= 98 THEN 'waiting' ELSE 'queued' END, 0, 3,
        CASE WHEN g % 20 = 7 OR g % 100 >= 98 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) END,
        CASE WHEN g % 20 = 7 OR g % 100 >= 98 THEN $NOW + (g % 3600) * 1000 ELSE $NOW - 86400000 + (g::bigint * 86400000 / $N) + (g % 100) * 20 END,
        $NOW - 86400000 + (g::bigint * 86400000 / $N), NULL
@@ -100,7 +101,7 @@ SQL
   t1=$(date +%s)
   psql "$URL" -v ON_ERROR_STOP=1 -q -f "$OUT/indexes.$N.sql"
   psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL
-UPDATE job_counts SET n = (SELECT COUNT(*) FROM jobs j WHERE j.lane = job_counts.lane AND j.status = job_counts.status);
+UPDATE job_counts SET n = CASE WHEN shard = 0 THEN (SELECT COUNT(*) FROM jobs j WHERE j.lane = job_counts.lane AND j.status = job_counts.status) ELSE 0 END;
 ALTER TABLE jobs ENABLE TRIGGER jobs_count;
 VACUUM ANALYZE;
 SQL
@@ -139,7 +140,7 @@ SQL
 ${CLAIM//:lane/4};
 SQL
   cat >"$OUT/metrics.sql" <<SQL
-SELECT lane, status, n FROM job_counts;
+SELECT lane, status, CAST(SUM(n) AS BIGINT) FROM job_counts GROUP BY lane, status;
 SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 1 ORDER BY vt, id LIMIT 1;
 SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 2 ORDER BY vt, id LIMIT 1;
 SELECT created_at FROM jobs WHERE status = 'queued' AND lane = 3 ORDER BY vt, id LIMIT 1;
