@@ -645,13 +645,19 @@ impl Store {
     /// Propagate a blob's status to every occurrence of it (waiting ones, and after a rescan
     /// the ones showing a verdict of an older analyser or policy). An occurrence's own fetch
     /// error stays: it still could not be fetched from its repository, whatever its content.
+    /// Only rows whose status changes are written (k copies of a non-LFS file, each scanned
+    /// by its own job, would otherwise cost k² row writes).
     pub async fn set_status_by_sha(&self, sha256: &str, status: &str) -> Result<u64, Error> {
-        let r = sqlx::query("UPDATE repo_files SET status = $1, updated_at = $2 WHERE sha256 = $3")
-            .bind(status)
-            .bind(now_ms())
-            .bind(sha256)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE repo_files SET status = $1, updated_at = $2 WHERE sha256 = $3 \
+             AND status <> $4",
+        )
+        .bind(status)
+        .bind(now_ms())
+        .bind(sha256)
+        .bind(status)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected())
     }
 
