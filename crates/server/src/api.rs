@@ -769,70 +769,81 @@ async fn rescan(State(ctx): St, headers: HeaderMap) -> Response {
         return r;
     }
     let (analyser, policy) = ctx.cache_key();
-    let stale = match ctx.store.stale_blobs(&analyser, &policy).await {
-        Ok(s) => s,
-        Err(e) => return internal(e),
-    };
     let mut enqueued = 0u64;
     let mut skipped = 0u64;
     let mut rejudged = 0u64;
     let mut need_fetch = 0u64;
-    for (repo, rev, path, sha, size) in stale {
-        match crate::worker::rejudge(&ctx, &sha).await {
-            Ok(Some(st)) => {
-                if let Err(e) = ctx.store.set_status_by_sha(&sha, &st).await {
-                    return internal(e);
-                }
-                rejudged += 1;
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => return internal(e),
-        }
-        let (source, announced) = if repo.starts_with("uploads/") || sha.starts_with("unhashed-") {
-            skipped += 1;
-            continue;
-        } else if repo.starts_with("scans/") {
-            (FileSource::Url { url: path.clone() }, None)
-        } else if repo.starts_with("gitea/") {
-            (
-                FileSource::Hub {
-                    hub: HubKind::Gitea,
-                },
-                None,
-            )
-        } else {
-            (FileSource::Hub { hub: HubKind::Hf }, Some(sha.clone()))
-        };
-        let task = ScanTask {
-            source,
-            repo,
-            revision: rev,
-            path,
-            // Hub revisions are immutable, so the recorded hash (LFS oid or our own hash of
-            // the earlier download) still names the content; a URL may now serve other
-            // bytes, so it is hashed again.
-            sha256: announced,
-            size: u64::try_from(size).ok(),
-        };
-        let Ok(payload) = serde_json::to_string(&task) else {
-            continue;
-        };
-        need_fetch += 1;
-        match ctx
+    // Page through the stale blobs by hash: memory stays bounded however many there are.
+    let mut after = String::new();
+    loop {
+        let stale = match ctx
             .store
-            .enqueue(
-                "scan",
-                Lane::Rescan,
-                &payload,
-                Some(&format!("blob:{sha}")),
-                ctx.cfg.max_attempts,
-            )
+            .stale_blobs(&analyser, &policy, &after, 1000)
             .await
         {
-            Ok(true) => enqueued += 1,
-            Ok(false) => {}
+            Ok(s) => s,
             Err(e) => return internal(e),
+        };
+        let Some(last) = stale.last() else { break };
+        after.clone_from(&last.3);
+        for (repo, rev, path, sha, size) in stale {
+            match crate::worker::rejudge(&ctx, &sha).await {
+                Ok(Some(st)) => {
+                    if let Err(e) = ctx.store.set_status_by_sha(&sha, &st).await {
+                        return internal(e);
+                    }
+                    rejudged += 1;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => return internal(e),
+            }
+            let (source, announced) =
+                if repo.starts_with("uploads/") || sha.starts_with("unhashed-") {
+                    skipped += 1;
+                    continue;
+                } else if repo.starts_with("scans/") {
+                    (FileSource::Url { url: path.clone() }, None)
+                } else if repo.starts_with("gitea/") {
+                    (
+                        FileSource::Hub {
+                            hub: HubKind::Gitea,
+                        },
+                        None,
+                    )
+                } else {
+                    (FileSource::Hub { hub: HubKind::Hf }, Some(sha.clone()))
+                };
+            let task = ScanTask {
+                source,
+                repo,
+                revision: rev,
+                path,
+                // Hub revisions are immutable, so the recorded hash (LFS oid or our own hash of
+                // the earlier download) still names the content; a URL may now serve other
+                // bytes, so it is hashed again.
+                sha256: announced,
+                size: u64::try_from(size).ok(),
+            };
+            let Ok(payload) = serde_json::to_string(&task) else {
+                continue;
+            };
+            need_fetch += 1;
+            match ctx
+                .store
+                .enqueue(
+                    "scan",
+                    Lane::Rescan,
+                    &payload,
+                    Some(&format!("blob:{sha}")),
+                    ctx.cfg.max_attempts,
+                )
+                .await
+            {
+                Ok(true) => enqueued += 1,
+                Ok(false) => {}
+                Err(e) => return internal(e),
+            }
         }
     }
     (

@@ -815,3 +815,51 @@ async fn rejudge_many(db: String, dir: &tempfile::TempDir, n: u32) {
     assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), 0);
     svc.shutdown().await;
 }
+
+/// `stale_blobs` pages by hash: every stale blob once, its best occurrence (one that did not
+/// fail to fetch) chosen even when the page boundary falls inside its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_blobs_are_paged_by_hash() {
+    use modelguard_server::store::files::FileIn;
+    let dir = tempfile::tempdir().unwrap();
+    let store = modelguard_server::store::Store::connect(&sqlite(&dir))
+        .await
+        .unwrap();
+    let rev = "d".repeat(40);
+    for repo in ["a/x", "b/x", "c/x"] {
+        let files: Vec<FileIn> = (0..5u32)
+            .map(|i| FileIn {
+                path: format!("f{i}"),
+                sha256: Some(format!("{i:064x}")),
+                size: 1,
+            })
+            .collect();
+        store.upsert_files(repo, &rev, &files).await.unwrap();
+    }
+    for i in 0..5u32 {
+        store
+            .set_status_by_sha(&format!("{i:064x}"), "safe")
+            .await
+            .unwrap();
+    }
+    // The first copy (by repository name) of every blob failed to fetch.
+    for i in 0..5u32 {
+        store
+            .occurrence_failed("a/x", &rev, &format!("f{i}"), "HTTP 403")
+            .await
+            .unwrap();
+    }
+    let mut after = String::new();
+    let mut seen = vec![];
+    loop {
+        let page = store.stale_blobs("v", "p", &after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.3.clone();
+        for (repo, _, _, sha, _) in page {
+            assert_ne!(repo, "a/x", "a copy that failed was chosen for {sha}");
+            seen.push(sha);
+        }
+    }
+    let want: Vec<String> = (0..5u32).map(|i| format!("{i:064x}")).collect();
+    assert_eq!(seen, want);
+}

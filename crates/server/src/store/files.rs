@@ -728,26 +728,36 @@ impl Store {
         Ok(())
     }
 
-    /// One occurrence (repo, revision, path, sha256, size) of every blob that has no result
-    /// under the current analyser and policy: what a rescan must fetch again. An occurrence
-    /// that did not fail to fetch is preferred.
+    /// One occurrence (repo, revision, path, sha256, size) of each blob after `after` (by
+    /// hash) that has no result under the current analyser and policy: what a rescan must
+    /// re-judge or fetch again, one page of at most about `limit` rows (keyset pagination: a
+    /// rescan over millions of blobs never holds them all). An occurrence that did not fail
+    /// to fetch is preferred. Pass the last hash returned to get the next page; an empty page
+    /// is the end.
     pub async fn stale_blobs(
         &self,
         analyser: &str,
         policy: &str,
+        after: &str,
+        limit: i64,
     ) -> Result<Vec<(String, String, String, String, i64)>, Error> {
         let rows = sqlx::query(
             "SELECT f.repo, f.revision, f.path, f.sha256, f.size FROM repo_files f \
-             WHERE f.sha256 IS NOT NULL AND f.status <> 'queued' AND NOT EXISTS \
-             (SELECT 1 FROM results r WHERE r.sha256 = f.sha256 AND r.analyser = $1 \
-             AND r.policy = $2) \
+             WHERE f.sha256 > $1 AND f.status <> 'queued' AND NOT EXISTS \
+             (SELECT 1 FROM results r WHERE r.sha256 = f.sha256 AND r.analyser = $2 \
+             AND r.policy = $3) \
              ORDER BY f.sha256, CASE WHEN f.error IS NULL THEN 0 ELSE 1 END, f.repo, f.revision, \
-             f.path",
+             f.path LIMIT $4",
         )
+        .bind(after)
         .bind(analyser)
         .bind(policy)
+        .bind(limit.max(1))
         .fetch_all(&self.pool)
         .await?;
+        // Rows come best occurrence first within each hash: keep the first of each. A page
+        // that ends inside a hash's rows has taken its best one already; the next page starts
+        // after that hash.
         let mut out: Vec<(String, String, String, String, i64)> = Vec::new();
         for r in &rows {
             let sha = s(r, 3)?;
