@@ -603,27 +603,35 @@ impl Fetcher {
                 let body = self.body(resp, 64 << 20).await?;
                 let found: GiteaSearch = serde_json::from_slice(&body)
                     .map_err(|e| Error::Fetch(format!("gitea repository search: {e}")))?;
-                let full = found.data.len() >= page_size as usize && !found.data.is_empty();
+                // Gitea caps `limit` (50 by default), so a short page is not the end: the
+                // listing ends at the first empty page.
+                let more = !found.data.is_empty();
                 let mut repos = Vec::with_capacity(found.data.len());
                 for r in found.data {
-                    let sha = if r.empty {
-                        None
-                    } else {
-                        let branch = r.default_branch.clone().unwrap_or_else(|| "main".into());
-                        Some(
-                            self.resolve_revision(HubKind::Gitea, &r.full_name, &branch)
-                                .await?,
-                        )
+                    // An empty repository has no commit and nothing to scan.
+                    if r.empty {
+                        continue;
+                    }
+                    let branch = r.default_branch.clone().unwrap_or_else(|| "main".into());
+                    let sha = match self
+                        .resolve_revision(HubKind::Gitea, &r.full_name, &branch)
+                        .await
+                    {
+                        Ok(sha) => Some(sha),
+                        // This repository's branch cannot be resolved (deleted, private): its
+                        // list job resolves it again and fails on its own, not the page.
+                        Err(Error::Status { .. }) => None,
+                        Err(e) => return Err(e),
                     };
                     repos.push(ListedRepo {
                         repo: format!("gitea/{}", r.full_name),
                         sha,
-                        default_ref: r.default_branch.unwrap_or_else(|| "main".into()),
+                        default_ref: branch,
                     });
                 }
                 Ok(RepoPage {
                     repos,
-                    next: full.then(|| format!("page:{}", page + 1)),
+                    next: more.then(|| format!("page:{}", page + 1)),
                 })
             }
         }

@@ -154,7 +154,7 @@ pub async fn run(ctx: Arc<Ctx>, name: String, mut shutdown: watch::Receiver<bool
                 let msg = "attempts used up by workers that did not finish (lease expired)";
                 tracing::warn!(job = job.id, "quarantined: {msg}");
                 let _ = ctx.store.quarantine(job.id, msg).await;
-                mark_failed(&ctx, &name, &job, msg).await;
+                mark_failed(&ctx, &job, msg).await;
                 continue;
             }
             run_one(&ctx, &name, job, &mut shutdown).await;
@@ -250,7 +250,7 @@ async fn failed(ctx: &Ctx, name: &str, job: &Job, e: Error) {
             }
         }
         let _ = ctx.store.quarantine(job.id, &msg).await;
-        mark_failed(ctx, name, job, &msg).await;
+        mark_failed(ctx, job, &msg).await;
         return;
     }
     // A permanent error (too large, forbidden URL, bad payload, unavailable here) is not
@@ -266,7 +266,7 @@ async fn failed(ctx: &Ctx, name: &str, job: &Job, e: Error) {
         ctx.store.fail(job, name, &msg).await.unwrap_or(false)
     };
     if quarantined {
-        mark_failed(ctx, name, job, &msg).await;
+        mark_failed(ctx, job, &msg).await;
     }
 }
 
@@ -282,7 +282,7 @@ fn hub_key(job: &Job) -> &'static str {
 /// A job gave up. A scan: this occurrence shows the error (a file showing an earlier verdict
 /// keeps it), and the blob is fetched from another occurrence still waiting, if any. A
 /// listing: the revision is `error`. A crawl: `failed`.
-async fn mark_failed(ctx: &Ctx, name: &str, job: &Job, msg: &str) {
+async fn mark_failed(ctx: &Ctx, job: &Job, msg: &str) {
     match job.kind.as_str() {
         "scan" => {
             if let Ok(t) = serde_json::from_str::<ScanTask>(&job.payload) {
@@ -291,7 +291,7 @@ async fn mark_failed(ctx: &Ctx, name: &str, job: &Job, msg: &str) {
                     .occurrence_failed(&t.repo, &t.revision, &t.path, msg)
                     .await;
                 if let Some(sha) = &t.sha256 {
-                    move_to_other_occurrence(ctx, name, job, &t, sha).await;
+                    move_to_other_occurrence(ctx, job, &t, sha).await;
                 }
             }
         }
@@ -314,7 +314,7 @@ async fn mark_failed(ctx: &Ctx, name: &str, job: &Job, msg: &str) {
 
 /// Scan the blob from another occurrence still waiting for its verdict: a new job (the
 /// failed one is quarantined, so the blob's unique key is free).
-async fn move_to_other_occurrence(ctx: &Ctx, _name: &str, job: &Job, t: &ScanTask, sha: &str) {
+async fn move_to_other_occurrence(ctx: &Ctx, job: &Job, t: &ScanTask, sha: &str) {
     let Ok(Some((repo, revision, path, size))) = ctx
         .store
         .other_occurrence(sha, (&t.repo, &t.revision, &t.path))
@@ -520,10 +520,10 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
         Ok(o) => o,
         // This occurrence cannot be fetched (gated, deleted): its own error; the blob is
         // fetched from another occurrence still waiting, if there is one.
-        Err(crate::fetch::Error::Status { url, status })
+        Err(crate::fetch::Error::Status { url: _, status })
             if matches!(status, 401 | 403 | 404 | 410 | 451) =>
         {
-            return unavailable_here(ctx, t, status, &url).await;
+            return unavailable_here(ctx, t, status).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -664,12 +664,7 @@ impl ReadAt for Shared {
 
 /// This occurrence answered 401/403/404…: it shows its own error (naming only its own
 /// status), and the scan moves to another occurrence of the blob still waiting.
-async fn unavailable_here(
-    ctx: &Ctx,
-    t: &ScanTask,
-    status: u16,
-    _url: &str,
-) -> Result<Outcome, Error> {
+async fn unavailable_here(ctx: &Ctx, t: &ScanTask, status: u16) -> Result<Outcome, Error> {
     let msg = match &t.source {
         FileSource::Url { .. } => format!("cannot fetch the URL: HTTP {status}"),
         _ => format!("cannot fetch this file from its repository: HTTP {status}"),

@@ -210,7 +210,13 @@ pub async fn gitea_search(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     hub.stats.listing_pages.fetch_add(1, Ordering::Relaxed);
-    let limit: usize = q.get("limit").and_then(|c| c.parse().ok()).unwrap_or(50);
+    // Gitea caps `limit` (MAX_RESPONSE_ITEMS, 50 by default); this fake caps it at 2, so a
+    // client asking for more gets short pages that are not the end.
+    let limit: usize = q
+        .get("limit")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(50)
+        .min(2);
     let page: usize = q.get("page").and_then(|c| c.parse().ok()).unwrap_or(1);
     let mut names: Vec<&String> = hub.repos.keys().collect();
     names.sort();
