@@ -39,6 +39,8 @@ pub enum Facts {
     Safetensors(crate::formats::safetensors::SafetensorsFacts),
     /// One member of an archive (zip, tar): its path and, for a link, its target.
     ArchiveMember(ArchiveMemberFacts),
+    /// One pickle stream's verdict points (calls, imports, builds with their real targets).
+    Pickle(crate::judge::pickle::PickleFacts),
 }
 
 /// One archive member's path, as extraction would use it.

@@ -13,10 +13,10 @@
 //!   `os.system` when `logging` has an `os` attribute, so every split of the joined dotted path
 //!   into "module" + "attribute path" is tried.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A dangerous thing a callable can do when called (or, for classes, instantiated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capability {
     /// Starts a process or a shell (os.system, subprocess, pty.spawn, pip…).

@@ -190,8 +190,6 @@ impl Walk<'_> {
         extra_view: bool,
     ) {
         let ctx = Context {
-            member: member.map(str::to_string),
-            policy: &self.s.policy,
             expects_persistent_ids: expects_pid,
             max_depth: self.s.limits.pickle.max_depth,
             code_limits: self.s.limits.code.clone(),
@@ -202,18 +200,7 @@ impl Walk<'_> {
             }
         }
         let j = pjudge::judge(a, &ctx);
-        self.findings.extend(j.findings);
-        for why in j.incomplete {
-            self.error(
-                "incomplete",
-                why,
-                Location {
-                    member: member.map(str::to_string),
-                    ..Location::default()
-                },
-                false,
-            );
-        }
+        self.judge_facts(&crate::facts::Facts::Pickle(j.facts), member);
         if extra_view {
             return;
         }
