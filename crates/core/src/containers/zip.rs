@@ -195,7 +195,6 @@ impl Walk<'_> {
                     member,
                 );
             }
-            let before = self.findings.len();
             let fmt = if named_pickle && !matches!(kind, Kind::Zip | Kind::Gzip | Kind::Npy) {
                 let mode = if kind == Kind::TorchLegacy {
                     PickleMode::TorchLegacy
@@ -207,7 +206,6 @@ impl Walk<'_> {
             } else {
                 self.walk(data, Some(&sub), &e.name, depth + 1)
             };
-            let _ = before;
             if let Some(f) = fmt {
                 self.members.push(Member {
                     path: sub,
@@ -387,7 +385,7 @@ impl Walk<'_> {
             let facts = modelguard_pycode::analyze_source(&text, &limits.code);
             for h in &facts.hits {
                 let sev = crate::severity::in_code(h.capability);
-                self.findings.push(
+                self.push_finding(
                     Finding::new(
                         &rules::TORCHSCRIPT_CODE,
                         sev,

@@ -118,7 +118,7 @@ impl Walk<'_> {
         }
         if a.trailing_bytes > 0 && format == FormatId::Pickle {
             let at = size.saturating_sub(a.trailing_bytes);
-            self.findings.push(
+            self.push_finding(
                 Finding::new(
                     &rules::PKL_TRAILING,
                     Severity::Info,
@@ -148,12 +148,11 @@ impl Walk<'_> {
         member: Option<&str>,
     ) {
         let note = |w: &mut Self, sev: Severity, offset: u64, message: String| {
-            w.findings
-                .push(Finding::new(&rules::MALFORMED, sev, message).at(Location {
-                    member: member.map(str::to_string),
-                    offset: Some(offset),
-                    opcode: None,
-                }));
+            w.push_finding(Finding::new(&rules::MALFORMED, sev, message).at(Location {
+                member: member.map(str::to_string),
+                offset: Some(offset),
+                opcode: None,
+            }));
         };
         if let Some(at) = a.frame_straddle {
             note(
