@@ -21,7 +21,7 @@ use crate::report::{Finding, Location};
 
 /// Version of what the readers extract: bump it when a reader's facts change (a new field, a
 /// fact read differently). Facts stored under another version need the bytes again.
-pub const EXTRACTOR_VERSION: u32 = 1;
+pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// One reader's facts about one file or member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
