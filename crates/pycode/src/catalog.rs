@@ -13,10 +13,12 @@
 //!   `os.system` when `logging` has an `os` attribute, so every split of the joined dotted path
 //!   into "module" + "attribute path" is tried.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A dangerous thing a callable can do when called (or, for classes, instantiated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capability {
     /// Starts a process or a shell (os.system, subprocess, pty.spawn, pip…).
