@@ -7,7 +7,9 @@
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
 //!
 //! Converted so far: zip structure, archive member paths and links, NumPy and safetensors headers, msgpack ext types and pickles, the file
-//! name against the content, TFLite operator codes. Other readers still emit findings directly (see docs/architecture.md).
+//! name against the content, TFLite operator codes, GGUF headers and chat templates (GGUF
+//! metadata and Hugging Face template files, with their sandbox-escape analysis). Other
+//! readers still emit findings directly (see docs/architecture.md).
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
@@ -39,6 +41,11 @@ pub enum Facts {
     Safetensors(crate::formats::safetensors::SafetensorsFacts),
     /// One member of an archive (zip, tar): its path and, for a link, its target.
     ArchiveMember(ArchiveMemberFacts),
+    /// A GGUF header: what readers may disagree on (its templates are `ChatTemplate`s).
+    Gguf(crate::formats::gguf::GgufFacts),
+    /// One chat template (GGUF metadata, `tokenizer_config.json`, `chat_template.json`,
+    /// `*.jinja`): where it was found and the sandbox-escape analysis of it.
+    ChatTemplate(crate::formats::gguf::TemplateFacts),
 }
 
 /// One archive member's path, as extraction would use it.
@@ -133,7 +140,7 @@ impl Undecided {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -150,5 +157,66 @@ mod tests {
         let policy = crate::policy::Policy::default();
         assert_eq!(judge(&f, &policy).0, judge(&back, &policy).0);
         assert_eq!(judge(&f, &policy).0.len(), 1);
+    }
+
+    /// `facts` survives JSON and judges the same after it; returns its findings.
+    fn round_trip(f: &Facts) -> Vec<Finding> {
+        let text = serde_json::to_string(f).unwrap();
+        let back: Facts = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, f);
+        let policy = crate::policy::Policy::default();
+        let (a, b) = (judge(f, &policy).0, judge(&back, &policy).0);
+        assert_eq!(a, b);
+        a
+    }
+
+    #[test]
+    fn gguf_facts_round_trip() {
+        let f = Facts::Gguf(crate::formats::gguf::GgufFacts {
+            version: 3,
+            big_endian: false,
+            tensor_count: 2,
+            kv_count: 4,
+            duplicate_keys: vec!["tokenizer.chat_template".into()],
+        });
+        let found = round_trip(&f);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "MG-GGUF-HEADER");
+    }
+
+    #[test]
+    fn chat_template_facts_round_trip() {
+        use crate::formats::gguf::jinja::{Escape, EscapeKind};
+        let f = Facts::ChatTemplate(crate::formats::gguf::TemplateFacts {
+            name: "tokenizer.chat_template".into(),
+            offset: Some(414),
+            unparsed: Some(crate::formats::gguf::Unparsed {
+                reason: "Jinja parse error: unexpected end of input".into(),
+                head: "{{ x|attr('__glo' 'bals__')() }}".into(),
+            }),
+            escapes: vec![
+                Escape {
+                    kind: EscapeKind::CodeName,
+                    what: "string __globals__".into(),
+                    evidence: "'__glo' 'bals__'".into(),
+                    path: vec![],
+                    line: 1,
+                    column: 11,
+                },
+                Escape {
+                    kind: EscapeKind::CommandThroughInternals,
+                    what: "popen reached through __globals__.os".into(),
+                    evidence: "lipsum.__globals__.os.popen('id')".into(),
+                    path: vec!["__globals__".into(), "os".into()],
+                    line: 2,
+                    column: 4,
+                },
+            ],
+        });
+        let found = round_trip(&f);
+        let rules: Vec<&str> = found.iter().map(|x| x.rule.as_str()).collect();
+        assert_eq!(rules, ["MG-TEMPLATE-PARSE", "MG-TEMPLATE-SSTI"]);
+        assert_eq!(found[1].severity, crate::report::Severity::Critical);
+        assert_eq!(found[1].location.offset, Some(414));
     }
 }

@@ -7,11 +7,11 @@
 use minijinja::machinery::Span;
 use minijinja::machinery::ast::{self, Expr};
 
+use super::catalogue::EscapeKind;
 use super::catalogue::{EXEC, EXEC_STRONG};
 use super::interp::An;
 use super::strings::{py_capitalize, py_title, str_format};
 use super::value::{Abs, K, State, cat, describe, norm_str, obj};
-use crate::report::Severity;
 
 impl<'a> An<'a> {
     pub(super) fn call(
@@ -29,12 +29,12 @@ impl<'a> An<'a> {
                 if EXEC_STRONG.contains(&g.name)
                     || (EXEC.contains(&g.name) && !obj.chain.is_empty())
                 {
-                    let sev = if obj.chain.is_empty() {
-                        Severity::High
+                    let kind = if obj.chain.is_empty() {
+                        EscapeKind::CommandCall
                     } else {
-                        Severity::Critical
+                        EscapeKind::CommandThroughInternals
                     };
-                    self.hit(sev, format!("call of {}", g.name), span);
+                    self.hit_via(kind, format!("call of {}", g.name), &obj.chain, span);
                 }
                 let first = pos.first().cloned().unwrap_or_default();
                 if !callee.macros.is_empty() {
@@ -173,7 +173,7 @@ impl<'a> An<'a> {
                         if obj.name_unknown() && args.sensitive() {
                             let what = describe(&args);
                             self.hit(
-                                Severity::High,
+                                EscapeKind::DynamicName,
                                 format!(
                                     "str.format with a format computed at render time on {what}"
                                 ),
@@ -271,7 +271,7 @@ impl<'a> An<'a> {
             }
             Expr::Var(v) => {
                 if EXEC_STRONG.contains(&v.id) || matches!(v.id, "getattr" | "setattr" | "open") {
-                    self.hit(Severity::High, format!("call of {}", v.id), span);
+                    self.hit(EscapeKind::CommandCall, format!("call of {}", v.id), span);
                 }
                 let callee = self.expr(&c.expr, st);
                 let (pos, kw) = self.args(&c.args, st);

@@ -2,8 +2,38 @@
 //! that lead to code, command functions, filters taking attribute names, methods that
 //! change values in place, filters whose result is text or a number).
 //!
-//! Must not: evaluate anything or decide severities (the rules map what is found to a
+//! It also names the kinds of construct the analysis reports ([`EscapeKind`]).
+//!
+//! Must not: evaluate anything or decide severities (the rules map each kind to a
 //! severity); it holds plain tables only.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of sandbox-escape construct a template uses. The analysis says what it found;
+/// `rules::gguf` says what each kind is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EscapeKind {
+    /// A name of [`ESCAPE`] accessed or built (`__globals__`, `__subclasses__`, frames…): a
+    /// path to arbitrary code.
+    CodeName,
+    /// A command function of [`EXEC`] reached or called through internal names
+    /// (`cycler.__init__.__globals__.os.popen`).
+    CommandThroughInternals,
+    /// Another dunder attribute (`__class__`, `__mro__`, or `mro`) accessed or built.
+    Dunder,
+    /// A command function of [`EXEC_STRONG`] (or `getattr`, `setattr`, `open`) called on an
+    /// ordinary value; in a template that does not parse, named after a dot.
+    CommandCall,
+    /// A name computed at render time used where it may reach internals (`|attr(x)`,
+    /// `lipsum[x]`, `map(x, …)`, `str.format` with a computed format); in a template that
+    /// does not parse, any `|attr`.
+    DynamicName,
+    /// `{% include %}`, `{% import %}`, `{% from … import %}` or `{% extends %}`.
+    TemplateLoad,
+    /// A private (`_name`) attribute.
+    Private,
+}
 
 /// Names whose access gives a path to arbitrary code (module globals, builtins, every class
 /// of the process, frames): an escape exists.

@@ -7,11 +7,11 @@
 use minijinja::machinery::Span;
 use minijinja::machinery::ast::{self, BinOpKind, CallArg, Expr};
 
+use super::catalogue::EscapeKind;
 use super::catalogue::{ESCAPE, EXEC, MUTATORS};
 use super::interp::An;
 use super::strings::{index_pat, literal_run, percent_format, slice_indices, slice_pat};
 use super::value::{Abs, K, MAX_FOLD, State, cat, concat, describe, norm_str, obj, product};
-use crate::report::Severity;
 
 impl<'a> An<'a> {
     /// Check an attribute or item name accessed on `base` (Jinja's `getattr` falls back to
@@ -25,17 +25,33 @@ impl<'a> An<'a> {
         let mut chain = base.chain.clone();
         let mut internal = true;
         if ESCAPE.contains(&name) {
-            self.hit(Severity::Critical, format!("attribute {name}"), span);
+            self.hit_via(
+                EscapeKind::CodeName,
+                format!("attribute {name}"),
+                &base.chain,
+                span,
+            );
         } else if dunder || name == "mro" {
-            self.hit(Severity::High, format!("attribute {name}"), span);
+            self.hit_via(
+                EscapeKind::Dunder,
+                format!("attribute {name}"),
+                &base.chain,
+                span,
+            );
         } else if name.starts_with('_') {
-            self.hit(Severity::Medium, format!("private attribute {name}"), span);
+            self.hit_via(
+                EscapeKind::Private,
+                format!("private attribute {name}"),
+                &base.chain,
+                span,
+            );
         } else {
             internal = false;
             if !base.chain.is_empty() && EXEC.contains(&name) {
-                self.hit(
-                    Severity::Critical,
+                self.hit_via(
+                    EscapeKind::CommandThroughInternals,
                     format!("{name} reached through {}", base.chain.join(".")),
+                    &base.chain,
                     span,
                 );
             }
@@ -115,9 +131,10 @@ impl<'a> An<'a> {
         if sub.name_unknown() || (attr_filter && names.is_empty()) {
             if base.sensitive() {
                 let what = describe(base);
-                self.hit(
-                    Severity::High,
+                self.hit_via(
+                    EscapeKind::DynamicName,
                     format!("name computed at render time used as an attribute of {what}"),
+                    &base.chain,
                     span,
                 );
                 let mut chain = base.chain.clone();
@@ -128,7 +145,7 @@ impl<'a> An<'a> {
                 });
             } else if base.objs & obj::COMPUTED != 0 {
                 self.hit(
-                    Severity::High,
+                    EscapeKind::DynamicName,
                     "chain of names computed at render time".into(),
                     span,
                 );
@@ -138,7 +155,7 @@ impl<'a> An<'a> {
                 });
             } else if attr_filter {
                 self.hit(
-                    Severity::High,
+                    EscapeKind::DynamicName,
                     "attr filter with a name computed at render time".into(),
                     span,
                 );
@@ -237,12 +254,12 @@ impl<'a> An<'a> {
             .map(str::to_string)
             .collect();
         for n in names {
-            let sev = if ESCAPE.contains(&n.as_str()) {
-                Severity::Critical
+            let kind = if ESCAPE.contains(&n.as_str()) {
+                EscapeKind::CodeName
             } else {
-                Severity::High
+                EscapeKind::Dunder
             };
-            self.hit(sev, format!("string {n} built"), span);
+            self.hit(kind, format!("string {n} built"), span);
         }
     }
 
@@ -272,6 +289,7 @@ impl<'a> An<'a> {
             let text = self.text(lo, hi);
             for mut h in std::mem::take(&mut self.pending) {
                 h.evidence.clone_from(&text);
+                h.at = lo;
                 self.finalize(h);
             }
         }

@@ -6,11 +6,11 @@
 
 use minijinja::machinery::Span;
 
+use super::catalogue::EscapeKind;
 use super::catalogue::{ATTRIBUTE_FILTERS, NUM_FILTERS, TEXT_FILTERS};
 use super::interp::An;
 use super::strings::{html_escape, percent_format, py_capitalize, py_title};
 use super::value::{Abs, K, State, cat, describe, norm_str, obj, py_repr, to_json};
-use crate::report::Severity;
 
 impl<'a> An<'a> {
     #[allow(clippy::too_many_lines)]
@@ -78,7 +78,7 @@ impl<'a> An<'a> {
                         if first.name_unknown() && base.sensitive() {
                             let what = describe(&base);
                             self.hit(
-                                Severity::High,
+                                EscapeKind::DynamicName,
                                 format!("map with a filter computed at render time on {what}"),
                                 span,
                             );

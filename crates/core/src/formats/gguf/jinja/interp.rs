@@ -10,9 +10,9 @@ use std::collections::{HashMap, HashSet};
 use minijinja::machinery::Span;
 use minijinja::machinery::ast::{self, Expr, Stmt};
 
+use super::catalogue::EscapeKind;
 use super::value::{Abs, Heap, K, State, concat, norm_str, obj};
-use super::{Hit, excerpt};
-use crate::report::Severity;
+use super::{Hit, HitKey, excerpt};
 
 /// Passes over a loop body whose items are unknown before values that still change are
 /// widened to unknown.
@@ -34,7 +34,7 @@ pub(super) struct An<'a> {
     pub(super) outer: Option<(u32, u32)>,
     /// Hits inside that expression, which becomes their evidence.
     pub(super) pending: Vec<Hit>,
-    pub(super) seen: HashSet<Hit>,
+    pub(super) seen: HashSet<HitKey>,
     pub(super) macros: Vec<&'a ast::Macro<'a>>,
     pub(super) macro_ids: HashMap<usize, usize>,
     pub(super) depth: usize,
@@ -57,7 +57,36 @@ pub(super) struct An<'a> {
 }
 
 impl<'a> An<'a> {
-    pub(super) fn hit(&mut self, severity: Severity, what: String, span: Span) {
+    /// An analyser of `src`; `mutable`: lists and dicts may change in place; `trim`: render
+    /// text between tags with `trim_blocks` and `lstrip_blocks`.
+    pub(super) fn new(src: &'a str, mutable: bool, trim: bool) -> Self {
+        An {
+            src,
+            hits: Vec::new(),
+            outer: None,
+            pending: Vec::new(),
+            seen: HashSet::new(),
+            macros: Vec::new(),
+            macro_ids: HashMap::new(),
+            depth: 0,
+            steps: 0,
+            memo: HashMap::new(),
+            active: Vec::new(),
+            loops: Vec::new(),
+            mutable,
+            saw_mutator: false,
+            trim,
+            trim_matters: false,
+        }
+    }
+
+    /// Record a construct found at `span` (not reached through internal names).
+    pub(super) fn hit(&mut self, kind: EscapeKind, what: String, span: Span) {
+        self.hit_via(kind, what, &[], span);
+    }
+
+    /// Record a construct found at `span`, reached through the internal names `path`.
+    pub(super) fn hit_via(&mut self, kind: EscapeKind, what: String, path: &[String], span: Span) {
         let start = span.start_offset as usize;
         let len = (span.end_offset as usize).saturating_sub(start);
         let evidence = if len > 240 {
@@ -69,9 +98,11 @@ impl<'a> An<'a> {
                 .to_string()
         };
         let h = Hit {
-            severity,
+            kind,
             what,
             evidence,
+            path: path.to_vec(),
+            at: span.start_offset,
         };
         if self.outer.is_some() {
             if self.pending.len() < 4096 {
@@ -84,7 +115,7 @@ impl<'a> An<'a> {
 
     /// Record a hit once (loop passes and macro calls evaluate expressions again).
     pub(super) fn finalize(&mut self, h: Hit) {
-        if self.hits.len() < 4096 && self.seen.insert(h.clone()) {
+        if self.hits.len() < 4096 && self.seen.insert(h.key()) {
             self.hits.push(h);
         }
     }
@@ -274,7 +305,7 @@ impl<'a> An<'a> {
             Stmt::Import(i) => {
                 self.expr(&i.expr, st);
                 self.hit(
-                    Severity::High,
+                    EscapeKind::TemplateLoad,
                     "{% import %} of another template".into(),
                     i.span(),
                 );
@@ -286,7 +317,7 @@ impl<'a> An<'a> {
             Stmt::FromImport(i) => {
                 self.expr(&i.expr, st);
                 self.hit(
-                    Severity::High,
+                    EscapeKind::TemplateLoad,
                     "{% from … import %} of another template".into(),
                     i.span(),
                 );
@@ -300,7 +331,7 @@ impl<'a> An<'a> {
             Stmt::Extends(e) => {
                 self.expr(&e.name, st);
                 self.hit(
-                    Severity::High,
+                    EscapeKind::TemplateLoad,
                     "{% extends %} another template".into(),
                     e.span(),
                 );
@@ -309,7 +340,7 @@ impl<'a> An<'a> {
             Stmt::Include(i) => {
                 self.expr(&i.name, st);
                 self.hit(
-                    Severity::High,
+                    EscapeKind::TemplateLoad,
                     "{% include %} of another template".into(),
                     i.span(),
                 );

@@ -8,37 +8,41 @@
 use minijinja::machinery::Span;
 use minijinja::syntax::SyntaxConfig;
 
-use super::catalogue::{ESCAPE, EXEC_STRONG};
+use std::collections::HashSet;
+
+use super::catalogue::{ESCAPE, EXEC_STRONG, EscapeKind};
 use super::value::{K, MAX_FOLD};
-use super::{Hit, excerpt};
-use crate::report::Severity;
+use super::{Hit, HitKey, MAX_ESCAPES, excerpt};
 
 /// Fallback for templates the parser rejects: fold runs of constants (`'_'*2 ~ 'class'`)
 /// within each block and check every identifier and string against the internal names.
 pub(super) fn lexical(text: &str) -> Vec<Hit> {
     use minijinja::machinery::Token;
     let mut hits: Vec<Hit> = Vec::new();
-    let mut add = |sev: Severity, what: String, span: Span| {
+    let mut seen: HashSet<HitKey> = HashSet::new();
+    let mut add = |kind: EscapeKind, what: String, span: Span| {
         let start = span.start_offset as usize;
         let len = (span.end_offset as usize).saturating_sub(start);
         let h = Hit {
-            severity: sev,
+            kind,
             what,
             evidence: if len > 240 {
                 excerpt(text, start, 240)
             } else {
                 text.get(start..start + len).unwrap_or_default().to_string()
             },
+            path: vec![],
+            at: span.start_offset,
         };
-        if !hits.contains(&h) && hits.len() < 256 {
+        if hits.len() < MAX_ESCAPES && seen.insert(h.key()) {
             hits.push(h);
         }
     };
-    let check = |name: &str| -> Option<Severity> {
+    let check = |name: &str| -> Option<EscapeKind> {
         if ESCAPE.contains(&name) {
-            Some(Severity::Critical)
+            Some(EscapeKind::CodeName)
         } else if name.len() > 4 && name.starts_with("__") && name.ends_with("__") {
-            Some(Severity::High)
+            Some(EscapeKind::Dunder)
         } else {
             None
         }
@@ -52,7 +56,7 @@ pub(super) fn lexical(text: &str) -> Vec<Hit> {
     let flush = |run: &mut Vec<K>,
                  ops: &mut Vec<char>,
                  span: Option<Span>,
-                 add: &mut dyn FnMut(Severity, String, Span)| {
+                 add: &mut dyn FnMut(EscapeKind, String, Span)| {
         if run.len() > 1 && ops.len() + 1 == run.len() {
             // `*` binds tighter than `+` and `~`.
             let mut terms: Vec<K> = vec![];
@@ -77,8 +81,8 @@ pub(super) fn lexical(text: &str) -> Vec<Hit> {
             }
             terms.extend(cur);
             let joined: String = terms.iter().filter_map(K::plain).collect();
-            if let (Some(sev), Some(span)) = (check(&joined), span) {
-                add(sev, format!("string {joined} built"), span);
+            if let (Some(kind), Some(span)) = (check(&joined), span) {
+                add(kind, format!("string {joined} built"), span);
             }
         }
         run.clear();
@@ -94,9 +98,9 @@ pub(super) fn lexical(text: &str) -> Vec<Hit> {
         };
         if let Some(k) = konst {
             if let K::Str(s) = &k
-                && let Some(sev) = check(s)
+                && let Some(kind) = check(s)
             {
-                add(sev, format!("string {s}"), span);
+                add(kind, format!("string {s}"), span);
             }
             if run.len() > ops.len() {
                 // Adjacent string literals concatenate ('__glo' 'bals__').
@@ -121,12 +125,12 @@ pub(super) fn lexical(text: &str) -> Vec<Hit> {
             }
         }
         if let Token::Ident(id) = tok {
-            if let Some(sev) = check(id) {
-                add(sev, format!("attribute {id}"), span);
+            if let Some(kind) = check(id) {
+                add(kind, format!("attribute {id}"), span);
             } else if prev_pipe && id == "attr" {
-                add(Severity::High, "attr filter".into(), span);
+                add(EscapeKind::DynamicName, "attr filter".into(), span);
             } else if prev_dot && EXEC_STRONG.contains(&id) {
-                add(Severity::High, format!("name {id}"), span);
+                add(EscapeKind::CommandCall, format!("name {id}"), span);
             }
         }
         prev_pipe = matches!(tok, Token::Pipe);

@@ -16,15 +16,24 @@
 //! `(lipsum|string)[i]`, `|tojson`, `|pprint`, `groupby`, `|join`, or loops accumulating in
 //! a namespace are known when the template is. Jinja's subscript falls back to the
 //! attribute and `getattr` to the item: both are one access. Every name accessed is
-//! checked; a name that cannot be computed, used on one of those objects, is a finding
+//! checked; a name that cannot be computed, used on one of those objects, is reported
 //! (fail closed).
+//!
+//! What is found is plain data ([`Escape`]: which construct, the internal names crossed,
+//! the evidence, its line and column), judged by the rules in `rules/gguf.rs`. The data
+//! flow: [`analyze`] → `interp` (statements) → `expr` (expressions, name access) →
+//! `filters` / `calls`, over `value` (the value model) with `strings` (Python string
+//! semantics) and `catalogue` (names and kinds); `lexical` when the template does not parse.
+//!
+//! Must not: render anything for real, or decide severities (no `rules`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use minijinja::syntax::SyntaxConfig;
 
+use serde::{Deserialize, Serialize};
+
 use crate::limits::Limits;
-use crate::report::Severity;
 
 mod calls;
 mod catalogue;
@@ -37,6 +46,7 @@ mod strings;
 mod tests;
 mod value;
 
+pub use catalogue::EscapeKind;
 use interp::{An, MAX_STEPS};
 use lexical::lexical;
 use value::State;
@@ -45,22 +55,53 @@ use value::State;
 /// operator chains as left-deep trees, and dropping or walking them recurses).
 const MAX_BLOCK_TOKENS: usize = 1000;
 
-/// One suspicious construct.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Hit {
-    /// How bad.
-    pub severity: Severity,
-    /// What was reached, e.g. `attribute __globals__`.
+/// One construct of a sandbox escape found in a template: a fact for the rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escape {
+    /// Which construct.
+    pub kind: EscapeKind,
+    /// What was reached, e.g. `attribute __globals__`, `popen reached through __globals__.os`.
     pub what: String,
-    /// The template source of the expression.
+    /// The template source of the (outermost) expression, at most 240 bytes.
     pub evidence: String,
+    /// Internal names crossed before the construct (`__init__`, `__globals__`, `os`),
+    /// outermost first; empty when it is not reached through internals.
+    pub path: Vec<String>,
+    /// Line of the evidence's start in the template (1-based).
+    pub line: u32,
+    /// Column of the evidence's start, in characters (1-based).
+    pub column: u32,
 }
+
+/// A construct as the analysis finds it, before its offset becomes a line and column.
+#[derive(Debug, Clone)]
+struct Hit {
+    kind: EscapeKind,
+    what: String,
+    evidence: String,
+    path: Vec<String>,
+    /// Byte offset of the evidence in the template.
+    at: u32,
+}
+
+/// What makes two hits the same construct (loop passes and macro calls evaluate an
+/// expression again; the first position is kept).
+type HitKey = (EscapeKind, String, String);
+
+impl Hit {
+    fn key(&self) -> HitKey {
+        (self.kind, self.what.clone(), self.evidence.clone())
+    }
+}
+
+/// At most this many constructs are kept per template.
+const MAX_ESCAPES: usize = 256;
 
 /// Result of analysing one template.
 #[derive(Debug, Default)]
 pub struct TemplateReport {
-    /// Suspicious constructs.
-    pub hits: Vec<Hit>,
+    /// Constructs of sandbox escapes, in the order found, each once.
+    pub escapes: Vec<Escape>,
     /// Set when the template could not be analysed (parse error, limit): never clean then.
     pub unparsed: Option<String>,
 }
@@ -141,11 +182,11 @@ pub fn analyze(src: &str, limits: &Limits) -> TemplateReport {
     match joined {
         Ok(Ok(r)) => r,
         Ok(Err(_)) => TemplateReport {
-            hits: vec![],
+            escapes: vec![],
             unparsed: Some("template analysis failed".into()),
         },
         Err(e) => TemplateReport {
-            hits: vec![],
+            escapes: vec![],
             unparsed: Some(format!("template analysis could not start: {e}")),
         },
     }
@@ -162,29 +203,12 @@ fn analyze_parsed(text: &str) -> TemplateReport {
             rep.unparsed = Some(format!("Jinja parse error: {e}"));
             // Jinja2 accepts syntax minijinja does not (a call after a filter:
             // `x|attr(n)()`): the tokens still tell what names the template builds.
-            rep.hits = lexical(text);
+            rep.escapes = escapes(text, lexical(text));
             return rep;
         }
     };
     let run = |mutable: bool, trim: bool| {
-        let mut an = An {
-            src: text,
-            hits: Vec::new(),
-            outer: None,
-            pending: Vec::new(),
-            seen: HashSet::new(),
-            macros: Vec::new(),
-            macro_ids: HashMap::new(),
-            depth: 0,
-            steps: 0,
-            memo: HashMap::new(),
-            active: Vec::new(),
-            loops: Vec::new(),
-            mutable,
-            saw_mutator: false,
-            trim,
-            trim_matters: false,
-        };
+        let mut an = An::new(text, mutable, trim);
         let mut st = State::default();
         an.stmt(&ast, &mut st);
         an
@@ -211,14 +235,40 @@ fn analyze_parsed(text: &str) -> TemplateReport {
             "template evaluation stopped after {MAX_STEPS} steps (loops and macro calls no longer expanded)"
         ));
     }
-    let mut hits: Vec<Hit> = Vec::new();
-    for h in all {
-        if !hits.contains(&h) && hits.len() < 256 {
-            hits.push(h);
-        }
-    }
-    rep.hits = hits;
+    rep.escapes = escapes(text, all);
     rep
+}
+
+/// The hits as facts: each construct once (the first found), at most [`MAX_ESCAPES`], with
+/// the line and column of its evidence.
+fn escapes(text: &str, hits: Vec<Hit>) -> Vec<Escape> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut seen: HashSet<HitKey> = HashSet::new();
+    let mut out = Vec::new();
+    for h in hits {
+        if out.len() >= MAX_ESCAPES {
+            break;
+        }
+        if !seen.insert(h.key()) {
+            continue;
+        }
+        let at = (h.at as usize).min(text.len());
+        // The last line start at or before `at` (the first is 0, so there is one).
+        let line = line_starts.partition_point(|s| *s <= at).max(1);
+        let start = line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = text.get(start..at).map_or(0, |t| t.chars().count()) + 1;
+        out.push(Escape {
+            kind: h.kind,
+            what: h.what,
+            evidence: h.evidence,
+            path: h.path,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        });
+    }
+    out
 }
 
 /// Reject blocks with more tokens than [`MAX_BLOCK_TOKENS`] before building the AST.

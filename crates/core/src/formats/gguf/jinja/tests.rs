@@ -3,11 +3,18 @@
 #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use super::*;
+use crate::report::Severity;
+use crate::rules::escape_severity;
+
+/// The worst severity the rules give to what the analysis found.
+fn worst_of(r: &TemplateReport) -> Option<Severity> {
+    r.escapes.iter().map(|e| escape_severity(e.kind)).max()
+}
 
 fn worst(src: &str) -> Option<Severity> {
     let r = analyze(src, &Limits::default());
     assert!(r.unparsed.is_none(), "{src}: {:?}", r.unparsed);
-    r.hits.iter().map(|h| h.severity).max()
+    worst_of(&r)
 }
 
 #[test]
@@ -148,9 +155,9 @@ fn macro_bodies_are_their_own_evidence() {
         &Limits::default(),
     );
     assert!(
-        r.hits.iter().all(|h| h.evidence == "o.__globals__"),
+        r.escapes.iter().all(|h| h.evidence == "o.__globals__"),
         "{:?}",
-        r.hits
+        r.escapes
     );
 }
 
@@ -165,10 +172,7 @@ fn evaluation_is_bounded() {
     t += "{{ lipsum[x] }}";
     t += &"{% endfor %}".repeat(12);
     let r = analyze(&t, &Limits::default());
-    assert_eq!(
-        r.hits.iter().map(|h| h.severity).max(),
-        Some(Severity::High)
-    );
+    assert_eq!(worst_of(&r), Some(Severity::High));
     // Macros calling the previous one twice with different arguments.
     let mut t = String::from("{% macro m0(x) %}{{ lipsum[x] }}{% endmacro %}");
     for i in 1..30 {
@@ -180,7 +184,7 @@ fn evaluation_is_bounded() {
     }
     t += "{{ m29('') }}";
     let r = analyze(&t, &Limits::default());
-    assert!(!r.hits.is_empty());
+    assert!(!r.escapes.is_empty());
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
 }
 
@@ -204,23 +208,18 @@ fn unparsable_escapes_are_still_seen() {
         &Limits::default(),
     );
     assert!(r.unparsed.is_some());
-    assert_eq!(
-        r.hits.iter().map(|h| h.severity).max(),
-        Some(Severity::Critical)
-    );
+    assert_eq!(worst_of(&r), Some(Severity::Critical));
     let r = analyze("{{ x|attr('__glo' 'bals__')() }}", &Limits::default());
-    assert_eq!(
-        r.hits.iter().map(|h| h.severity).max(),
-        Some(Severity::Critical)
-    );
+    assert_eq!(worst_of(&r), Some(Severity::Critical));
     // A variable named like a command function is not a call of it.
     let r = analyze("{% if system %}{{ x|trim() }}{% endif", &Limits::default());
-    assert!(r.unparsed.is_some() && r.hits.is_empty(), "{:?}", r.hits);
-    let r = analyze("{{ x|attr(a)() }}", &Limits::default());
-    assert_eq!(
-        r.hits.iter().map(|h| h.severity).max(),
-        Some(Severity::High)
+    assert!(
+        r.unparsed.is_some() && r.escapes.is_empty(),
+        "{:?}",
+        r.escapes
     );
+    let r = analyze("{{ x|attr(a)() }}", &Limits::default());
+    assert_eq!(worst_of(&r), Some(Severity::High));
 }
 
 #[test]
@@ -258,4 +257,27 @@ fn generation_tags_are_stripped_in_place() {
     let t = strip_extension_tags(s);
     assert_eq!(t.len(), s.len());
     assert!(t.starts_with("a ") && t.contains('b') && t.ends_with("c{% if x %}"));
+}
+
+#[test]
+fn escapes_carry_their_position_and_path() {
+    let r = analyze(
+        "{{ a }}\n  {{ cycler.__init__.__globals__.os.popen('id') }}",
+        &Limits::default(),
+    );
+    assert!(!r.escapes.is_empty());
+    for e in &r.escapes {
+        assert_eq!((e.line, e.column), (2, 6), "{e:?}");
+        assert_eq!(e.evidence, "cycler.__init__.__globals__.os.popen('id')");
+    }
+    let popen = r
+        .escapes
+        .iter()
+        .find(|e| e.what == "popen reached through __init__.__globals__.os")
+        .unwrap();
+    assert_eq!(popen.kind, EscapeKind::CommandThroughInternals);
+    assert_eq!(popen.path, ["__init__", "__globals__", "os"]);
+    // Facts as JSON: kinds by name.
+    let json = serde_json::to_value(popen).unwrap();
+    assert_eq!(json["kind"], "command-through-internals");
 }
