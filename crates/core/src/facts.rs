@@ -1,16 +1,17 @@
 //! Facts: what a format reader found in a file, as plain serialisable values, before any rule
 //! decides what they mean. Each format module declares its own facts type (its output
-//! schema, documented field by field); [`Facts`] has one variant per module that has one. Readers produce [`Facts`] and do not import `rules`; each rule's
+//! schema, documented field by field); [`Facts`] has one variant per module. Readers produce
+//! [`Facts`] and do not import `rules`; each rule's
 //! check sits beside its `rule!` metadata (`rules/<area>.rs`) as
 //! `fn(&Facts, &Policy, &mut Emitter)`, and [`crate::rules::check`] runs them all. Stored
 //! facts can be judged again under another policy or rule set without the file's bytes, as
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
 //!
-//! Converted so far: zip structure, archive member paths and links, NumPy and safetensors headers, msgpack ext types and pickles, the file
-//! name against the content, TFLite operator codes, Keras configs (`formats::keras`),
-//! TensorFlow graph ops (`formats::tensorflow`), ONNX models and tensors (`formats::onnx`),
-//! 7z members (`formats::sevenzip`), TorchScript code (`formats::torchscript`). Other readers
-//! still emit findings directly (see docs/architecture.md).
+//! Every reader produces facts: zip structure, archive members (zip, tar, 7z), NumPy and
+//! safetensors headers, msgpack, the file name against the content, TFLite, Keras, TensorFlow,
+//! ONNX, GGUF and chat templates, TorchScript code, pickles (`judge::pickle::facts`). What the
+//! scan driver observes itself (malformed input, limits, polyglots) is recorded beside them
+//! in the file's journal (`scan::FileAnalysis`), from which the report is judged.
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
@@ -54,6 +55,11 @@ pub enum Facts {
     SevenZip(crate::formats::sevenzip::SevenZipFacts),
     /// What one TorchScript `code/**.py` source reaches.
     TorchscriptCode(crate::formats::torchscript::TorchScriptFacts),
+    /// A GGUF header: what readers may disagree on (its templates are `ChatTemplate`s).
+    Gguf(crate::formats::gguf::GgufFacts),
+    /// One chat template (GGUF metadata, `tokenizer_config.json`, `chat_template.json`,
+    /// `*.jinja`): where it was found and the sandbox-escape analysis of it.
+    ChatTemplate(crate::formats::gguf::TemplateFacts),
 }
 
 /// One archive member's path, as extraction would use it.
@@ -161,7 +167,7 @@ impl Undecided {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -373,5 +379,66 @@ mod tests {
             ]),
         });
         round_trip(&f, 2);
+    }
+
+    /// `facts` survives JSON and judges the same after it; returns its findings.
+    fn round_trip_found(f: &Facts) -> Vec<Finding> {
+        let text = serde_json::to_string(f).unwrap();
+        let back: Facts = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, f);
+        let policy = crate::policy::Policy::default();
+        let (a, b) = (judge(f, &policy).0, judge(&back, &policy).0);
+        assert_eq!(a, b);
+        a
+    }
+
+    #[test]
+    fn gguf_facts_round_trip() {
+        let f = Facts::Gguf(crate::formats::gguf::GgufFacts {
+            version: 3,
+            big_endian: false,
+            tensor_count: 2,
+            kv_count: 4,
+            duplicate_keys: vec!["tokenizer.chat_template".into()],
+        });
+        let found = round_trip_found(&f);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "MG-GGUF-HEADER");
+    }
+
+    #[test]
+    fn chat_template_facts_round_trip() {
+        use crate::formats::gguf::jinja::{Escape, EscapeKind};
+        let f = Facts::ChatTemplate(crate::formats::gguf::TemplateFacts {
+            name: "tokenizer.chat_template".into(),
+            offset: Some(414),
+            unparsed: Some(crate::formats::gguf::Unparsed {
+                reason: "Jinja parse error: unexpected end of input".into(),
+                head: "{{ x|attr('__glo' 'bals__')() }}".into(),
+            }),
+            escapes: vec![
+                Escape {
+                    kind: EscapeKind::CodeName,
+                    what: "string __globals__".into(),
+                    evidence: "'__glo' 'bals__'".into(),
+                    path: vec![],
+                    line: 1,
+                    column: 11,
+                },
+                Escape {
+                    kind: EscapeKind::CommandThroughInternals,
+                    what: "popen reached through __globals__.os".into(),
+                    evidence: "lipsum.__globals__.os.popen('id')".into(),
+                    path: vec!["__globals__".into(), "os".into()],
+                    line: 2,
+                    column: 4,
+                },
+            ],
+        });
+        let found = round_trip_found(&f);
+        let rules: Vec<&str> = found.iter().map(|x| x.rule.as_str()).collect();
+        assert_eq!(rules, ["MG-TEMPLATE-PARSE", "MG-TEMPLATE-SSTI"]);
+        assert_eq!(found[1].severity, crate::report::Severity::Critical);
+        assert_eq!(found[1].location.offset, Some(414));
     }
 }

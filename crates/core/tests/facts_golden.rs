@@ -41,7 +41,10 @@ fn areas() -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     let mut loose = Vec::new();
     let mut dirs = Vec::new();
-    for e in std::fs::read_dir(root.join("tests/fixtures")).unwrap().flatten() {
+    for e in std::fs::read_dir(root.join("tests/fixtures"))
+        .unwrap()
+        .flatten()
+    {
         if e.path().is_dir() {
             dirs.push(e.file_name().to_string_lossy().into_owned());
         } else {

@@ -154,6 +154,7 @@ static CHECK_GROUPS: &[&[Check]] = &[
     tensorflow::CHECKS,
     onnx::CHECKS,
     code::CHECKS,
+    gguf::CHECKS,
 ];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.
