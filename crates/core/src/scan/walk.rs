@@ -10,6 +10,26 @@ use crate::report::{Finding, Location, Member, ScanError, Severity};
 use crate::rules;
 use crate::source::{ReadAt, read_range};
 
+/// The formats with magic bytes but no parser in their registry entry, read by
+/// `Walk::walked` (containers, compressors and the pickle family recurse into the walk);
+/// `every_magic_is_parsed_or_walked` checks the registry against it.
+#[cfg(test)]
+pub(crate) const WALKED: &[FormatId] = &[
+    FormatId::Zip,
+    FormatId::PytorchLegacy,
+    FormatId::Pickle,
+    FormatId::Numpy,
+    FormatId::Zlib,
+    FormatId::Gzip,
+    FormatId::Bzip2,
+    FormatId::Xz,
+    FormatId::Lzma,
+    FormatId::Zstd,
+    FormatId::Lz4,
+    FormatId::Tar,
+    FormatId::Joblib,
+];
+
 /// One file's walk: what every reader found so far, and the scanner in force.
 pub(crate) struct Walk<'a> {
     pub(crate) s: &'a Scanner,
@@ -186,11 +206,12 @@ impl Walk<'_> {
         let kind = formats::sniff(&head);
         // libhdf5 looks for its superblock after a user block too (`H5FD_locate_signature`):
         // h5py and Keras open such a file whatever its first 512 bytes are.
-        let user_block = if matches!(kind, Kind::Hdf5 | Kind::Empty) || src.size() < 520 {
-            None
-        } else {
-            formats::hdf5_superblock(src).filter(|&at| at > 0)
-        };
+        let user_block =
+            if matches!(kind, Kind::Is(FormatId::Hdf5) | Kind::Empty) || src.size() < 520 {
+                None
+            } else {
+                formats::hdf5_superblock(src).filter(|&at| at > 0)
+            };
         // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
         // that opens with another format's magic and also runs as a pickle (a polyglot) is
         // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
@@ -201,7 +222,7 @@ impl Walk<'_> {
                 | Kind::Zip
                 | Kind::TorchLegacy
                 | Kind::PickleProto
-                | Kind::MaybePickle
+                | Kind::Maybe(_)
                 | Kind::Zlib
                 | Kind::Data
         ) && formats::opens_pickle(&head)
@@ -210,49 +231,16 @@ impl Walk<'_> {
         }
         let main = match kind {
             Kind::Empty => Some(FormatId::Empty),
-            Kind::Zip => Some(self.zip(src, member, depth)),
-            Kind::TorchLegacy => {
-                self.pickle(src, member, PickleMode::TorchLegacy, depth);
-                Some(FormatId::PytorchLegacy)
-            }
-            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
             Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
                 Some(format) => Some(format),
                 None => self.unsniffed(src, member, name, depth),
             },
-            Kind::Npy => Some(self.npy(src, member, depth)),
-            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
-            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
-            Kind::Zlib => {
-                let as_pickle = if formats::opens_pickle(&head) {
-                    self.pickle(src, member, PickleMode::Maybe, depth)
-                } else {
-                    None
-                };
-                match as_pickle {
-                    Some(format) => Some(format),
-                    None => match self.decompress(src, member, name, depth, kind) {
-                        Some(format) => Some(format),
-                        None => self.unsniffed(src, member, name, depth),
-                    },
-                }
-            }
-            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
-                self.decompress(src, member, name, depth, kind)
-            }
-            Kind::Tar => Some(self.tar(src, member, depth)),
-            Kind::Safetensors => {
-                Some(self.format(formats::safetensors::analyze, src, member, name, depth))
-            }
-            Kind::Zstd | Kind::Lz4 => self.decompress(src, member, name, depth, kind),
-            Kind::SevenZip => {
-                Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
-            }
-            Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
-            Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
-            Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
-            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, &head)),
-            Kind::Data => self.unsniffed(src, member, name, depth),
+            Kind::Maybe(_) | Kind::Data => self.unsniffed(src, member, name, depth),
+            // The registry entry's parser, or the walk's own reading (`WALKED`).
+            Kind::Is(id) => match formats::parser(id) {
+                Some(parse) => Some(self.format(parse, src, member, name, depth)),
+                None => self.walked(kind, src, member, name, depth, &head),
+            },
         };
         let Some(at) = user_block else {
             return main;
@@ -276,6 +264,51 @@ impl Walk<'_> {
                 );
                 Some(f)
             }
+        }
+    }
+
+    /// A format whose registry entry has magic but no parser (one of `WALKED`): reading it
+    /// recurses into the walk.
+    fn walked(
+        &mut self,
+        kind: Kind,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+        head: &[u8],
+    ) -> Option<FormatId> {
+        match kind {
+            Kind::Zip => Some(self.zip(src, member, depth)),
+            Kind::TorchLegacy => {
+                self.pickle(src, member, PickleMode::TorchLegacy, depth);
+                Some(FormatId::PytorchLegacy)
+            }
+            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
+            Kind::Npy => Some(self.npy(src, member, depth)),
+            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
+            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
+            Kind::Zlib => {
+                let as_pickle = if formats::opens_pickle(head) {
+                    self.pickle(src, member, PickleMode::Maybe, depth)
+                } else {
+                    None
+                };
+                match as_pickle {
+                    Some(format) => Some(format),
+                    None => match self.decompress(src, member, name, depth, kind) {
+                        Some(format) => Some(format),
+                        None => self.unsniffed(src, member, name, depth),
+                    },
+                }
+            }
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone | Kind::Zstd | Kind::Lz4 => {
+                self.decompress(src, member, name, depth, kind)
+            }
+            Kind::Tar => Some(self.tar(src, member, depth)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, head)),
+            // Not reached: every magic has a parser or is listed in `WALKED` (tested).
+            _ => self.unsniffed(src, member, name, depth),
         }
     }
 
@@ -383,14 +416,7 @@ impl Walk<'_> {
             return;
         }
         let magic = match kind {
-            Kind::Gguf => "GGUF",
-            Kind::Tflite => "TFLite",
-            Kind::Tar => "tar",
-            Kind::Safetensors => "safetensors",
-            Kind::Hdf5 => "HDF5",
-            Kind::Bzip2 => "bzip2",
-            Kind::LzmaAlone => "LZMA",
-            Kind::Zstd => "zstd",
+            Kind::Is(id) => formats::magic(id).map_or("another format's", |m| m.label),
             _ => "another format's",
         };
         self.finding(
@@ -564,6 +590,20 @@ impl Walk<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each magic's format is either dispatched to its registry parser or read by the walk.
+    #[test]
+    fn every_magic_is_parsed_or_walked() {
+        for m in formats::magics() {
+            let parsed = formats::parser(m.id).is_some();
+            assert_ne!(parsed, WALKED.contains(&m.id), "{}", m.id);
         }
     }
 }
