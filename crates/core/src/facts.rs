@@ -7,7 +7,7 @@
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
 //!
 //! Converted so far: zip structure, archive member paths and links, NumPy and safetensors headers, msgpack ext types and pickles, the file
-//! name against the content, TFLite operator codes. Other readers still emit findings directly (see docs/architecture.md).
+//! name against the content, TFLite operator codes, YARA signature matches. Other readers still emit findings directly (see docs/architecture.md).
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
@@ -39,6 +39,8 @@ pub enum Facts {
     Safetensors(crate::formats::safetensors::SafetensorsFacts),
     /// One member of an archive (zip, tar): its path and, for a link, its target.
     ArchiveMember(ArchiveMemberFacts),
+    /// What the YARA rules matched in one source.
+    Signatures(crate::signatures::SignatureFacts),
 }
 
 /// One archive member's path, as extraction would use it.
@@ -150,5 +152,30 @@ mod tests {
         let policy = crate::policy::Policy::default();
         assert_eq!(judge(&f, &policy).0, judge(&back, &policy).0);
         assert_eq!(judge(&f, &policy).0.len(), 1);
+    }
+
+    #[test]
+    fn signature_facts_round_trip_through_json_and_judge_the_same() {
+        let f = Facts::Signatures(crate::signatures::SignatureFacts {
+            matches: vec![crate::signatures::SignatureMatch {
+                namespace: "modelguard".into(),
+                rule: "MG_EICAR_Test_Signature".into(),
+                string: Some("$eicar".into()),
+                offset: Some(13),
+                severity: Some("high".into()),
+                message: Some("EICAR test signature".into()),
+                description: None,
+            }],
+            format: Some(FormatId::Safetensors),
+        });
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.starts_with(r#"{"kind":"signatures","#), "{text}");
+        let back: Facts = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, f);
+        let policy = crate::policy::Policy::default();
+        let (found, undecided) = judge(&back, &policy);
+        assert_eq!(found, judge(&f, &policy).0);
+        assert_eq!(found.len(), 1);
+        assert!(undecided.is_empty());
     }
 }

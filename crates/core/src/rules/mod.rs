@@ -150,6 +150,7 @@ static CHECK_GROUPS: &[&[Check]] = &[
     tflite::CHECKS,
     formats::CHECKS,
     msgpack::CHECKS,
+    signatures::CHECKS,
 ];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.

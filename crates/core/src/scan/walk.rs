@@ -4,10 +4,12 @@
 use std::path::Path;
 
 use super::{PickleMode, Scanner, Slice, join};
+use crate::facts::Facts;
 use crate::formats::{self, FormatId, Kind, zip};
 use crate::limits::Limits;
 use crate::report::{Finding, Location, Member, ScanError, Severity};
 use crate::rules;
+use crate::signatures::SignatureFacts;
 use crate::source::{ReadAt, read_range};
 
 /// The formats with magic bytes but no parser in their registry entry, read by
@@ -108,13 +110,16 @@ impl Walk<'_> {
         name: &str,
         depth: usize,
     ) -> Option<FormatId> {
-        // Signatures over the raw bytes first; a container's match that one of its members
-        // also matches is then reported on the member only.
+        // Signatures over the raw bytes first. Their facts are judged once the walk knows what
+        // the file is (the check treats a match in safetensors data as data) and their
+        // findings go before the walk's; a container's match that one of its members also
+        // matches is then reported on the member only.
         let mark = self.findings.len();
-        if depth <= self.limits().max_depth {
-            self.signatures(src, member);
-        }
-        let own = mark..self.findings.len();
+        let matched = if depth <= self.limits().max_depth {
+            self.signature_facts(src, member)
+        } else {
+            None
+        };
         let format = self.walk_kind(src, member, name, depth);
         if format.is_none() && formats::names_a_model(name) {
             // Fail closed: the name says a loader that runs code opens this file, and
@@ -133,26 +138,33 @@ impl Walk<'_> {
                 false,
             );
         }
-        if !own.is_empty() {
-            // No loader executes any part of a safetensors file (the header is JSON metadata
-            // read as strings): text there that looks like a command is reported, not judged.
-            if format == Some(FormatId::Safetensors) {
-                for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
-                    if f.rule == rules::YARA.id && f.severity > Severity::Info {
-                        f.message
-                            .push_str(" (in safetensors data, which no loader executes)");
-                        f.severity = Severity::Info;
-                    }
-                }
-            }
-            crate::signatures::drop_container_duplicates(&mut self.findings, own);
+        if let Some(mut facts) = matched {
+            facts.format = format;
+            let walked = self.findings.split_off(mark.min(self.findings.len()));
+            self.judge_facts(&Facts::Signatures(facts), member);
+            let own = mark..self.findings.len();
+            self.findings.extend(walked);
+            rules::drop_container_duplicates(&mut self.findings, own);
         }
         format
     }
 
-    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
-    /// `max_signature_millis`).
+    /// Match the YARA rules over `src` and judge the matches at once (bytes that are not
+    /// walked as a file of their own: a member read as a pickle, a member's decoded start).
     pub(crate) fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
+        if let Some(facts) = self.signature_facts(src, member) {
+            self.judge_facts(&Facts::Signatures(facts), member);
+        }
+    }
+
+    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
+    /// `max_signature_millis`); `None` when nothing matched. A scan error makes the file
+    /// incomplete; matches found before it are kept.
+    pub(crate) fn signature_facts(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+    ) -> Option<SignatureFacts> {
         let limits = &self.s.limits;
         let max_time = (limits.max_signature_millis > 0)
             .then(|| std::time::Duration::from_millis(limits.max_signature_millis));
@@ -161,8 +173,6 @@ impl Walk<'_> {
             .s
             .signatures
             .scan(src, limits.max_signature_bytes, max_time, &mut matches);
-        self.findings
-            .extend(matches.iter().map(|m| m.finding(member)));
         match res {
             Ok(()) => {}
             Err(e) => self.error(
@@ -175,6 +185,10 @@ impl Walk<'_> {
                 false,
             ),
         }
+        (!matches.is_empty()).then_some(SignatureFacts {
+            matches,
+            format: None,
+        })
     }
 
     pub(crate) fn walk_kind(
