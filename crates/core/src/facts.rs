@@ -1,8 +1,7 @@
 //! Facts: what a format reader found in a file, as plain serialisable values, before any rule
 //! decides what they mean. Each format module declares its own facts type (its output
 //! schema, documented field by field); [`Facts`] has one variant per module. Readers produce
-//! [`Facts`] and do not import `rules`; each rule's
-//! check sits beside its `rule!` metadata (`rules/<area>.rs`) as
+//! [`Facts`] and do not import `rules`; each rule's check sits beside its `rule!` metadata (`rules/<area>.rs`) as
 //! `fn(&Facts, &Policy, &mut Emitter)`, and [`crate::rules::check`] runs them all. Stored
 //! facts can be judged again under another policy or rule set without the file's bytes, as
 //! long as [`EXTRACTOR_VERSION`] is unchanged.
@@ -11,7 +10,8 @@
 //! safetensors headers, msgpack, the file name against the content, TFLite, Keras, TensorFlow,
 //! ONNX, GGUF and chat templates, TorchScript code, pickles (`judge::pickle::facts`). What the
 //! scan driver observes itself (malformed input, limits, polyglots) is recorded beside them
-//! in the file's journal (`scan::FileAnalysis`), from which the report is judged.
+//! in the file's journal (`scan::FileAnalysis`), from which the report is judged. YARA
+//! signature matches are facts too (`signatures::SignatureFacts`).
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
@@ -60,6 +60,8 @@ pub enum Facts {
     /// One chat template (GGUF metadata, `tokenizer_config.json`, `chat_template.json`,
     /// `*.jinja`): where it was found and the sandbox-escape analysis of it.
     ChatTemplate(crate::formats::gguf::TemplateFacts),
+    /// What the YARA rules matched in one source.
+    Signatures(crate::signatures::SignatureFacts),
 }
 
 /// One archive member's path, as extraction would use it.
@@ -440,5 +442,30 @@ mod tests {
         assert_eq!(rules, ["MG-TEMPLATE-PARSE", "MG-TEMPLATE-SSTI"]);
         assert_eq!(found[1].severity, crate::report::Severity::Critical);
         assert_eq!(found[1].location.offset, Some(414));
+    }
+
+    #[test]
+    fn signature_facts_round_trip_through_json_and_judge_the_same() {
+        let f = Facts::Signatures(crate::signatures::SignatureFacts {
+            matches: vec![crate::signatures::SignatureMatch {
+                namespace: "modelguard".into(),
+                rule: "MG_EICAR_Test_Signature".into(),
+                string: Some("$eicar".into()),
+                offset: Some(13),
+                severity: Some("high".into()),
+                message: Some("EICAR test signature".into()),
+                description: None,
+            }],
+            format: Some(FormatId::Safetensors),
+        });
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.starts_with(r#"{"kind":"signatures","#), "{text}");
+        let back: Facts = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, f);
+        let policy = crate::policy::Policy::default();
+        let (found, undecided) = judge(&back, &policy);
+        assert_eq!(found, judge(&f, &policy).0);
+        assert_eq!(found.len(), 1);
+        assert!(undecided.is_empty());
     }
 }

@@ -775,9 +775,11 @@ async fn rejudge_many(db: String, dir: &tempfile::TempDir, n: u32) {
     for i in 0..n {
         let data = if i % 100 == 0 { evil() } else { pickle(i) };
         let sha = format!("{i:064x}");
-        let mut report = scanner.scan_bytes(&format!("f{i}.pkl"), &data);
-        report.sha256 = Some(sha.clone());
-        let json = serde_json::to_vec(&report).unwrap();
+        let src = modelguard::source::Bytes(&data);
+        let mut analysis = scanner.analyze_source(&format!("f{i}.pkl"), &src);
+        analysis.sha256 = Some(sha.clone());
+        let json = serde_json::to_vec(&analysis).unwrap();
+        let report = analysis.judge(&scanner.policy);
         store.put_analysis(&sha, &extractor, &json).await.unwrap();
         let st = modelguard_server::status::of_report(&report);
         store

@@ -15,8 +15,8 @@ pub mod torchscript;
 pub mod zip;
 
 pub use registry::{
-    Analyzer, Extension, FORMATS, FormatId, FormatInfo, by_name, claims_extension, data_extension,
-    extension, info, names_a_model, runs_code,
+    Analyzer, Extension, FORMATS, FormatId, FormatInfo, Magic, by_name, claims_extension,
+    data_extension, extension, info, magic, magics, names_a_model, parser, runs_code,
 };
 
 use crate::limits::Limits;
@@ -113,52 +113,74 @@ impl Outcome {
     }
 }
 
-/// What the first bytes of a file say it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the first bytes of a file say it is: the first registry magic (in precedence order,
+/// [`registry::Magic`]) that matches, or nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Empty file.
     Empty,
-    /// Zip archive (PyTorch, TorchScript, npz, Keras, plain zip).
-    Zip,
-    /// POSIX/GNU tar.
-    Tar,
-    /// gzip stream.
-    Gzip,
-    /// bzip2 stream.
-    Bzip2,
-    /// xz stream.
-    Xz,
-    /// LZMA "alone" stream (joblib's lzma compressor).
-    LzmaAlone,
-    /// zlib stream (joblib's zlib compressor).
-    Zlib,
-    /// zstd frame.
-    Zstd,
-    /// 7-zip archive.
-    SevenZip,
-    /// NumPy `.npy`.
-    Npy,
-    /// A pickle with a PROTO opcode of protocol 2-5 (0 and 1 are only [`Kind::MaybePickle`]).
-    PickleProto,
-    /// Legacy `torch.save` stream: starts with the pickled magic number.
-    TorchLegacy,
-    /// Could be a pickle without a PROTO opcode (starts with an opcode that can open one).
-    MaybePickle,
-    /// safetensors.
-    Safetensors,
-    /// GGUF.
-    Gguf,
-    /// HDF5 (Keras .h5).
-    Hdf5,
-    /// TFLite flatbuffer (`TFL3` identifier at offset 4).
-    Tflite,
-    /// LZ4 frame.
-    Lz4,
-    /// joblib's legacy compressed pickle (`ZF` + hex length + zlib stream), which
-    /// `joblib.load` still reads (`numpy_pickle_compat.read_zfile`).
-    JoblibZf,
+    /// A registry magic identified this format.
+    Is(FormatId),
+    /// A weak magic: the bytes could be this format (a pickle without PROTO); the reader
+    /// confirms, and a wrong guess falls back to the name.
+    Maybe(FormatId),
     /// Anything else.
     Data,
+}
+
+/// The names of the enum [`Kind`] replaced, for code that names a kind it treats specially
+/// (the container walkers, 7z, msgpack); the registry-dispatched formats need none.
+#[allow(non_upper_case_globals)]
+impl Kind {
+    /// Zip archive (PyTorch, TorchScript, npz, Keras, plain zip).
+    pub const Zip: Kind = Kind::Is(FormatId::Zip);
+    /// POSIX/GNU tar.
+    pub const Tar: Kind = Kind::Is(FormatId::Tar);
+    /// gzip stream.
+    pub const Gzip: Kind = Kind::Is(FormatId::Gzip);
+    /// bzip2 stream.
+    pub const Bzip2: Kind = Kind::Is(FormatId::Bzip2);
+    /// xz stream.
+    pub const Xz: Kind = Kind::Is(FormatId::Xz);
+    /// LZMA "alone" stream (joblib's lzma compressor).
+    pub const LzmaAlone: Kind = Kind::Is(FormatId::Lzma);
+    /// zlib stream (joblib's zlib compressor).
+    pub const Zlib: Kind = Kind::Is(FormatId::Zlib);
+    /// zstd frame.
+    pub const Zstd: Kind = Kind::Is(FormatId::Zstd);
+    /// LZ4 frame.
+    pub const Lz4: Kind = Kind::Is(FormatId::Lz4);
+    /// NumPy `.npy`.
+    pub const Npy: Kind = Kind::Is(FormatId::Numpy);
+    /// A pickle with a PROTO opcode of protocol 2-5 (0 and 1 are only [`Kind::MaybePickle`]).
+    pub const PickleProto: Kind = Kind::Is(FormatId::Pickle);
+    /// Legacy `torch.save` stream: starts with the pickled magic number.
+    pub const TorchLegacy: Kind = Kind::Is(FormatId::PytorchLegacy);
+    /// Could be a pickle without a PROTO opcode (starts with an opcode that can open one).
+    pub const MaybePickle: Kind = Kind::Maybe(FormatId::Pickle);
+    /// joblib's legacy compressed pickle (`ZF` + hex length + zlib stream), which
+    /// `joblib.load` still reads (`numpy_pickle_compat.read_zfile`).
+    pub const JoblibZf: Kind = Kind::Is(FormatId::Joblib);
+    /// safetensors.
+    pub const Safetensors: Kind = Kind::Is(FormatId::Safetensors);
+}
+
+/// The variant names of the enum this type replaced, then the format id's: report text
+/// depends on them (`containers/zip.rs` names a hidden member's kind with `{kind:?}`).
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Kind::Empty => f.write_str("Empty"),
+            Kind::Data => f.write_str("Data"),
+            Kind::Maybe(id) => write!(f, "Maybe{id:?}"),
+            Kind::PickleProto => f.write_str("PickleProto"),
+            Kind::TorchLegacy => f.write_str("TorchLegacy"),
+            Kind::Npy => f.write_str("Npy"),
+            Kind::LzmaAlone => f.write_str("LzmaAlone"),
+            Kind::JoblibZf => f.write_str("JoblibZf"),
+            Kind::Is(id) => write!(f, "{id:?}"),
+        }
+    }
 }
 
 /// The pickled magic number that opens a legacy `torch.save` file:
@@ -179,82 +201,29 @@ pub fn opens_pickle(head: &[u8]) -> bool {
         .is_some_and(|b| *b == 0x80 || PICKLE_START.contains(b))
 }
 
-/// Identify `head` (the first bytes of a file, 512 are enough).
+/// Identify `head` (the first bytes of a file, 512 are enough): the registry's magic tests
+/// in precedence order, the first that matches wins.
 pub fn sniff(head: &[u8]) -> Kind {
     if head.is_empty() {
         return Kind::Empty;
     }
-    if zip::sniff(head) {
-        return Kind::Zip;
-    }
-    if head.starts_with(TORCH_LEGACY_MAGIC) {
-        return Kind::TorchLegacy;
-    }
-    // `joblib.numpy_pickle_utils._detect_compressor`: a `ZF` prefix is "compat", whatever
-    // follows (`read_zfile` then fails on anything that is not hex + zlib).
-    if head.starts_with(ZF_PREFIX) {
-        return Kind::JoblibZf;
-    }
-    if head.starts_with(b"\x93NUMPY") {
-        return Kind::Npy;
-    }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return Kind::Gzip;
-    }
-    if head.starts_with(b"BZh") {
-        return Kind::Bzip2;
-    }
-    if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
-        return Kind::Xz;
-    }
-    if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        return Kind::Zstd;
-    }
-    if head.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C]) {
-        return Kind::SevenZip;
-    }
-    if head.starts_with(b"GGUF") {
-        return Kind::Gguf;
-    }
-    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
-        return Kind::Hdf5;
-    }
-    if head.get(4..8) == Some(b"TFL3") {
-        return Kind::Tflite;
-    }
-    if head.starts_with(&[0x04, 0x22, 0x4D, 0x18]) {
-        return Kind::Lz4;
-    }
-    if head.get(257..262) == Some(b"ustar") {
-        return Kind::Tar;
-    }
-    if let [0x80, p, ..] = head
-        && (2..=5).contains(p)
-    {
-        return Kind::PickleProto;
-    }
-    if let Some(len) = head.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-        let n = u64::from_le_bytes(len);
-        if n > 1 && n < 100 << 20 && head.get(8) == Some(&b'{') {
-            return Kind::Safetensors;
-        }
-    }
-    // LZMA alone: properties byte 0x5D, then a 32-bit dictionary size.
-    if head.starts_with(&[0x5D, 0x00, 0x00]) {
-        return Kind::LzmaAlone;
-    }
-    if let [cmf, flg, ..] = head
-        && cmf & 0x0F == 8
-        && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
-        && *cmf >> 4 <= 7
-    {
-        return Kind::Zlib;
-    }
-    // Includes PROTO 0 and 1, which the unpickler accepts (the VM confirms).
-    if opens_pickle(head) {
-        return Kind::MaybePickle;
-    }
-    Kind::Data
+    registry::magics()
+        .iter()
+        .find(|m| (m.test)(head))
+        .map_or(Kind::Data, |m| m.kind())
+}
+
+/// A PROTO opcode of protocol 2-5 (0 and 1 are weaker: [`opens_pickle`]).
+pub(crate) fn pickle_proto(head: &[u8]) -> bool {
+    matches!(head, [0x80, 2..=5, ..])
+}
+
+/// A zlib stream header (RFC 1950): deflate, a window of at most 32 KiB, the check bits.
+pub(crate) fn zlib_header(head: &[u8]) -> bool {
+    matches!(head, [cmf, flg, ..]
+        if cmf & 0x0F == 8
+            && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+            && *cmf >> 4 <= 7)
 }
 
 /// joblib's legacy `ZF` prefix (`numpy_pickle_compat._ZFILE_PREFIX`).
@@ -433,6 +402,9 @@ pub fn escapes(path: &str, base: &str) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod sniff_tests;
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]

@@ -1,10 +1,20 @@
 //! The format registry: every format a report can name ([`FormatId`], whose serde names are
 //! the report's `format` strings) and one [`FormatInfo`] entry per listed format, owning how
-//! it is recognised, the file names it claims, its by-name parser, and what is checked.
-//! `modelguard formats`, the extension checks, the by-name dispatch and every rule's
-//! `formats` list derive from here (a rule naming an unregistered format does not compile).
+//! it is recognised (its [`Magic`] tests, with their precedence), the file names it claims,
+//! its parser, and what is checked. Sniffing ([`super::sniff`]), the walk's dispatch,
+//! `modelguard formats`, the extension checks, the by-name dispatch and every rule's `formats`
+//! list derive from here (a rule naming an unregistered format does not compile).
 //!
-//! Must not: read bytes or judge anything; parsers live in their own modules.
+//! A format with a parser is dispatched to it when its magic matches (or, with
+//! `parse_by_name`, when its name does). Formats with magic but no parser are read by the walk
+//! itself (`scan/walk.rs`, its `WALKED` list), because reading them means recursing into the
+//! walk: the containers (zip, tar, and the compressors gzip, bzip2, xz, lzma, zlib, zstd, lz4,
+//! whose members and streams are walked as files of their own), the pickle family (pickle,
+//! legacy torch, joblib `ZF`: the pickle VM in its modes, with the polyglot and fall-back-to-
+//! the-name handling) and npy (object arrays go to the pickle reader).
+//!
+//! Must not: read files or judge anything (a magic test sees only the head it is given);
+//! parsers live in their own modules.
 
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +156,51 @@ impl PartialEq<&str> for FormatId {
     }
 }
 
-/// One supported format, for `modelguard formats`, the extension checks and by-name dispatch.
+/// One magic-bytes test of a registry entry. [`sniff`](super::sniff) tries every entry's tests
+/// in `rank` order (lower first) and the first that matches says what the file is: the order
+/// is precedence (a TFLite identifier at offset 4 wins over a tar header at 257, PROTO 2-5
+/// over the safetensors length prefix…) and the polyglot handling depends on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Magic {
+    /// Precedence: lower ranks are tried first; unique across the registry.
+    pub rank: u16,
+    /// The format these bytes identify: the entry's id or one it reports.
+    pub id: FormatId,
+    /// The magic's name in messages (`file has GGUF magic bytes…`).
+    pub label: &'static str,
+    /// Whether `head` (a file's first bytes, 512 at most) starts so.
+    pub test: fn(&[u8]) -> bool,
+    /// Only a guess ([`Kind::Maybe`](super::Kind::Maybe)): the reader confirms.
+    pub weak: bool,
+}
+
+impl Magic {
+    const fn new(rank: u16, id: FormatId, label: &'static str, test: fn(&[u8]) -> bool) -> Self {
+        Magic {
+            rank,
+            id,
+            label,
+            test,
+            weak: false,
+        }
+    }
+    const fn weak(mut self) -> Self {
+        self.weak = true;
+        self
+    }
+
+    /// What [`sniff`](super::sniff) says when this test is the first to match.
+    pub fn kind(&self) -> super::Kind {
+        if self.weak {
+            super::Kind::Maybe(self.id)
+        } else {
+            super::Kind::Is(self.id)
+        }
+    }
+}
+
+/// One supported format, for sniffing, dispatch, `modelguard formats` and the extension
+/// checks.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct FormatInfo {
     /// Format name as listed (the report's name, or a group such as `gzip / bzip2 / …`).
@@ -165,9 +219,16 @@ pub struct FormatInfo {
     /// no magic identified whose name ends so is parsed by it.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub names: &'static [&'static str],
-    /// Parser for files recognised by name only (no magic bytes).
+    /// Magic-bytes tests, each with its precedence.
     #[serde(skip)]
-    pub by_name: Option<Analyzer>,
+    pub magic: &'static [Magic],
+    /// The parser, for bytes one of `magic` identified or (with `by_name`) a name `names`
+    /// claims. `None` with magic: the walk reads the format itself (module doc).
+    #[serde(skip)]
+    pub parser: Option<Analyzer>,
+    /// Files no magic identified are given to `parser` when their name is claimed.
+    #[serde(skip)]
+    pub by_name: bool,
     /// Loading it runs code (a pickle underneath): its bytes under a data-only name are an
     /// extension mismatch.
     #[serde(skip)]
@@ -186,7 +247,9 @@ impl FormatInfo {
             detected_by,
             checks,
             names: &[],
-            by_name: None,
+            magic: &[],
+            parser: None,
+            by_name: false,
             runs_code: false,
             data_only: false,
         }
@@ -195,8 +258,17 @@ impl FormatInfo {
         self.names = names;
         self
     }
+    const fn magic(mut self, magic: &'static [Magic]) -> Self {
+        self.magic = magic;
+        self
+    }
+    const fn parse(mut self, f: Analyzer) -> Self {
+        self.parser = Some(f);
+        self
+    }
     const fn parse_by_name(mut self, f: Analyzer) -> Self {
-        self.by_name = Some(f);
+        self.parser = Some(f);
+        self.by_name = true;
         self
     }
     const fn runs_code(mut self) -> Self {
@@ -232,6 +304,11 @@ pub static FORMATS: &[FormatInfo] = &[
         "PROTO opcode (protocol 2-5), or any opcode that can open a pickle (PROTO 0/1 or none) confirmed by the VM; also read behind other formats' magic bytes (polyglots)",
         "symbolic VM (never executed): imports, calls and arguments, data flow through getattr/__import__/partial…, catalogued capabilities, nested payloads",
     )
+    .magic(&[
+        Magic::new(150, F::Pickle, "pickle", super::pickle_proto),
+        // Last of all: almost any byte can open a pickle (PROTO 0/1 or none).
+        Magic::new(190, F::Pickle, "pickle", super::opens_pickle).weak(),
+    ])
     .runs_code(),
     FormatInfo::new(
         F::PytorchZip,
@@ -252,6 +329,9 @@ pub static FORMATS: &[FormatInfo] = &[
         "pickled torch magic number at offset 0",
         "the five stacked pickles of torch.save's legacy format",
     )
+    .magic(&[Magic::new(20, F::PytorchLegacy, "legacy torch", |h| {
+        h.starts_with(super::TORCH_LEGACY_MAGIC)
+    })])
     .runs_code(),
     FormatInfo::new(
         F::PytorchTar,
@@ -264,12 +344,18 @@ pub static FORMATS: &[FormatInfo] = &[
         "pickle importing joblib.numpy_pickle (optionally zlib/gzip/bz2/xz/lzma compressed); legacy `ZF` + hex length + zlib files (numpy_pickle_compat.read_zfile)",
         "the pickle read both as joblib.load and as pickle.load reads it (inline arrays)",
     )
+    // `joblib.numpy_pickle_utils._detect_compressor`: a `ZF` prefix is "compat", whatever
+    // follows (`read_zfile` then fails on anything that is not hex + zlib).
+    .magic(&[Magic::new(30, F::Joblib, "joblib ZF", |h| {
+        h.starts_with(super::ZF_PREFIX)
+    })])
     .runs_code(),
     FormatInfo::new(
         F::Numpy,
         "\\x93NUMPY magic",
         "header; object-dtype data analysed as a pickle",
     )
+    .magic(&[Magic::new(40, F::Numpy, "NumPy", |h| h.starts_with(b"\x93NUMPY"))])
     .names(&["npy"]),
     FormatInfo::new(
         F::Npz,
@@ -282,12 +368,18 @@ pub static FORMATS: &[FormatInfo] = &[
         "local header or end-of-central-directory (junk prefix allowed)",
         "every member sniffed and analysed; duplicates, hidden members, name mismatches, flags, CRCs, path traversal, links, bombs",
     )
+    // First: a zip's local header or end record (a junk-prefixed zip is found by its
+    // directory when nothing else matched).
+    .magic(&[Magic::new(10, F::Zip, "zip", super::zip::sniff)])
     .runs_code(),
     FormatInfo::new(
         F::Tar,
         "ustar magic at offset 257",
         "members sniffed and analysed; path traversal, links",
     )
+    .magic(&[Magic::new(140, F::Tar, "tar", |h| {
+        h.get(257..262) == Some(b"ustar")
+    })])
     .also(&[F::TarGz]),
     FormatInfo::new(
         F::Gzip,
@@ -295,27 +387,49 @@ pub static FORMATS: &[FormatInfo] = &[
         "decompressed (size and ratio bounded) and analysed as what they contain",
     )
     .named("gzip / bzip2 / xz / lzma / zlib")
-    .also(&[F::Bzip2, F::Xz, F::Lzma, F::Zlib]),
+    .also(&[F::Bzip2, F::Xz, F::Lzma, F::Zlib])
+    .magic(&[
+        Magic::new(50, F::Gzip, "gzip", |h| h.starts_with(&[0x1f, 0x8b])),
+        Magic::new(60, F::Bzip2, "bzip2", |h| h.starts_with(b"BZh")),
+        Magic::new(70, F::Xz, "xz", |h| h.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0])),
+        // LZMA alone: properties byte 0x5D, then a 32-bit dictionary size.
+        Magic::new(170, F::Lzma, "LZMA", |h| h.starts_with(&[0x5D, 0x00, 0x00])),
+        // Weak (two header bytes): after every stronger magic; `(S` is one too, so the walk
+        // tries a zlib stream that opens like a pickle as one first.
+        Magic::new(180, F::Zlib, "zlib", super::zlib_header),
+    ]),
     FormatInfo::new(
         F::Zstd,
         "28 b5 2f fd frame magic",
         "decompressed with ruzstd (pure Rust, bounded), contents analysed",
-    ),
+    )
+    .magic(&[Magic::new(80, F::Zstd, "zstd", |h| {
+        h.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
+    })]),
     FormatInfo::new(
         F::Lz4,
         "04 22 4d 18 frame magic",
         "decompressed with lz4_flex (bounded), contents analysed",
-    ),
+    )
+    .magic(&[Magic::new(130, F::Lz4, "LZ4", |h| {
+        h.starts_with(&[0x04, 0x22, 0x4D, 0x18])
+    })]),
     FormatInfo::new(
         F::SevenZip,
         "7z signature",
         "members listed (count, ratio, path traversal, symbolic links), code-bearing members analysed; encrypted archives reported incomplete",
-    ),
+    )
+    .magic(&[Magic::new(90, F::SevenZip, "7z", |h| {
+        h.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C])
+    })])
+    .parse(super::sevenzip::analyze),
     FormatInfo::new(
         F::Safetensors,
         "u64 header length followed by '{'",
         "strict header: duplicate keys, __metadata__ strings, dtypes, shapes, data offsets (size, overflow, overlaps, gaps, trailing bytes)",
     )
+    .magic(&[Magic::new(160, F::Safetensors, "safetensors", super::safetensors::sniff)])
+    .parse(super::safetensors::analyze)
     .names(&["safetensors"])
     .data_only(),
     FormatInfo::new(
@@ -323,6 +437,8 @@ pub static FORMATS: &[FormatInfo] = &[
         "GGUF magic",
         "metadata (v1-v3, both byte orders, bounded); chat templates parsed as Jinja and checked for sandbox escapes",
     )
+    .magic(&[Magic::new(100, F::Gguf, "GGUF", |h| h.starts_with(b"GGUF"))])
+    .parse(super::gguf::analyze)
     .names(&["gguf"])
     .data_only(),
     FormatInfo::new(
@@ -378,12 +494,23 @@ pub static FORMATS: &[FormatInfo] = &[
         F::Hdf5,
         "HDF5 signature without a model config (weights only)",
         "root attributes read (nothing code-bearing found)",
-    ),
+    )
+    // The signature at 0; after a user block the walk finds it (`hdf5_superblock`) and
+    // reads the file with `keras::analyze_h5` too.
+    .magic(&[Magic::new(110, F::Hdf5, "HDF5", |h| {
+        h.starts_with(super::HDF5_SIGNATURE)
+    })])
+    // Reports `keras-h5` when the root holds a model config.
+    .parse(super::keras::analyze),
     FormatInfo::new(
         F::Tflite,
         "TFL3 flatbuffer identifier at offset 4",
         "operator codes: custom ops listed, Flex ops reaching files or Python reported",
     )
+    .magic(&[Magic::new(120, F::Tflite, "TFLite", |h| {
+        h.get(4..8) == Some(b"TFL3")
+    })])
+    .parse(super::tflite::analyze)
     .names(&["tflite"])
     .data_only(),
     FormatInfo::new(
@@ -416,8 +543,33 @@ pub fn info(id: FormatId) -> Option<&'static FormatInfo> {
 pub fn by_name(lower: &str) -> Option<Analyzer> {
     FORMATS
         .iter()
-        .find(|f| f.by_name.is_some() && f.claims(lower))
-        .and_then(|f| f.by_name)
+        .find(|f| f.by_name && f.claims(lower))
+        .and_then(|f| f.parser)
+}
+
+/// The parser of the entry whose magic identifies `id`; `None`: the walk reads it itself.
+pub fn parser(id: FormatId) -> Option<Analyzer> {
+    FORMATS
+        .iter()
+        .find(|f| f.magic.iter().any(|m| m.id == id))
+        .and_then(|f| f.parser)
+}
+
+/// Every entry's magic tests, in precedence order (sorted once).
+static MAGICS: std::sync::LazyLock<Vec<&'static Magic>> = std::sync::LazyLock::new(|| {
+    let mut all: Vec<&'static Magic> = FORMATS.iter().flat_map(|f| f.magic).collect();
+    all.sort_by_key(|m| m.rank);
+    all
+});
+
+/// Every magic test of the registry, in precedence order.
+pub fn magics() -> &'static [&'static Magic] {
+    &MAGICS
+}
+
+/// The (strong) magic test that identifies `id`, if any.
+pub fn magic(id: FormatId) -> Option<&'static Magic> {
+    magics().iter().copied().find(|m| m.id == id && !m.weak)
 }
 
 /// Whether loading `id` runs code (a pickle underneath).

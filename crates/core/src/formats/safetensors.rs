@@ -191,6 +191,15 @@ pub struct SafetensorsFacts {
     pub trailing_offset: u64,
 }
 
+/// The registry's magic test: a little-endian u64 header length (above 1, below 100 MiB)
+/// followed by the header's opening `{`.
+pub fn sniff(head: &[u8]) -> bool {
+    head.get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .is_some_and(|n| n > 1 && n < 100 << 20 && head.get(8) == Some(&b'{'))
+}
+
 /// Analyse `src` as safetensors.
 pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let mut out = Outcome::new(super::FormatId::Safetensors);

@@ -155,6 +155,7 @@ static CHECK_GROUPS: &[&[Check]] = &[
     onnx::CHECKS,
     code::CHECKS,
     gguf::CHECKS,
+    signatures::CHECKS,
 ];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.

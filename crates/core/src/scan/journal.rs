@@ -50,13 +50,8 @@ pub enum Entry {
     /// They end: the findings since the matching begin are that source's own matches.
     SignaturesEnd,
     /// That source is analysed: its own matches that one of its members also matches are
-    /// reported on the member only, and in a safetensors file (which no loader executes)
-    /// they are information.
-    SignaturesDone {
-        /// The source is a safetensors file.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        safetensors: bool,
-    },
+    /// reported on the member only.
+    SignaturesDone,
 }
 
 /// What a scan of one file found, before any policy.
@@ -122,24 +117,10 @@ impl Replay {
                 let start = self.open.pop().unwrap_or(self.findings.len());
                 self.closed.push(start..self.findings.len());
             }
-            Entry::SignaturesDone { safetensors } => {
-                let Some(own) = self.closed.pop() else { return };
-                if own.is_empty() {
-                    return;
+            Entry::SignaturesDone => {
+                if let Some(own) = self.closed.pop() {
+                    rules::drop_container_duplicates(&mut self.findings, own);
                 }
-                // No loader executes any part of a safetensors file (the header is JSON
-                // metadata read as strings): text there that looks like a command is
-                // reported, not judged.
-                if *safetensors {
-                    for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
-                        if f.rule == rules::YARA.id && f.severity > crate::report::Severity::Info {
-                            f.message
-                                .push_str(" (in safetensors data, which no loader executes)");
-                            f.severity = crate::report::Severity::Info;
-                        }
-                    }
-                }
-                crate::signatures::drop_container_duplicates(&mut self.findings, own);
             }
         }
     }

@@ -6,11 +6,33 @@ use std::path::Path;
 
 use super::journal::{Entry, join_member};
 use super::{PickleMode, Scanner, Slice, join};
+use crate::facts::Facts;
 use crate::formats::{self, FormatId, Kind, zip};
 use crate::limits::Limits;
 use crate::report::{Finding, Location, Member, ScanError, Severity};
 use crate::rules;
+use crate::signatures::SignatureFacts;
 use crate::source::{ReadAt, read_range};
+
+/// The formats with magic bytes but no parser in their registry entry, read by
+/// `Walk::walked` (containers, compressors and the pickle family recurse into the walk);
+/// `every_magic_is_parsed_or_walked` checks the registry against it.
+#[cfg(test)]
+pub(crate) const WALKED: &[FormatId] = &[
+    FormatId::Zip,
+    FormatId::PytorchLegacy,
+    FormatId::Pickle,
+    FormatId::Numpy,
+    FormatId::Zlib,
+    FormatId::Gzip,
+    FormatId::Bzip2,
+    FormatId::Xz,
+    FormatId::Lzma,
+    FormatId::Zstd,
+    FormatId::Lz4,
+    FormatId::Tar,
+    FormatId::Joblib,
+];
 
 /// One file's walk: what every reader found so far, and the scanner in force.
 pub(crate) struct Walk<'a> {
@@ -91,12 +113,17 @@ impl Walk<'_> {
         name: &str,
         depth: usize,
     ) -> Option<FormatId> {
-        // Signatures over the raw bytes first; a container's match that one of its members
-        // also matches is then reported on the member only (`journal.rs`).
+        // Signatures over the raw bytes first. Their facts are judged once the walk knows what
+        // the file is (the check treats a match in safetensors data as data) and go before the
+        // walk's entries; a container's match that one of its members also matches is then
+        // reported on the member only (`journal.rs`).
         self.journal.push(Entry::SignaturesBegin);
-        if depth <= self.limits().max_depth {
-            self.signatures(src, member);
-        }
+        let slot = self.journal.len();
+        let matched = if depth <= self.limits().max_depth {
+            self.signature_facts(src, member)
+        } else {
+            None
+        };
         self.journal.push(Entry::SignaturesEnd);
         let format = self.walk_kind(src, member, name, depth);
         if format.is_none() && formats::names_a_model(name) {
@@ -116,15 +143,37 @@ impl Walk<'_> {
                 false,
             );
         }
-        self.journal.push(Entry::SignaturesDone {
-            safetensors: format == Some(FormatId::Safetensors),
-        });
+        if let Some(mut facts) = matched {
+            facts.format = format;
+            let at = slot.min(self.journal.len());
+            self.journal.insert(
+                at,
+                Entry::Facts {
+                    member: member.map(str::to_string),
+                    facts: Facts::Signatures(facts),
+                },
+            );
+        }
+        self.journal.push(Entry::SignaturesDone);
         format
     }
 
-    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
-    /// `max_signature_millis`).
+    /// Match the YARA rules over `src` and judge the matches at once (bytes that are not
+    /// walked as a file of their own: a member read as a pickle, a member's decoded start).
     pub(crate) fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
+        if let Some(facts) = self.signature_facts(src, member) {
+            self.judge_facts(&Facts::Signatures(facts), member);
+        }
+    }
+
+    /// Match the YARA rules over `src` (bounded by `max_signature_bytes` and
+    /// `max_signature_millis`); `None` when nothing matched. A scan error makes the file
+    /// incomplete; matches found before it are kept.
+    pub(crate) fn signature_facts(
+        &mut self,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+    ) -> Option<SignatureFacts> {
         let limits = &self.s.limits;
         let max_time = (limits.max_signature_millis > 0)
             .then(|| std::time::Duration::from_millis(limits.max_signature_millis));
@@ -133,9 +182,6 @@ impl Walk<'_> {
             .s
             .signatures
             .scan(src, limits.max_signature_bytes, max_time, &mut matches);
-        for m in &matches {
-            self.push_finding(m.finding(member));
-        }
         match res {
             Ok(()) => {}
             Err(e) => self.error(
@@ -148,6 +194,10 @@ impl Walk<'_> {
                 false,
             ),
         }
+        (!matches.is_empty()).then_some(SignatureFacts {
+            matches,
+            format: None,
+        })
     }
 
     pub(crate) fn walk_kind(
@@ -179,11 +229,12 @@ impl Walk<'_> {
         let kind = formats::sniff(&head);
         // libhdf5 looks for its superblock after a user block too (`H5FD_locate_signature`):
         // h5py and Keras open such a file whatever its first 512 bytes are.
-        let user_block = if matches!(kind, Kind::Hdf5 | Kind::Empty) || src.size() < 520 {
-            None
-        } else {
-            formats::hdf5_superblock(src).filter(|&at| at > 0)
-        };
+        let user_block =
+            if matches!(kind, Kind::Is(FormatId::Hdf5) | Kind::Empty) || src.size() < 520 {
+                None
+            } else {
+                formats::hdf5_superblock(src).filter(|&at| at > 0)
+            };
         // pickle.load reads any bytes as a pickle, whatever magic they start with: a file
         // that opens with another format's magic and also runs as a pickle (a polyglot) is
         // analysed both ways. Zip is left out (PERSID without a persistent_load fails, and
@@ -194,7 +245,7 @@ impl Walk<'_> {
                 | Kind::Zip
                 | Kind::TorchLegacy
                 | Kind::PickleProto
-                | Kind::MaybePickle
+                | Kind::Maybe(_)
                 | Kind::Zlib
                 | Kind::Data
         ) && formats::opens_pickle(&head)
@@ -203,49 +254,16 @@ impl Walk<'_> {
         }
         let main = match kind {
             Kind::Empty => Some(FormatId::Empty),
-            Kind::Zip => Some(self.zip(src, member, depth)),
-            Kind::TorchLegacy => {
-                self.pickle(src, member, PickleMode::TorchLegacy, depth);
-                Some(FormatId::PytorchLegacy)
-            }
-            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
             Kind::MaybePickle => match self.pickle(src, member, PickleMode::Maybe, depth) {
                 Some(format) => Some(format),
                 None => self.unsniffed(src, member, name, depth),
             },
-            Kind::Npy => Some(self.npy(src, member, depth)),
-            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
-            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
-            Kind::Zlib => {
-                let as_pickle = if formats::opens_pickle(&head) {
-                    self.pickle(src, member, PickleMode::Maybe, depth)
-                } else {
-                    None
-                };
-                match as_pickle {
-                    Some(format) => Some(format),
-                    None => match self.decompress(src, member, name, depth, kind) {
-                        Some(format) => Some(format),
-                        None => self.unsniffed(src, member, name, depth),
-                    },
-                }
-            }
-            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone => {
-                self.decompress(src, member, name, depth, kind)
-            }
-            Kind::Tar => Some(self.tar(src, member, depth)),
-            Kind::Safetensors => {
-                Some(self.format(formats::safetensors::analyze, src, member, name, depth))
-            }
-            Kind::Zstd | Kind::Lz4 => self.decompress(src, member, name, depth, kind),
-            Kind::SevenZip => {
-                Some(self.format(formats::sevenzip::analyze, src, member, name, depth))
-            }
-            Kind::Gguf => Some(self.format(formats::gguf::analyze, src, member, name, depth)),
-            Kind::Hdf5 => Some(self.format(formats::keras::analyze, src, member, name, depth)),
-            Kind::Tflite => Some(self.format(formats::tflite::analyze, src, member, name, depth)),
-            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, &head)),
-            Kind::Data => self.unsniffed(src, member, name, depth),
+            Kind::Maybe(_) | Kind::Data => self.unsniffed(src, member, name, depth),
+            // The registry entry's parser, or the walk's own reading (`WALKED`).
+            Kind::Is(id) => match formats::parser(id) {
+                Some(parse) => Some(self.format(parse, src, member, name, depth)),
+                None => self.walked(kind, src, member, name, depth, &head),
+            },
         };
         let Some(at) = user_block else {
             return main;
@@ -269,6 +287,51 @@ impl Walk<'_> {
                 );
                 Some(f)
             }
+        }
+    }
+
+    /// A format whose registry entry has magic but no parser (one of `WALKED`): reading it
+    /// recurses into the walk.
+    fn walked(
+        &mut self,
+        kind: Kind,
+        src: &dyn ReadAt,
+        member: Option<&str>,
+        name: &str,
+        depth: usize,
+        head: &[u8],
+    ) -> Option<FormatId> {
+        match kind {
+            Kind::Zip => Some(self.zip(src, member, depth)),
+            Kind::TorchLegacy => {
+                self.pickle(src, member, PickleMode::TorchLegacy, depth);
+                Some(FormatId::PytorchLegacy)
+            }
+            Kind::PickleProto => self.pickle(src, member, PickleMode::Raw, depth),
+            Kind::Npy => Some(self.npy(src, member, depth)),
+            // `(S`, `(r` and `X\t` are zlib headers too, and joblib decompresses only `x`
+            // (0x78) streams, so a stream that opens like a pickle is tried as one first.
+            Kind::Zlib => {
+                let as_pickle = if formats::opens_pickle(head) {
+                    self.pickle(src, member, PickleMode::Maybe, depth)
+                } else {
+                    None
+                };
+                match as_pickle {
+                    Some(format) => Some(format),
+                    None => match self.decompress(src, member, name, depth, kind) {
+                        Some(format) => Some(format),
+                        None => self.unsniffed(src, member, name, depth),
+                    },
+                }
+            }
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::LzmaAlone | Kind::Zstd | Kind::Lz4 => {
+                self.decompress(src, member, name, depth, kind)
+            }
+            Kind::Tar => Some(self.tar(src, member, depth)),
+            Kind::JoblibZf => Some(self.joblib_zf(src, member, depth, head)),
+            // Not reached: every magic has a parser or is listed in `WALKED` (tested).
+            _ => self.unsniffed(src, member, name, depth),
         }
     }
 
@@ -376,14 +439,7 @@ impl Walk<'_> {
             return;
         }
         let magic = match kind {
-            Kind::Gguf => "GGUF",
-            Kind::Tflite => "TFLite",
-            Kind::Tar => "tar",
-            Kind::Safetensors => "safetensors",
-            Kind::Hdf5 => "HDF5",
-            Kind::Bzip2 => "bzip2",
-            Kind::LzmaAlone => "LZMA",
-            Kind::Zstd => "zstd",
+            Kind::Is(id) => formats::magic(id).map_or("another format's", |m| m.label),
             _ => "another format's",
         };
         self.finding(
@@ -544,6 +600,20 @@ impl Walk<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each magic's format is either dispatched to its registry parser or read by the walk.
+    #[test]
+    fn every_magic_is_parsed_or_walked() {
+        for m in formats::magics() {
+            let parsed = formats::parser(m.id).is_some();
+            assert_ne!(parsed, WALKED.contains(&m.id), "{}", m.id);
         }
     }
 }
