@@ -45,7 +45,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "core::rules",
         "core::severity",
     ],
-    &["pycode::catalog", "pycode::ecosystem"],
     &["pycode::engine::format", "pycode::engine::value"],
     &["server::crawl", "server::worker"],
 ];
