@@ -45,7 +45,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "core::rules",
         "core::severity",
     ],
-    &["pycode::engine::format", "pycode::engine::value"],
     &["server::crawl", "server::worker"],
 ];
 
