@@ -45,7 +45,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "core::rules",
         "core::severity",
     ],
-    &["server::crawl", "server::worker"],
 ];
 
 /// A module path inside one crate (`["engine", "calls"]`); the root is empty.
