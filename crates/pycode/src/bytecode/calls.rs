@@ -8,7 +8,7 @@ use crate::opcodes::Op;
 
 impl Interp<'_, '_> {
     /// Pop the two call slots (callable and NULL/self, in either order) and pick the callable.
-    pub(super) fn pop_callable(&mut self) -> Val {
+    fn pop_callable(&mut self) -> Val {
         let upper = self.pop();
         let lower = self.pop();
         match (&lower, &upper) {
@@ -18,7 +18,7 @@ impl Interp<'_, '_> {
         }
     }
 
-    pub(super) fn evidence(func: &Val, args: &[Val], kwargs: &[(String, Val)]) -> String {
+    fn evidence(func: &Val, args: &[Val], kwargs: &[(String, Val)]) -> String {
         let mut parts: Vec<String> = args.iter().take(6).map(Val::render).collect();
         parts.extend(
             kwargs
@@ -29,7 +29,7 @@ impl Interp<'_, '_> {
         format!("{}({})", func.render(), parts.join(", "))
     }
 
-    pub(super) fn do_call(&mut self, func: Val, mut args: Vec<Val>, kwnames: Vec<String>) {
+    fn do_call(&mut self, func: Val, mut args: Vec<Val>, kwnames: Vec<String>) {
         let nkw = kwnames.len().min(args.len());
         let kwvals = args.split_off(args.len() - nkw);
         let kwargs: Vec<(String, Val)> = kwnames.into_iter().zip(kwvals).collect();

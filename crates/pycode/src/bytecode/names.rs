@@ -11,12 +11,12 @@ impl Interp<'_, '_> {
     }
 
     /// Name of local slot `idx` (varnames before 3.11, localsplusnames after).
-    pub(super) fn local_name(&self, idx: u32) -> Option<String> {
+    fn local_name(&self, idx: u32) -> Option<String> {
         self.code.varnames.get(usize::try_from(idx).ok()?).cloned()
     }
 
     /// Name of a cell/free slot.
-    pub(super) fn deref_name(&self, idx: u32) -> Option<String> {
+    fn deref_name(&self, idx: u32) -> Option<String> {
         let i = usize::try_from(idx).ok()?;
         if self.minor >= 11 {
             return self.code.varnames.get(i).cloned();
@@ -29,7 +29,7 @@ impl Interp<'_, '_> {
             .cloned()
     }
 
-    pub(super) fn n_params(&self) -> usize {
+    fn n_params(&self) -> usize {
         let c = self.code;
         let mut n = usize::try_from(c.argcount.saturating_add(c.kwonlyargcount)).unwrap_or(0);
         // CO_VARARGS 0x04, CO_VARKEYWORDS 0x08
@@ -42,7 +42,7 @@ impl Interp<'_, '_> {
         n
     }
 
-    pub(super) fn load_fast(&mut self, idx: u32) -> Val {
+    fn load_fast(&mut self, idx: u32) -> Val {
         let Some(name) = self.local_name(idx) else {
             return Val::Unknown;
         };
@@ -55,7 +55,7 @@ impl Interp<'_, '_> {
         Val::Unknown
     }
 
-    pub(super) fn load_global(&mut self, name: &str) -> Val {
+    fn load_global(&mut self, name: &str) -> Val {
         if let Some(v) = self.globals.vars.get(name) {
             return v.clone();
         }
@@ -77,7 +77,7 @@ impl Interp<'_, '_> {
         self.eng.unbound_name(self.site, name, line)
     }
 
-    pub(super) fn load_name(&mut self, name: &str) -> Val {
+    fn load_name(&mut self, name: &str) -> Val {
         if !self.is_module()
             && let Some(v) = self.locals.get(name)
         {
@@ -86,7 +86,7 @@ impl Interp<'_, '_> {
         self.load_global(name)
     }
 
-    pub(super) fn store_name(&mut self, name: String, v: Val) {
+    fn store_name(&mut self, name: String, v: Val) {
         if self.is_module() {
             self.globals.vars.insert(name, v);
         } else {

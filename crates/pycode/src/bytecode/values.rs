@@ -5,7 +5,7 @@ use super::{Interp, arg_count, const_val};
 use crate::engine::{BinOp, UnOp, Val};
 
 impl Interp<'_, '_> {
-    pub(super) fn subscript(&mut self, base: &Val, idx: &Val) -> Val {
+    fn subscript(&mut self, base: &Val, idx: &Val) -> Val {
         let line = self.line();
         let site = self.site;
         let globals = &self.globals.vars;

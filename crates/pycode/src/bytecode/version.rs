@@ -45,7 +45,7 @@ pub(super) fn detect_minor(code: &Code) -> u8 {
 /// How badly the instruction stream of `code` fits CPython 3.`minor`: invalid opcodes,
 /// operands out of range for `co_names`/`co_consts`/locals, a missing `RESUME` (3.11+) and,
 /// for 3.11, `CALL` without `PRECALL`.
-pub(super) fn version_misfit(code: &Code, minor: u8) -> usize {
+fn version_misfit(code: &Code, minor: u8) -> usize {
     let Some(t) = opcodes::table(minor) else {
         return usize::MAX / 4;
     };

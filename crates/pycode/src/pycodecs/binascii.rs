@@ -69,12 +69,12 @@ pub fn function_decode(func: &str, data: &PyValue, limits: &Limits) -> Option<R<
     }))
 }
 
-pub(super) const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-pub(super) const B32HEX: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNOPQRSTUV";
+const B32HEX: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNOPQRSTUV";
 
 /// `base64._b32decode(alphabet, s)` (no casefold, no map01).
-pub(super) fn b32decode(alphabet: &[u8; 32], s: &[u8]) -> R<Vec<u8>> {
+fn b32decode(alphabet: &[u8; 32], s: &[u8]) -> R<Vec<u8>> {
     let padding = || raises("binascii.Error", "Incorrect padding");
     if !s.len().is_multiple_of(8) {
         return Err(padding());
@@ -111,7 +111,7 @@ pub(super) fn b32decode(alphabet: &[u8; 32], s: &[u8]) -> R<Vec<u8>> {
 }
 
 /// `bytes.fromhex`: ASCII whitespace is skipped before each pair, not inside one.
-pub(super) fn fromhex(s: &[u32]) -> R<Vec<u8>> {
+fn fromhex(s: &[u32]) -> R<Vec<u8>> {
     let bad = || {
         raises(
             "ValueError",
@@ -256,7 +256,7 @@ pub(super) fn encodebytes(data: &[u8]) -> Vec<u8> {
 }
 
 /// `binascii.a2b_uu` for one line.
-pub(super) fn a2b_uu(line: &[u8]) -> R<Vec<u8>> {
+fn a2b_uu(line: &[u8]) -> R<Vec<u8>> {
     let mut data = line.iter().copied();
     let first = data.next().unwrap_or(0);
     let mut bin_len = usize::from(first.wrapping_sub(b' ') & 0o77);
@@ -329,7 +329,7 @@ pub(super) fn uu_decode(input: &[u8]) -> R<Vec<u8>> {
 }
 
 /// `binascii.b2a_uu(data)` (no backtick).
-pub(super) fn b2a_uu(data: &[u8]) -> Vec<u8> {
+fn b2a_uu(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() * 4 / 3 + 4);
     out.push(b' ' + data.len() as u8);
     let mut leftchar: u32 = 0;

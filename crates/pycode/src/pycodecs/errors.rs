@@ -205,7 +205,7 @@ pub(super) fn encode_error(
     }
 }
 
-pub(super) fn backslash_escape(c: u32) -> String {
+fn backslash_escape(c: u32) -> String {
     if c < 0x100 {
         format!("\\x{c:02x}")
     } else if c < 0x10000 {
@@ -215,7 +215,7 @@ pub(super) fn backslash_escape(c: u32) -> String {
     }
 }
 
-pub(super) fn push_ascii(out: &mut Vec<u32>, s: &str) {
+fn push_ascii(out: &mut Vec<u32>, s: &str) {
     out.extend(s.bytes().map(u32::from));
 }
 

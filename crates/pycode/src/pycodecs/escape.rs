@@ -139,7 +139,7 @@ pub(super) fn unicode_escape_decode(input: &[u8], raw: bool, h: &Handler) -> R<V
 
 /// `\N{name}`: `unicodedata` `_getcode` (case-insensitive, aliases included), for the names of
 /// U+0000..U+00FF only.
-pub(super) fn lookup_name(name: &[u8]) -> Option<u32> {
+fn lookup_name(name: &[u8]) -> Option<u32> {
     let upper: Vec<u8> = name.iter().map(u8::to_ascii_uppercase).collect();
     let upper = std::str::from_utf8(&upper).ok()?;
     LATIN1_NAMES

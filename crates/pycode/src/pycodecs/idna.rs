@@ -4,12 +4,12 @@
 
 use super::{R, raises, unanalysable};
 
-pub(super) fn puny_t(j: u128, bias: u128) -> u128 {
+fn puny_t(j: u128, bias: u128) -> u128 {
     let res = (36 * (j + 1)).saturating_sub(bias);
     res.clamp(1, 26)
 }
 
-pub(super) fn puny_adapt(mut delta: u128, first: bool, numchars: u128) -> u128 {
+fn puny_adapt(mut delta: u128, first: bool, numchars: u128) -> u128 {
     delta = if first { delta / 700 } else { delta / 2 };
     delta += delta / numchars.max(1);
     let mut divisions = 0u128;
@@ -21,7 +21,7 @@ pub(super) fn puny_adapt(mut delta: u128, first: bool, numchars: u128) -> u128 {
 }
 
 /// Most work `punycode_decode` may do (insertions × length): it is quadratic in Python too.
-pub(super) const PUNY_WORK_MAX: usize = 50_000_000;
+const PUNY_WORK_MAX: usize = 50_000_000;
 
 pub(super) fn punycode_decode(text: &[u8], errors: &str) -> R<Vec<u32>> {
     let strict = errors == "strict";
@@ -122,7 +122,7 @@ pub(super) fn punycode_decode(text: &[u8], errors: &str) -> R<Vec<u32>> {
     Ok(base)
 }
 
-pub(super) const PUNY_DIGITS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+const PUNY_DIGITS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 pub(super) fn punycode_encode(text: &[u32]) -> Vec<u8> {
     let base: Vec<u8> = text
@@ -209,7 +209,7 @@ pub(super) fn idna_decode(input: &[u8]) -> R<Vec<u32>> {
 }
 
 /// `ToUnicode` for a bytes label.
-pub(super) fn idna_to_unicode(label: &[u8]) -> R<Vec<u32>> {
+fn idna_to_unicode(label: &[u8]) -> R<Vec<u32>> {
     let Some(label1) = label.strip_prefix(b"xn--") else {
         if !label.is_ascii() {
             return Err(raises("UnicodeDecodeError", "not ASCII"));

@@ -337,7 +337,7 @@ pub(super) fn charmap_decode(input: &[u8], table: &[u16; 256], h: &Handler) -> R
     Ok(out)
 }
 
-pub(super) fn is_surrogate(c: u32) -> bool {
+fn is_surrogate(c: u32) -> bool {
     (0xD800..=0xDFFF).contains(&c)
 }
 
@@ -437,7 +437,7 @@ pub(super) fn utf32_encode(s: &[u32], endian: Option<Endian>, h: &Handler) -> R<
 }
 
 /// RFC 2152 set D, set O and whitespace are written directly (`utf7_category` != 3).
-pub(super) fn utf7_encode_direct(c: u32) -> bool {
+fn utf7_encode_direct(c: u32) -> bool {
     match c {
         0x09 | 0x0A | 0x0D | 0x20 => true,
         0x21..=0x7D => c != u32::from(b'+') && c != u32::from(b'\\'),

@@ -230,7 +230,7 @@ impl Walker<'_, '_> {
     }
 
     #[inline(never)]
-    pub(super) fn postfix_step(&mut self, acc: &Val, node: &Expr) -> Val {
+    fn postfix_step(&mut self, acc: &Val, node: &Expr) -> Val {
         match node {
             Expr::Attribute(a) => {
                 let line = self.line(a.range.start());

@@ -13,7 +13,7 @@ const MAX_UNROLL: usize = 256;
 
 /// Whether a loop body contains a `break`/`continue` of this loop (not of nested loops or
 /// functions). Iterative, so deep bodies cannot exhaust the stack.
-pub(super) fn has_break_or_continue(body: &[Stmt]) -> bool {
+fn has_break_or_continue(body: &[Stmt]) -> bool {
     let mut stack: Vec<&Stmt> = body.iter().collect();
     while let Some(s) = stack.pop() {
         match s {
