@@ -8,6 +8,7 @@ use crate::{CallKind, ErrorKind, Location, Value, ValueId};
 
 impl<'a> Vm<'a> {
     /// The opcodes of this module (see [`Vm::exec_other`]).
+    #[inline(always)]
     pub(super) fn exec_container(&mut self, code: u8, c: &mut Ctx<'a>, at: Location) -> R<Step> {
         let f = &mut c.frame;
         let pushed = match code {

@@ -588,7 +588,8 @@ impl<'a> Vm<'a> {
         Ok(Step::Continue)
     }
 
-    /// The less frequent opcode handlers (see [`Vm::exec`]).
+    /// The less frequent opcode handlers (see [`Vm::exec`]), by family. The family handlers
+    /// are `inline(always)`: this stays one out-of-line function, as before the split.
     #[inline(never)]
     fn exec_other(&mut self, code: u8, c: &mut Ctx<'a>, pos: usize) -> R<Step> {
         let f = &mut c.frame;

@@ -9,6 +9,7 @@ use crate::{Build, CallKind, ErrorKind, Import, ImportKind, Location, Value, Val
 
 impl<'a> Vm<'a> {
     /// The opcodes of this module (see [`Vm::exec_other`]).
+    #[inline(always)]
     pub(super) fn exec_object(&mut self, code: u8, c: &mut Ctx<'a>, at: Location) -> R<Step> {
         let r = &mut c.r;
         let f = &mut c.frame;

@@ -9,6 +9,7 @@ use crate::{ErrorKind, Value, ValueId};
 
 impl<'a> Vm<'a> {
     /// The opcodes of this module (see [`Vm::exec_other`]).
+    #[inline(always)]
     pub(super) fn exec_scalar(&mut self, code: u8, c: &mut Ctx<'a>) -> R<Step> {
         let r = &mut c.r;
         let f = &mut c.frame;

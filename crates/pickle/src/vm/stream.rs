@@ -8,6 +8,7 @@ use crate::text::{self, PyInt};
 
 impl<'a> Vm<'a> {
     /// The opcodes of this module (see [`Vm::exec_other`]); none pushes a value.
+    #[inline(always)]
     pub(super) fn exec_stream(&mut self, code: u8, c: &mut Ctx<'a>, pos: usize) -> R<Step> {
         let r = &mut c.r;
         let f = &mut c.frame;
