@@ -270,6 +270,52 @@ pub enum Allowed {
     User(String),
 }
 
+/// The built-in allowlist's answer for a name, whatever the policy: what analysers record in
+/// facts, so that the rules can weigh a user pattern against it exactly as
+/// [`Policy::allowed`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaticAllow {
+    /// A curated exact entry: safe even when the catalog has a broad pattern for the module.
+    Exact,
+    /// A package prefix that is not Python (TorchScript's `__torch__`).
+    Prefix,
+    /// The ecosystem table knows the real target and it reaches no capability.
+    Known,
+}
+
+/// Look `module:qualname` up in the built-in allowlists (no user patterns).
+pub fn static_allowed(module: &str, qualname: &str) -> Option<StaticAllow> {
+    if BUILTIN_EXACT_SET.contains(&(module, qualname)) {
+        return Some(StaticAllow::Exact);
+    }
+    if module == "torch" && TORCH_TYPE_NAMES.contains(&qualname) {
+        return Some(StaticAllow::Exact);
+    }
+    if module == "numpy" && NUMPY_TYPE_NAMES.contains(&qualname) {
+        return Some(StaticAllow::Exact);
+    }
+    if BUILTIN_PREFIXES
+        .iter()
+        .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+    {
+        return Some(StaticAllow::Prefix);
+    }
+    // Known to the ecosystem table as a class, function or value whose real target
+    // reaches no capability. Never by package: a name the table does not know is judged
+    // by how it is used.
+    let real = modelguard_pycode::ecosystem::resolve(module, qualname);
+    if let Some(rec) = real.record
+        && rec.kind != modelguard_pycode::ecosystem::Kind::Module
+        && rec.capability.is_none()
+        && rec.calls.is_none()
+        && modelguard_pycode::catalog::classify(module, qualname).is_none()
+    {
+        return Some(StaticAllow::Known);
+    }
+    None
+}
+
 /// A path glob (`tests/**`, `*.ckpt`, `models/legacy/`), matched against `/`-separated
 /// paths relative to the policy file's directory (or, without one, against the path as given).
 ///
@@ -408,43 +454,29 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Look `module:qualname` up in the built-in and user allowlists.
+    /// Look `module:qualname` up in the built-in and user allowlists: a curated exact entry
+    /// first, then the user's patterns, then the other built-in answers.
     pub fn allowed(&self, module: &str, qualname: &str) -> Option<Allowed> {
-        if BUILTIN_EXACT_SET.contains(&(module, qualname)) {
+        let builtin = static_allowed(module, qualname);
+        if builtin == Some(StaticAllow::Exact) {
             return Some(Allowed::Exact);
         }
-        if module == "torch" && TORCH_TYPE_NAMES.contains(&qualname) {
-            return Some(Allowed::Exact);
+        if let Some(p) = self.user_allowed(module, qualname) {
+            return Some(Allowed::User(p.to_string()));
         }
-        if module == "numpy" && NUMPY_TYPE_NAMES.contains(&qualname) {
-            return Some(Allowed::Exact);
-        }
-        if let Some(p) = self
-            .allow_globals
+        builtin.map(|b| match b {
+            StaticAllow::Exact => Allowed::Exact,
+            StaticAllow::Prefix => Allowed::Prefix,
+            StaticAllow::Known => Allowed::Known,
+        })
+    }
+
+    /// The first user pattern that allows `module:qualname`.
+    pub fn user_allowed(&self, module: &str, qualname: &str) -> Option<&str> {
+        self.allow_globals
             .iter()
             .find(|p| p.matches(module, qualname))
-        {
-            return Some(Allowed::User(p.0.clone()));
-        }
-        if BUILTIN_PREFIXES
-            .iter()
-            .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-        {
-            return Some(Allowed::Prefix);
-        }
-        // Known to the ecosystem table as a class, function or value whose real target
-        // reaches no capability. Never by package: a name the table does not know is judged
-        // by how it is used.
-        let real = modelguard_pycode::ecosystem::resolve(module, qualname);
-        if let Some(rec) = real.record
-            && rec.kind != modelguard_pycode::ecosystem::Kind::Module
-            && rec.capability.is_none()
-            && rec.calls.is_none()
-            && modelguard_pycode::catalog::classify(module, qualname).is_none()
-        {
-            return Some(Allowed::Known);
-        }
-        None
+            .map(|p| p.0.as_str())
     }
 
     /// Digest input for the report's ruleset field.

@@ -10,7 +10,8 @@ use modelguard_pycode::catalog::Capability;
 use crate::report::Severity;
 
 /// How the file reaches a capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Reach {
     /// Loading the file performs the call (a pickle `REDUCE`, code that runs when called).
     Called,

@@ -1,5 +1,5 @@
 //! Judge behaviours built from small hand-assembled pickles (protocol 0: readable bytes).
-#![allow(clippy::indexing_slicing)]
+#![allow(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use modelguard::Scanner;
 use modelguard::report::{Severity, Status, Verdict};
@@ -90,4 +90,77 @@ fn shell_pipelines_are_named() {
             .any(|f| f.rule == "MG-PKL-PROC" && f.message.contains("shell pipeline")),
         "{r:?}"
     );
+}
+
+/// A pickle's verdict points are facts: they survive a JSON round trip and judge the same,
+/// and only the rules apply the policy: `strict` raises unknown names, a user pattern
+/// suppresses them and never silences a catalogued capability.
+#[test]
+fn pickle_facts_round_trip_and_rejudge_under_policy() {
+    use modelguard::facts::{self, Facts};
+    use modelguard::judge::pickle::{Context, judge};
+    use modelguard::policy::{GlobalPattern, Policy};
+
+    let limits = modelguard::Limits::default();
+    let ctx = Context {
+        expects_persistent_ids: false,
+        max_depth: limits.pickle.max_depth,
+        code_limits: limits.code.clone(),
+    };
+    let strict = Policy {
+        strict: true,
+        ..Policy::default()
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/pickle");
+    let mut judged = 0;
+    let mut strict_differs = false;
+    let mut suppressed = 0;
+    for dir in ["benign", "malicious"] {
+        let mut paths: Vec<_> = std::fs::read_dir(format!("{root}/{dir}"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pkl"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let data = std::fs::read(&p).unwrap();
+            let a = modelguard_pickle::analyze(&data, &limits.pickle);
+            let f = Facts::Pickle(judge(&a, &ctx).facts);
+            let back: Facts = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+            assert_eq!(back, f, "{}", p.display());
+            let default = facts::judge(&back, &Policy::default()).0;
+            assert_eq!(
+                default,
+                facts::judge(&f, &Policy::default()).0,
+                "{}",
+                p.display()
+            );
+            strict_differs |= facts::judge(&back, &strict).0 != default;
+            // Allow every module the pickle imports.
+            let allow = Policy {
+                allow_globals: a
+                    .imports
+                    .iter()
+                    .filter_map(|i| i.module.as_ref())
+                    .map(|m| GlobalPattern(format!("{m}:*")))
+                    .collect(),
+                ..Policy::default()
+            };
+            let allowed = facts::judge(&back, &allow).0;
+            for d in default.iter().filter(|d| d.severity >= Severity::High) {
+                assert!(allowed.contains(d), "{}: {d:?} silenced", p.display());
+            }
+            for f in allowed.iter().filter(|f| f.rule == "MG-PKL-UNKNOWN") {
+                assert!(f.suppressed.is_some(), "{}: {f:?}", p.display());
+                suppressed += 1;
+            }
+            judged += 1;
+        }
+    }
+    assert!(judged > 20, "{judged}");
+    assert!(
+        suppressed > 0,
+        "no allowlisted name was reported as suppressed"
+    );
+    assert!(strict_differs, "strict never raised an unknown name");
 }

@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 /// A dangerous thing a callable can do when called (or, for classes, instantiated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capability {
     /// Starts a process or a shell (os.system, subprocess, pty.spawn, pip…).

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Python's codecs, exactly (`codecs.decode`/`codecs.encode`/`bytes.decode`/`str.encode`):
 /// see [`codecs_decode`]. Unlike [`decode`], which applies one layer leniently, these give
@@ -21,7 +21,7 @@ pub use crate::pycodecs::{
 use crate::{Limits, PayloadKind};
 
 /// A decoding or decompression step, as Python code applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// `base64.b64decode` (also accepts the URL-safe alphabet; non-alphabet bytes are skipped).

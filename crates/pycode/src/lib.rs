@@ -123,7 +123,7 @@ impl Default for Limits {
 }
 
 /// One capability reached by analysed code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Hit {
     /// What the code can do (from the [`catalog`]).
     pub capability: catalog::Capability,
@@ -141,7 +141,7 @@ pub struct Hit {
 }
 
 /// Kind of an embedded payload found by decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PayloadKind {
     /// A pickle stream (PROTO header, or a protocol-0 stream ending in `.`).
@@ -156,7 +156,7 @@ pub enum PayloadKind {
 
 /// Data found by decoding that this crate cannot analyse itself (nested pickles): returned so
 /// the caller can run it through the right analyser.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
     /// What the data looks like.
     pub kind: PayloadKind,
@@ -170,7 +170,7 @@ pub struct Payload {
 
 /// Facts about one piece of code: what it reaches, what could not be resolved, and whether the
 /// analysis saw everything.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CodeFacts {
     /// Capabilities reached, deduplicated.
     pub hits: Vec<Hit>,

@@ -108,14 +108,14 @@ pub struct Ctx {
     pub store: store::Store,
     /// HTTP client.
     pub fetcher: fetch::Fetcher,
-    /// The scanner: limits and the analysis part of the policy (`strict`, allowlist). Its
-    /// reports are stored as each blob's analysis, before the judging part of the policy.
+    /// The scanner: limits and signatures. Its analyses (what the readers found, before any
+    /// policy: `modelguard::scan::FileAnalysis`) are stored per blob.
     pub scanner: modelguard::Scanner,
-    /// The whole policy; [`judge`] applies its rule switches, severity overrides and path
-    /// ignores to a stored analysis.
+    /// The whole policy; [`judge`] judges a stored analysis under it.
     pub policy: modelguard::Policy,
-    /// Key of a stored analysis besides the hash: version + digest of the rules, the
-    /// analysis policy, limits and signatures. Only a change of it needs the bytes again.
+    /// Key of a stored analysis besides the hash ([`modelguard::Scanner::extractor`]: the
+    /// extractor version, limits and signatures). Rules, severities and the policy are not
+    /// part of it: only a change of it needs the bytes again.
     pub extractor: String,
     /// Key of a verdict besides the hash: (analyser version, digest of everything including
     /// the whole policy).
@@ -133,14 +133,14 @@ impl Ctx {
     }
 }
 
-/// A verdict from a stored analysis: the policy's rule switches, severity overrides and path
-/// ignores applied, the verdict recomputed (what the CLI's scanner does after analysing).
+/// A report from a stored analysis: every fact judged by the current rules under `policy`
+/// (allowlist, `strict`, rule switches, severity overrides, path ignores), exactly what the
+/// CLI's scanner reports for the same bytes under that policy.
 pub fn judge(
     policy: &modelguard::Policy,
-    mut analysis: modelguard::report::FileReport,
+    analysis: &modelguard::scan::FileAnalysis,
 ) -> modelguard::report::FileReport {
-    policy.apply(&mut analysis);
-    analysis
+    analysis.judge(policy)
 }
 
 /// The policy of `cfg.policy` (default: none).
@@ -211,30 +211,19 @@ pub async fn start_with_poll(cfg: Config, poll: Duration) -> Result<Running, Err
     let store = store::Store::connect(&cfg.db).await?;
     let fetcher = fetch::Fetcher::new(&cfg.hub())?;
     let policy = load_policy(&cfg)?;
-    // The analysis runs with the policy's analysis part only; its judging part is applied
-    // afterwards, so it can change without the bytes.
-    let analysis_policy = modelguard::Policy {
-        disabled_rules: Vec::new(),
-        severity_overrides: Default::default(),
-        ignore: Vec::new(),
-        ..policy.clone()
-    };
+    // The analysis does not depend on the policy: it is stored, and judged under the
+    // policy, so a policy or rule change re-judges it without the bytes.
     let scanner = modelguard::Scanner {
         // The service hashes what it downloads itself and keys range reads by the hub's
         // announced hash: hashing inside the scanner would read every byte.
         hash: modelguard::HashMode::Never,
-        ..modelguard::Scanner::new(cfg.limits.clone(), analysis_policy)
+        ..modelguard::Scanner::new(cfg.limits.clone(), policy.clone())
     };
-    let raw = scanner.info();
-    let whole = modelguard::Scanner {
-        policy: policy.clone(),
-        ..scanner.clone()
-    }
-    .info();
+    let whole = scanner.info();
     let ctx = Arc::new(Ctx {
         fetcher,
         store,
-        extractor: format!("{}:{}", raw.version, raw.ruleset),
+        extractor: scanner.extractor(),
         verdict_key: (whole.version, whole.ruleset),
         policy,
         scanner,

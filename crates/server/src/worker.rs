@@ -470,7 +470,7 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
     metrics::counter!("modelguard_cache_misses_total").increment(1);
     let scanner = ctx.scanner.clone();
     let name = t.path.clone();
-    let mut report = tokio::task::spawn_blocking(move || scanner.scan_source(&name, &*src))
+    let mut analysis = tokio::task::spawn_blocking(move || scanner.analyze_source(&name, &*src))
         .await
         .map_err(|e| Error::Scan(e.to_string()))?;
     // A range read that failed mid-scan (a rate limit, a dropped connection) left the
@@ -485,14 +485,14 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
             Error::Fetch(format!("range read failed: {failure}"))
         });
     }
-    report.sha256 = Some(sha.clone());
-    // The analysis is stored before the policy's judging part is applied: a later policy
-    // change re-judges it without the bytes.
-    let analysis = serde_json::to_vec(&report).map_err(|e| Error::Scan(e.to_string()))?;
+    analysis.sha256 = Some(sha.clone());
+    // The analysis is stored before it is judged: a later policy or rule change re-judges it
+    // without the bytes.
+    let stored = serde_json::to_vec(&analysis).map_err(|e| Error::Scan(e.to_string()))?;
     ctx.store
-        .put_analysis(&sha, &ctx.extractor, &analysis)
+        .put_analysis(&sha, &ctx.extractor, &stored)
         .await?;
-    let report = crate::judge(&ctx.policy, report);
+    let report = crate::judge(&ctx.policy, &analysis);
     let st = status::of_report(&report);
     metrics::counter!("modelguard_scans_total", "status" => st).increment(1);
     let row = ResultRow {
@@ -526,9 +526,9 @@ pub async fn rejudge(ctx: &Ctx, sha: &str) -> Result<Option<String>, Error> {
     };
     let policy = ctx.policy.clone();
     let judged = tokio::task::spawn_blocking(move || {
-        serde_json::from_slice::<modelguard::report::FileReport>(&json)
+        serde_json::from_slice::<modelguard::scan::FileAnalysis>(&json)
             .ok()
-            .map(|r| crate::judge(&policy, r))
+            .map(|a| crate::judge(&policy, &a))
             .and_then(|r| Some((status::of_report(&r), serde_json::to_string(&r).ok()?)))
     })
     .await

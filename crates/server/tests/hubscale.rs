@@ -702,6 +702,45 @@ async fn policy_change_rejudges_without_fetching() {
     }
     assert_ne!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
     svc.shutdown().await;
+
+    // The analysis is the readers' facts, with no policy in it: `strict` and the allowlist
+    // are re-judged without the bytes too.
+    std::fs::write(
+        &policy_path,
+        "strict = true\n[allow]\nglobals = [\"builtins:*\"]\n",
+    )
+    .unwrap();
+    let svc = start(Config {
+        policy: Some(policy_path.clone()),
+        ..config(sqlite(&dir), &hub)
+    })
+    .await;
+    let base = format!("http://{}", svc.addr);
+    let url = format!("{base}/v1/repos/acme/j/revisions/{sha}");
+    let r: Value = admin_post(&http, &format!("{base}/v1/rescans"), None).await;
+    assert_eq!(r["rejudged"], 2, "{r:#}");
+    assert_eq!(r["needFetch"], 0, "{r:#}");
+    assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), fetched);
+    let doc = get(&http, &url).await;
+    let file_policy = modelguard::config::Config::load(&policy_path)
+        .unwrap()
+        .policy(policy_path.parent());
+    let cli = modelguard::Scanner {
+        hash: modelguard::HashMode::Never,
+        ..modelguard::Scanner::new(test_limits(), file_policy)
+    };
+    for (path, data) in [("evil.pkl", evil()), ("ok.pkl", pickle(3))] {
+        let want = cli.scan_bytes(path, &data);
+        let f = &by_path(&doc)[path];
+        assert_eq!(
+            f["status"],
+            modelguard_server::status::of_report(&want),
+            "{path}: {doc:#}"
+        );
+        assert_eq!(f["stale"], false, "{path}: {doc:#}");
+    }
+    assert_eq!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
+    svc.shutdown().await;
 }
 
 /// Timing (ignored; `cargo test --release -p modelguard-server --test hubscale -- --ignored

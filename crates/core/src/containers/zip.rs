@@ -3,7 +3,7 @@
 
 use crate::formats::{self, FormatId, Kind, zip};
 use crate::limits::Limits;
-use crate::report::{Finding, Location, Member, Severity};
+use crate::report::{Location, Member, Severity};
 use crate::rules;
 use crate::scan::{PickleMode, Walk, join};
 use crate::source::{ReadAt, read_range};
@@ -195,7 +195,6 @@ impl Walk<'_> {
                     member,
                 );
             }
-            let before = self.findings.len();
             let fmt = if named_pickle && !matches!(kind, Kind::Zip | Kind::Gzip | Kind::Npy) {
                 let mode = if kind == Kind::TorchLegacy {
                     PickleMode::TorchLegacy
@@ -207,7 +206,6 @@ impl Walk<'_> {
             } else {
                 self.walk(data, Some(&sub), &e.name, depth + 1)
             };
-            let _ = before;
             if let Some(f) = fmt {
                 self.members.push(Member {
                     path: sub,
@@ -350,9 +348,8 @@ impl Walk<'_> {
         self.judge_facts(&facts, member);
     }
 
-    /// TorchScript archives carry their program as Python-syntax source under `code/`:
-    /// analyse each file like any code string (TorchScript compiles only its subset of Python,
-    /// so a reach into os/subprocess/eval there is deliberate).
+    /// TorchScript archives carry their program as Python-syntax source under `code/`: each
+    /// file's facts (`formats::torchscript`) are judged under the member's path.
     pub(crate) fn torchscript_code(
         &mut self,
         src: &dyn ReadAt,
@@ -384,34 +381,13 @@ impl Walk<'_> {
                 }
             };
             let text = String::from_utf8_lossy(&data);
-            let facts = modelguard_pycode::analyze_source(&text, &limits.code);
-            for h in &facts.hits {
-                let sev = crate::severity::in_code(h.capability);
-                self.findings.push(
-                    Finding::new(
-                        &rules::TORCHSCRIPT_CODE,
-                        sev,
-                        format!(
-                            "TorchScript code reaches {}, which {}",
-                            h.target,
-                            h.capability.describe()
-                        ),
-                    )
-                    .evidence(h.evidence.clone())
-                    .at(Location {
-                        member: Some(sub.clone()),
-                        offset: None,
-                        opcode: None,
-                    }),
-                );
-            }
-            if !facts.complete {
+            let facts = formats::torchscript::analyze_code(&text, &limits.code);
+            let incomplete = (!facts.code.complete).then(|| facts.code.errors.join("; "));
+            self.judge_facts(&crate::facts::Facts::TorchscriptCode(facts), Some(&sub));
+            if let Some(errors) = incomplete {
                 self.error(
                     "incomplete",
-                    format!(
-                        "TorchScript code not fully analysed: {}",
-                        facts.errors.join("; ")
-                    ),
+                    format!("TorchScript code not fully analysed: {errors}"),
                     Location {
                         member: Some(sub.clone()),
                         ..Location::default()

@@ -11,6 +11,7 @@ pub mod safetensors;
 pub mod sevenzip;
 pub mod tensorflow;
 pub mod tflite;
+pub mod torchscript;
 pub mod zip;
 
 pub use registry::{

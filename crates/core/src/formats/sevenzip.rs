@@ -1,5 +1,6 @@
-//! 7-zip archives: members are listed, checked (paths, links, sizes) and handed to the driver
-//! as nested files when their content can carry code.
+//! 7-zip archives: members are listed (paths, links, sizes) into [`SevenZipFacts`] for the
+//! rules' checks (`rules/archive.rs`) and handed to the driver as nested files when their
+//! content can carry code.
 //!
 //! Decoding uses `sevenz-rust2` (pure Rust) behind the `sevenz` cargo feature, on one thread,
 //! with a decoder memory limit; every member read is bounded by `max_member_bytes`, the sum of
@@ -7,25 +8,44 @@
 //! `max_ratio`, the member count by `max_members`. Members whose first bytes look like raw data
 //! (not a pickle, zip, compressed stream or other sniffed format) are decoded and dropped, so
 //! weights do not sit in memory.
+//!
+//! Must not: decide what a path, a link or a ratio is worth: the checks do.
+
+use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "sevenz")]
 use super::Problem;
 use super::{FormatCtx, Outcome};
-#[cfg(feature = "sevenz")]
-use crate::report::{Finding, Severity};
-#[cfg(feature = "sevenz")]
-use crate::rules;
 use crate::source::ReadAt;
+
+/// A 7z archive's members: the facts the rules judge (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SevenZipFacts {
+    /// Every member's path as stored (directories and empty files too), in directory order.
+    pub members: Vec<String>,
+    /// Members that are symbolic links (a Unix mode in their attributes), in decoding order.
+    pub links: Vec<SevenZipLink>,
+    /// The members' declared (uncompressed) sizes, summed.
+    pub declared_bytes: u64,
+    /// The archive's size in bytes (at least 1).
+    pub packed_bytes: u64,
+    /// `max_ratio` in force when it was read: declared over packed above it is a bomb.
+    pub max_ratio: u64,
+}
+
+/// A symbolic-link member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SevenZipLink {
+    /// The member's path.
+    pub name: String,
+    /// The link target (the member's data), relative to the member's directory.
+    pub target: String,
+}
 
 /// Analyse `src` as a 7z archive.
 #[cfg(not(feature = "sevenz"))]
 pub fn analyze(_src: &dyn ReadAt, _ctx: &FormatCtx<'_>) -> Outcome {
     Outcome::unsupported(super::FormatId::SevenZip)
-}
-
-#[cfg(feature = "sevenz")]
-fn finding(rule: &rules::Rule, severity: Severity, message: String, evidence: String) -> Finding {
-    Finding::new(rule, severity, message).evidence(evidence)
 }
 
 /// `FILE_ATTRIBUTE_UNIX_EXTENSION`: the high 16 bits of the attributes hold a Unix mode.
@@ -83,32 +103,13 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         ));
         return out;
     }
-    let declared: u64 = files.iter().map(|f| f.size).fold(0, u64::saturating_add);
-    let packed = src.size().max(1);
-    if declared / packed > limits.max_ratio {
-        out.findings.push(finding(
-            &rules::ARCHIVE_BOMB,
-            Severity::Medium,
-            format!(
-                "7z declares {declared} bytes from {packed} (ratio above max_ratio {})",
-                limits.max_ratio
-            ),
-            format!("{} members, {declared} bytes", files.len()),
-        ));
-    }
-    for f in files {
-        if super::escapes(&f.name, "") {
-            out.findings.push(finding(
-                &rules::ARCHIVE_SLIP,
-                Severity::High,
-                format!(
-                    "archive member path {:?} leaves the extraction directory",
-                    f.name
-                ),
-                f.name.clone(),
-            ));
-        }
-    }
+    let mut facts = SevenZipFacts {
+        members: files.iter().map(|f| f.name.clone()).collect(),
+        links: Vec::new(),
+        declared_bytes: files.iter().map(|f| f.size).fold(0, u64::saturating_add),
+        packed_bytes: src.size().max(1),
+        max_ratio: limits.max_ratio,
+    };
     let budget = limits.max_decompressed_bytes;
     let mut decoded = 0u64;
     let mut problems = Vec::new();
@@ -136,7 +137,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         decoded += head.len() as u64;
         if link {
             let target = String::from_utf8_lossy(&head).into_owned();
-            links.push((name, target));
+            links.push(SevenZipLink { name, target });
             return Ok(EntryDecision::Continue);
         }
         let kind = sniff(&head);
@@ -192,23 +193,8 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         );
         out.problems.push(problem(fatal, format!("7z: {e}")));
     }
-    for (name, target) in links {
-        // Relative to the link's directory, as the zip and tar readers read it.
-        let outside = super::escapes(&target, &name);
-        out.findings.push(finding(
-            &rules::ARCHIVE_LINK,
-            if outside {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            format!(
-                "archive member {name} is a symbolic link to {target:?}{}",
-                if outside { ", outside the archive" } else { "" }
-            ),
-            format!("{name} -> {target}"),
-        ));
-    }
+    facts.links = links;
+    out.facts.push(crate::facts::Facts::SevenZip(facts));
     out.problems.extend(problems);
     out.nested = nested;
     out

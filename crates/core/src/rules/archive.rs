@@ -219,22 +219,22 @@ rule! {
     ARCHIVE_SLIP { id: "MG-ARCHIVE-SLIP", name: "archive-path-traversal", severity: High, formats: [Zip, Tar, PytorchZip, Npz], fires: Load }
 }
 
-/// [`ARCHIVE_SLIP`]: an absolute path, a drive letter or `..` above the root.
+/// [`ARCHIVE_SLIP`]: an absolute path, a drive letter or `..` above the root (a zip or tar
+/// member, every member of a 7z).
 pub fn check_archive_slip(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
-    let Facts::ArchiveMember(m) = facts else {
-        return;
+    let names: &[String] = match facts {
+        Facts::ArchiveMember(m) => std::slice::from_ref(&m.name),
+        Facts::SevenZip(z) => &z.members,
+        _ => return,
     };
-    if formats::escapes(&m.name, "") {
+    for name in names.iter().filter(|n| formats::escapes(n, "")) {
         out.emit(
             Finding::new(
                 &ARCHIVE_SLIP,
                 Severity::High,
-                format!(
-                    "archive member path {:?} leaves the extraction directory",
-                    m.name
-                ),
+                format!("archive member path {name:?} leaves the extraction directory"),
             )
-            .evidence(m.name.clone()),
+            .evidence(name.clone()),
         );
     }
 }
@@ -260,30 +260,38 @@ rule! {
 
 /// [`ARCHIVE_LINK`]: every link member; `high` when its target leaves the archive.
 pub fn check_archive_link(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
-    let Facts::ArchiveMember(m) = facts else {
-        return;
-    };
-    let Some(link) = &m.link else {
-        return;
-    };
-    let (name, target) = (&m.name, &link.target);
+    match facts {
+        Facts::ArchiveMember(m) => {
+            if let Some(link) = &m.link {
+                out.emit(link_finding(&m.name, &link.kind, &link.target));
+            }
+        }
+        Facts::SevenZip(z) => {
+            for l in &z.links {
+                out.emit(link_finding(&l.name, "symbolic", &l.target));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A link member `name` of `kind` to `target`, relative to the link's directory (as
+/// extraction resolves it).
+fn link_finding(name: &str, kind: &str, target: &str) -> Finding {
     let outside = formats::escapes(target, name);
-    out.emit(
-        Finding::new(
-            &ARCHIVE_LINK,
-            if outside {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            format!(
-                "archive member {name} is a {} link to {target:?}{}",
-                link.kind,
-                if outside { ", outside the archive" } else { "" }
-            ),
-        )
-        .evidence(format!("{name} -> {target}")),
-    );
+    Finding::new(
+        &ARCHIVE_LINK,
+        if outside {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        format!(
+            "archive member {name} is a {kind} link to {target:?}{}",
+            if outside { ", outside the archive" } else { "" }
+        ),
+    )
+    .evidence(format!("{name} -> {target}"))
 }
 
 rule! {
@@ -305,6 +313,28 @@ rule! {
     ARCHIVE_BOMB { id: "MG-ARCHIVE-BOMB", name: "archive-decompression-bomb", severity: Medium, formats: [Zip, Gzip, Bzip2, Xz, Tar], fires: Load }
 }
 
+/// [`ARCHIVE_BOMB`]: a 7z whose declared sizes exceed `max_ratio` times its size (zip, tar
+/// and compressor bombs are still reported where the limit is crossed).
+pub fn check_archive_bomb(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::SevenZip(z) = facts else {
+        return;
+    };
+    let (declared, packed) = (z.declared_bytes, z.packed_bytes.max(1));
+    if declared / packed > z.max_ratio {
+        out.emit(
+            Finding::new(
+                &ARCHIVE_BOMB,
+                Severity::Medium,
+                format!(
+                    "7z declares {declared} bytes from {packed} (ratio above max_ratio {})",
+                    z.max_ratio
+                ),
+            )
+            .evidence(format!("{} members, {declared} bytes", z.members.len())),
+        );
+    }
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[
     &MALFORMED,
@@ -322,4 +352,5 @@ pub static CHECKS: &[super::Check] = &[
     check_extension_mismatch,
     check_archive_slip,
     check_archive_link,
+    check_archive_bomb,
 ];

@@ -1,6 +1,9 @@
 //! Rules for code found inside model files (Python source, bytecode, TorchScript).
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::policy::Policy;
+use crate::report::Finding;
 use crate::rule;
 
 rule! {
@@ -27,5 +30,29 @@ rule! {
     TORCHSCRIPT_CODE { id: "MG-CODE-TORCHSCRIPT", name: "torchscript-code-capability", severity: Critical, formats: [Torchscript], fires: Load }
 }
 
+/// [`TORCHSCRIPT_CODE`]: each capability the source reaches, by the table for code that runs.
+pub fn check_torchscript_code(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::TorchscriptCode(t) = facts else {
+        return;
+    };
+    for h in &t.code.hits {
+        out.emit(
+            Finding::new(
+                &TORCHSCRIPT_CODE,
+                crate::severity::in_code(h.capability),
+                format!(
+                    "TorchScript code reaches {}, which {}",
+                    h.target,
+                    h.capability.describe()
+                ),
+            )
+            .evidence(h.evidence.clone()),
+        );
+    }
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&TORCHSCRIPT_CODE];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_torchscript_code];

@@ -1,6 +1,12 @@
-//! Rules for GGUF files and chat templates.
+//! Rules for GGUF files and chat templates: each rule's metadata and its check over
+//! [`GgufFacts`](crate::formats::gguf::GgufFacts) and
+//! [`TemplateFacts`](crate::formats::gguf::TemplateFacts).
 
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::gguf::jinja::EscapeKind;
+use crate::policy::Policy;
+use crate::report::{Finding, Location, Severity};
 use crate::rule;
 
 rule! {
@@ -52,6 +58,68 @@ rule! {
     TEMPLATE_SSTI { id: "MG-TEMPLATE-SSTI", name: "chat-template-sandbox-escape", severity: Critical, formats: [Gguf, TokenizerConfig, ChatTemplate], fires: Query }
 }
 
+/// What a construct of [`TEMPLATE_SSTI`] is worth: `critical` when it reaches a name that
+/// leads to code or a command function through internals, `high` for the other constructs
+/// of escapes, `medium` for private attributes.
+pub fn escape_severity(kind: EscapeKind) -> Severity {
+    match kind {
+        EscapeKind::CodeName | EscapeKind::CommandThroughInternals => Severity::Critical,
+        EscapeKind::Dunder
+        | EscapeKind::CommandCall
+        | EscapeKind::DynamicName
+        | EscapeKind::TemplateLoad => Severity::High,
+        EscapeKind::Private => Severity::Medium,
+    }
+}
+
+/// The location of a template's findings: its offset in the file, when known.
+fn template_location(offset: Option<u64>) -> Location {
+    Location {
+        member: None,
+        offset,
+        opcode: None,
+    }
+}
+
+/// [`TEMPLATE_SSTI`]: one finding per template, at the worst construct's severity, listing
+/// every construct, with the longest evidence of the worst as evidence.
+pub fn check_template_ssti(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ChatTemplate(t) = facts else {
+        return;
+    };
+    let Some(sev) = t.escapes.iter().map(|e| escape_severity(e.kind)).max() else {
+        return;
+    };
+    let mut names: Vec<&str> = t.escapes.iter().map(|e| e.what.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    // `max_by_key` keeps the last of equals: the evidence reported since templates were
+    // first checked.
+    let worst = t
+        .escapes
+        .iter()
+        .filter(|e| escape_severity(e.kind) == sev)
+        .max_by_key(|e| e.evidence.len());
+    out.emit(
+        Finding::new(
+            &TEMPLATE_SSTI,
+            sev,
+            format!(
+                "chat template {} {}: {}",
+                t.name,
+                if sev >= Severity::Critical {
+                    "reaches Python internals (sandbox escape)"
+                } else {
+                    "uses constructs of template sandbox escapes"
+                },
+                names.join("; ")
+            ),
+        )
+        .evidence_opt(worst.map(|e| e.evidence.clone()))
+        .at(template_location(t.offset)),
+    );
+}
+
 rule! {
     /// ## What it detects
     /// A chat template modelguard could not analyse: Jinja syntax minijinja does not accept
@@ -75,6 +143,28 @@ rule! {
     TEMPLATE_PARSE { id: "MG-TEMPLATE-PARSE", name: "chat-template-unparsed", severity: Medium, formats: [Gguf, TokenizerConfig, ChatTemplate], fires: Query }
 }
 
+/// [`TEMPLATE_PARSE`]: a template not wholly analysed, with its start as evidence.
+pub fn check_template_parse(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::ChatTemplate(t) = facts else {
+        return;
+    };
+    let Some(u) = &t.unparsed else {
+        return;
+    };
+    out.emit(
+        Finding::new(
+            &TEMPLATE_PARSE,
+            Severity::Medium,
+            format!(
+                "chat template {} could not be analysed: {}",
+                t.name, u.reason
+            ),
+        )
+        .evidence(u.head.clone())
+        .at(template_location(t.offset)),
+    );
+}
+
 rule! {
     /// ## What it detects
     /// GGUF metadata that readers disagree on: the same key stored more than once.
@@ -94,5 +184,28 @@ rule! {
     GGUF_HEADER { id: "MG-GGUF-HEADER", name: "gguf-ambiguous-metadata", severity: Medium, formats: [Gguf], fires: Other }
 }
 
+/// [`GGUF_HEADER`]: metadata keys stored more than once, listed in one finding.
+pub fn check_gguf_header(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Gguf(g) = facts else {
+        return;
+    };
+    if g.duplicate_keys.is_empty() {
+        return;
+    }
+    out.emit(Finding::new(
+        &GGUF_HEADER,
+        Severity::Medium,
+        format!(
+            "metadata keys appear more than once (llama.cpp refuses the file, other readers keep one of them): {}",
+            g.duplicate_keys.join(", ")
+        ),
+    ));
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&TEMPLATE_SSTI, &TEMPLATE_PARSE, &GGUF_HEADER];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]): a template not analysed
+/// is reported before its escapes.
+pub static CHECKS: &[super::Check] =
+    &[check_gguf_header, check_template_parse, check_template_ssti];

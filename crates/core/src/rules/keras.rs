@@ -1,7 +1,288 @@
 //! Rules for Keras models (HDF5, .keras, SavedModel metadata).
 
+use modelguard_pycode::catalog;
+
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::keras::{KerasEntry, KerasItem};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
+use crate::severity::{self, Reach};
+
+/// Modules whose objects Keras itself provides: references into them are not reported.
+const KERAS_MODULES: &[&str] = &[
+    "keras",
+    "tensorflow",
+    "tf_keras",
+    "keras_nlp",
+    "keras_cv",
+    "keras_hub",
+];
+
+/// Functions inside Keras/TensorFlow that a config can call and that reach outside the model
+/// (module prefix, function name, severity, what it does). Keras' own `safe_mode` allowed them
+/// (CVE-2025-8747: `keras.utils.get_file` downloads and overwrites files; CVE-2025-9906:
+/// `keras.config.enable_unsafe_deserialization` turns safe mode off mid-load).
+const KERAS_GADGETS: &[(&str, &str, Severity, &str)] = &[
+    (
+        "keras",
+        "enable_unsafe_deserialization",
+        Severity::Critical,
+        "turns Keras safe mode off",
+    ),
+    (
+        "keras",
+        "get_file",
+        Severity::High,
+        "downloads a URL and writes the file",
+    ),
+    (
+        "keras",
+        "load_model",
+        Severity::High,
+        "loads another model file",
+    ),
+    (
+        "keras",
+        "load_weights",
+        Severity::High,
+        "reads another file",
+    ),
+    (
+        "tensorflow",
+        "py_function",
+        Severity::High,
+        "calls a Python function",
+    ),
+    (
+        "tensorflow",
+        "numpy_function",
+        Severity::High,
+        "calls a Python function",
+    ),
+    (
+        "tensorflow",
+        "py_func",
+        Severity::High,
+        "calls a Python function",
+    ),
+    ("tensorflow", "write_file", Severity::High, "writes a file"),
+    ("tensorflow", "read_file", Severity::High, "reads a file"),
+    (
+        "tensorflow",
+        "gfile",
+        Severity::High,
+        "reads or writes files",
+    ),
+    (
+        "tensorflow",
+        "load_library",
+        Severity::Critical,
+        "loads native code",
+    ),
+    (
+        "tensorflow",
+        "load_op_library",
+        Severity::Critical,
+        "loads native code",
+    ),
+];
+
+/// `TFOpLambda` ops (suffixes of the `tf.*` name) that read or write files or run Python.
+const RISKY_TF_OPS: &[&str] = &[
+    "io.write_file",
+    "io.read_file",
+    "io.matching_files",
+    "io.gfile",
+    "py_function",
+    "py_func",
+    "numpy_function",
+    "read_file",
+    "write_file",
+    "print",
+];
+
+/// Most findings reported per Lambda (one per capability reached).
+const MAX_HITS_PER_LAMBDA: usize = 16;
+
+fn is_keras_module(module: &str) -> bool {
+    KERAS_MODULES
+        .iter()
+        .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+}
+
+/// Shorten long evidence (configs may carry megabytes in one string).
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", s.get(..end).unwrap_or_default())
+}
+
+/// A Keras finding: evidence clipped to 400 bytes.
+fn finding(rule: &Rule, severity: Severity, message: String, evidence: &str) -> Finding {
+    Finding::new(rule, severity, message).evidence(clip(evidence, 400))
+}
+
+/// The entries of Keras facts (none for other facts).
+fn entries(facts: &Facts) -> &[KerasEntry] {
+    match facts {
+        Facts::Keras(k) => &k.entries,
+        _ => &[],
+    }
+}
+
+/// What a reference to `module.name` (a function when `function`, else a class) from
+/// `layer` is worth: [`KERAS_FUNC_REF`] for catalogued callables and Keras's own gadgets,
+/// [`KERAS_CUSTOM`] for modules outside Keras, nothing for Keras's own objects and allowlisted
+/// names. Shared by both rules' checks, which keep their own findings.
+fn reference(
+    module: &str,
+    name: &str,
+    layer: &str,
+    function: bool,
+    policy: &Policy,
+) -> Option<Finding> {
+    if is_keras_module(module) {
+        let dotted = format!("{module}.{name}");
+        let (_, _, sev, what) = KERAS_GADGETS.iter().find(|(m, f, _, _)| {
+            let family = if *m == "keras" && module.starts_with("tf_keras") {
+                "tf_keras"
+            } else {
+                m
+            };
+            (module == family || module.starts_with(&format!("{family}.")))
+                && dotted.split('.').any(|part| part == *f)
+        })?;
+        return Some(finding(
+            &KERAS_FUNC_REF,
+            *sev,
+            format!("{layer}: config references {dotted}, which {what}"),
+            &format!("{layer}: {dotted}"),
+        ));
+    }
+    if module.is_empty() {
+        return None;
+    }
+    // Keras 3 records functions and objects it serialises by name under `builtins`
+    // (`Lambda(keras.activations.relu)` is `builtins.relu`, a captured module is
+    // `builtins.module`): a name Python's builtins do not have is resolved among Keras's
+    // own objects at load, not imported.
+    if module == "builtins"
+        && modelguard_pycode::ecosystem::record("builtins", name).is_none()
+        && catalog::classify(module, name).is_none()
+    {
+        return None;
+    }
+    let full = if name.is_empty() {
+        module.to_string()
+    } else {
+        format!("{module}.{name}")
+    };
+    if let Some(e) = catalog::classify(module, name) {
+        let reach = if e.indirect {
+            Reach::Indirect
+        } else {
+            // Keras calls what a config names: a function as an activation or loss, a class
+            // with the layer's config.
+            Reach::Called
+        };
+        return Some(finding(
+            &KERAS_FUNC_REF,
+            severity::of(e.capability, reach),
+            format!(
+                "{layer}: config references {full}, which {} ({})",
+                e.capability.describe(),
+                e.capability.as_str()
+            ),
+            &format!("{layer}: {full}"),
+        ));
+    }
+    if policy.allowed(module, name).is_some() {
+        return None;
+    }
+    let (sev, what) = if function {
+        (Severity::Medium, "function")
+    } else {
+        (Severity::Info, "custom class")
+    };
+    Some(finding(
+        &KERAS_CUSTOM,
+        sev,
+        format!("{layer}: config references {what} {full} from a module outside Keras"),
+        &format!("{layer}: {full}"),
+    ))
+}
+
+/// The finding an entry that names something gives, of either reference rule.
+fn reference_entry(e: &KerasEntry, policy: &Policy) -> Option<Finding> {
+    let layer = e.layer.as_str();
+    match &e.item {
+        KerasItem::Class { module, class_name } => {
+            reference(module, class_name, layer, false, policy)
+        }
+        KerasItem::Function { module, name } => reference(module, name, layer, true, policy),
+        KerasItem::LambdaFunction { module, name } => {
+            // Looked up in the named module's namespace (or the loader's globals).
+            if catalog::classify(module, name).is_some()
+                || catalog::classify("builtins", name).is_some()
+            {
+                let module = if module.is_empty() {
+                    "builtins"
+                } else {
+                    module
+                };
+                reference(module, name, layer, true, policy)
+            } else if !module.is_empty() && module != "__main__" {
+                reference(module, name, layer, true, policy)
+            } else {
+                None
+            }
+        }
+        KerasItem::Registered { name: reg } => {
+            let (pkg, obj) = reg.split_once('>').unwrap_or((reg, ""));
+            (!is_keras_module(pkg) && policy.allowed(pkg, obj).is_none()).then(|| {
+                finding(
+                    &KERAS_CUSTOM,
+                    Severity::Info,
+                    format!("{layer}: registered custom object {reg} must be provided at load"),
+                    &format!("{layer}: registered_name {reg}"),
+                )
+            })
+        }
+        KerasItem::TfOp { function: f } => {
+            let lower = f.to_ascii_lowercase();
+            RISKY_TF_OPS
+                .iter()
+                .any(|r| lower.ends_with(r) || lower.contains(&format!("{r}.")))
+                .then(|| {
+                    finding(
+                        &KERAS_FUNC_REF,
+                        Severity::High,
+                        format!(
+                            "{layer}: TFOpLambda calls {f}, which reads/writes files or runs Python"
+                        ),
+                        &format!("{layer}: {f}"),
+                    )
+                })
+        }
+        KerasItem::Lambda { .. } | KerasItem::UnreadableLambda { .. } => None,
+    }
+}
+
+/// Emit the reference findings of `rule` only, in walk order.
+fn emit_references(facts: &Facts, policy: &Policy, out: &mut Emitter, rule: &Rule) {
+    for e in entries(facts) {
+        if let Some(f) = reference_entry(e, policy).filter(|f| f.rule == rule.id) {
+            out.emit(f);
+        }
+    }
+}
 
 rule! {
     /// ## What it detects
@@ -45,6 +326,77 @@ rule! {
     KERAS_LAMBDA { id: "MG-KERAS-LAMBDA", name: "keras-lambda-bytecode", severity: Critical, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
+/// [`KERAS_LAMBDA`]: each Lambda by what its code reaches (the table for code that runs);
+/// undecodable or incompletely analysed code is `medium`, unresolved names and inert code
+/// `info`.
+pub fn check_keras_lambda(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    for e in entries(facts) {
+        let layer = e.layer.as_str();
+        let code = match &e.item {
+            KerasItem::Lambda { code } => code,
+            KerasItem::UnreadableLambda { why } => {
+                out.emit(unreadable_lambda(layer, why));
+                continue;
+            }
+            _ => continue,
+        };
+        if !code.hits.is_empty() {
+            for h in code.hits.iter().take(MAX_HITS_PER_LAMBDA) {
+                let chain = if h.chain.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (through {})", h.chain.join(" → "))
+                };
+                out.emit(finding(
+                    &KERAS_LAMBDA,
+                    severity::in_code(h.capability),
+                    format!(
+                        "Lambda layer {layer} code {}: {}{chain}",
+                        h.capability.describe(),
+                        h.target
+                    ),
+                    &format!("Lambda layer {layer}: {}", h.evidence),
+                ));
+            }
+        } else if !code.complete {
+            let why = code
+                .errors
+                .first()
+                .map_or("analysis stopped", String::as_str);
+            out.emit(unreadable_lambda(layer, why));
+        } else if !code.unknown_calls.is_empty() {
+            // Unknown names (`tf.reduce_mean` with `tf` bound at load) are not evidence: the
+            // Lambda is judged by what its code reaches.
+            let calls = code.unknown_calls.join(", ");
+            out.emit(finding(
+                &KERAS_LAMBDA,
+                Severity::Info,
+                format!("Lambda layer {layer} calls names resolved only at load time: {calls}"),
+                &format!("Lambda layer {layer}: {calls}"),
+            ));
+        } else {
+            out.emit(finding(
+                &KERAS_LAMBDA,
+                Severity::Info,
+                format!("harmless Lambda layer {layer}: inert code"),
+                &format!(
+                    "Lambda layer {layer}: arithmetic, tensor methods and framework calls only"
+                ),
+            ));
+        }
+    }
+}
+
+/// A Lambda whose code could not be (completely) analysed.
+fn unreadable_lambda(layer: &str, why: &str) -> Finding {
+    finding(
+        &KERAS_LAMBDA,
+        Severity::Medium,
+        format!("Lambda layer {layer} could not be analysed: {why}"),
+        &format!("Lambda layer {layer}"),
+    )
+}
+
 rule! {
     /// ## What it detects
     /// A Keras config entry that names a Python callable by module: the Keras 3 form
@@ -80,6 +432,12 @@ rule! {
     KERAS_FUNC_REF { id: "MG-KERAS-FUNC-REF", name: "keras-function-reference", severity: Critical, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
+/// [`KERAS_FUNC_REF`]: references to catalogued callables (judged as called), Keras's own
+/// gadgets and risky `TFOpLambda` ops.
+pub fn check_keras_func_ref(facts: &Facts, policy: &Policy, out: &mut Emitter) {
+    emit_references(facts, policy, out, &KERAS_FUNC_REF);
+}
+
 rule! {
     /// ## What it detects
     /// A Keras config entry whose `module` lies outside Keras and TensorFlow (and the
@@ -110,5 +468,15 @@ rule! {
     KERAS_CUSTOM { id: "MG-KERAS-CUSTOM", name: "keras-custom-object", severity: Info, formats: [Keras, KerasH5, KerasMetadata], fires: Load }
 }
 
+/// [`KERAS_CUSTOM`]: references into modules outside Keras and the allowlist, and registered
+/// custom objects.
+pub fn check_keras_custom(facts: &Facts, policy: &Policy, out: &mut Emitter) {
+    emit_references(facts, policy, out, &KERAS_CUSTOM);
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&KERAS_LAMBDA, &KERAS_FUNC_REF, &KERAS_CUSTOM];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] =
+    &[check_keras_lambda, check_keras_func_ref, check_keras_custom];

@@ -150,6 +150,11 @@ static CHECK_GROUPS: &[&[Check]] = &[
     tflite::CHECKS,
     formats::CHECKS,
     msgpack::CHECKS,
+    keras::CHECKS,
+    tensorflow::CHECKS,
+    onnx::CHECKS,
+    code::CHECKS,
+    gguf::CHECKS,
 ];
 
 /// Every check, in reporting order: the groups of `CHECK_GROUPS` concatenated.

@@ -1,7 +1,41 @@
 //! Rules for ONNX models.
 
+use modelguard_pycode::catalog::Capability;
+
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::onnx::{MAX_TENSORS_LISTED, location_problem};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
+
+/// Severity of code in a custom node's attribute reaching `cap`: the runtime's registered
+/// implementation runs it, so every reach is at least `high`.
+fn code_severity(cap: Capability) -> Severity {
+    match cap {
+        Capability::ProcessExec
+        | Capability::DynamicCode
+        | Capability::CodeObject
+        | Capability::NativeCode
+        | Capability::Deserialize
+        | Capability::ImportMachinery => Severity::Critical,
+        Capability::FileWrite
+        | Capability::FileRead
+        | Capability::Network
+        | Capability::Introspection
+        | Capability::ProcessControl => Severity::High,
+    }
+}
+
+/// Evidence shortened to 200 characters.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 200 {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(200).collect();
+        format!("{cut}…")
+    }
+}
 
 rule! {
     /// ## What it detects
@@ -31,6 +65,24 @@ rule! {
     ONNX_EXTDATA { id: "MG-ONNX-EXTDATA", name: "onnx-external-data-path", severity: High, formats: [Onnx], fires: Load }
 }
 
+/// [`ONNX_EXTDATA`]: each distinct external-data location that leaves the model directory.
+pub fn check_onnx_extdata(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Onnx(o) = facts else {
+        return;
+    };
+    for e in &o.external_data {
+        let loc = &e.location;
+        let Some(why) = location_problem(loc) else {
+            continue;
+        };
+        let message = match &e.tensor {
+            Some(tensor) => format!("external data location of tensor {tensor} {why}: {loc:?}"),
+            None => format!("external data location of the tensor {why}: {loc:?}"),
+        };
+        out.emit(Finding::new(&ONNX_EXTDATA, Severity::High, message).evidence(loc.clone()));
+    }
+}
+
 rule! {
     /// ## What it detects
     /// Operators from domains other than the ONNX standard and onnxruntime's built-in ones
@@ -53,6 +105,84 @@ rule! {
     /// ## How to fix
     /// Nothing to fix; check that the library providing the domain is one you trust.
     ONNX_CUSTOM_OP { id: "MG-ONNX-CUSTOM-OP", name: "onnx-custom-operator", severity: Info, formats: [Onnx], fires: Load }
+}
+
+/// [`ONNX_CUSTOM_OP`]: code and command lines in custom nodes' attributes (by what they
+/// reach), then the custom domains' operators and the model-local functions (`info`).
+pub fn check_onnx_custom_op(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Onnx(o) = facts else {
+        return;
+    };
+    for c in &o.code {
+        let at = format!(
+            "node {} ({}:{}) attribute {}",
+            c.node, c.domain, c.op, c.attribute
+        );
+        for h in &c.hits {
+            let chain = if h.chain.is_empty() {
+                String::new()
+            } else {
+                format!(" (through {})", h.chain.join(" → "))
+            };
+            out.emit(
+                Finding::new(
+                    &ONNX_CUSTOM_OP,
+                    code_severity(h.capability),
+                    format!(
+                        "{at} holds Python code that {}: {}{chain}",
+                        h.capability.describe(),
+                        h.target
+                    ),
+                )
+                .evidence(clip(&h.evidence)),
+            );
+        }
+        if let Some(command) = &c.command {
+            out.emit(
+                Finding::new(
+                    &ONNX_CUSTOM_OP,
+                    Severity::High,
+                    format!("{at} holds a shell command line"),
+                )
+                .evidence(clip(command)),
+            );
+        }
+    }
+    if !o.custom_ops.is_empty() {
+        let list: Vec<String> = o
+            .custom_ops
+            .iter()
+            .map(|(d, ops)| {
+                format!(
+                    "{d}: {}",
+                    ops.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        out.emit(Finding::new(
+            &ONNX_CUSTOM_OP,
+            Severity::Info,
+            format!("operators from custom domains: {}", list.join("; ")),
+        ));
+    }
+    if !o.functions.is_empty() {
+        let list: Vec<String> = o
+            .functions
+            .iter()
+            .map(|f| {
+                if f.domain.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{}.{}", f.domain, f.name)
+                }
+            })
+            .collect();
+        out.emit(Finding::new(
+            &ONNX_CUSTOM_OP,
+            Severity::Info,
+            format!("model-local functions: {}", list.join(", ")),
+        ));
+    }
 }
 
 rule! {
@@ -79,5 +209,35 @@ rule! {
     ONNX_TENSOR { id: "MG-ONNX-TENSOR", name: "onnx-inconsistent-tensor", severity: Medium, formats: [Onnx], fires: Load }
 }
 
+/// [`ONNX_TENSOR`]: one finding listing the inconsistent tensors.
+pub fn check_onnx_tensor(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Onnx(o) = facts else {
+        return;
+    };
+    let n = o.inconsistent_count;
+    if n == 0 {
+        return;
+    }
+    let shown: Vec<&str> = o
+        .inconsistent_tensors
+        .iter()
+        .take(MAX_TENSORS_LISTED)
+        .map(String::as_str)
+        .collect();
+    out.emit(Finding::new(
+        &ONNX_TENSOR,
+        Severity::Medium,
+        format!(
+            "{n} inconsistent tensor{}: {}{}",
+            if n == 1 { "" } else { "s" },
+            shown.join("; "),
+            if n > MAX_TENSORS_LISTED { "; …" } else { "" }
+        ),
+    ));
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&ONNX_EXTDATA, &ONNX_CUSTOM_OP, &ONNX_TENSOR];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_onnx_custom_op, check_onnx_extdata, check_onnx_tensor];

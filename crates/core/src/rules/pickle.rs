@@ -1,10 +1,16 @@
 //! Rules for what pickles (and the formats built on them) do when loaded.
 
+use std::collections::HashSet;
+
+use modelguard_pycode::catalog::Capability;
+
 use super::Rule;
 use crate::facts::{Emitter, Facts};
-use crate::policy::Policy;
-use crate::report::{Finding, Severity};
+use crate::judge::pickle::facts::{CapabilityUse, CodeVerdict, PickleEvent};
+use crate::policy::{Policy, StaticAllow};
+use crate::report::{Finding, Location, Severity};
 use crate::rule;
+use crate::severity::{self, Reach};
 
 rule! {
     /// ## What it detects
@@ -334,6 +340,286 @@ pub fn check_npy_object(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
     }
 }
 
+/// The pickle rule that reports a capability.
+pub fn capability_rule(cap: Capability) -> &'static Rule {
+    match cap {
+        Capability::ProcessExec => &PKL_PROCESS,
+        Capability::DynamicCode => &PKL_DYNAMIC_CODE,
+        Capability::NativeCode => &PKL_NATIVE,
+        Capability::CodeObject => &PKL_CODE_OBJECT,
+        Capability::ImportMachinery => &PKL_RESOLVER,
+        Capability::Deserialize => &PKL_NESTED,
+        Capability::FileWrite | Capability::FileRead => &PKL_FILE,
+        Capability::Network => &PKL_NETWORK,
+        Capability::Introspection | Capability::ProcessControl => &PKL_INTROSPECTION,
+    }
+}
+
+/// Every `MG-PKL-*` verdict of one pickle stream, in the order the analysis met them: the
+/// stream's verdict points ([`PickleFacts`]) judged with the severity model
+/// (`severity.rs`), the user allowlist and `strict`. The rule of each finding follows from
+/// the event (a capability's rule from [`capability_rule`]).
+pub fn check_pickle(facts: &Facts, policy: &Policy, out: &mut Emitter) {
+    let Facts::Pickle(p) = facts else {
+        return;
+    };
+    // An unknown or allowlisted import is reported once per name.
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    for e in &p.events {
+        let at = Location {
+            member: None,
+            offset: e.offset,
+            opcode: e.opcode,
+        };
+        let finding = |rule: &Rule, sev: Severity, message: String| {
+            Finding::new(rule, sev, message)
+                .evidence(e.evidence.clone())
+                .at(at.clone())
+        };
+        let f = match &e.event {
+            PickleEvent::GlobalMutation { message } => {
+                finding(&PKL_GLOBAL_MUTATION, Severity::High, message.clone())
+            }
+            PickleEvent::GlobalBuild { name, dunder } => finding(
+                &PKL_GLOBAL_MUTATION,
+                if *dunder {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                format!("pickle overwrites attributes of the imported object {name}"),
+            ),
+            PickleEvent::Resolver { message } => {
+                finding(&PKL_RESOLVER, Severity::High, message.clone())
+            }
+            PickleEvent::CallsResult { known_factory } => finding(
+                &PKL_RESOLVER,
+                if *known_factory {
+                    Severity::Info
+                } else {
+                    Severity::Medium
+                },
+                "pickle calls the result of another call".into(),
+            ),
+            PickleEvent::Dunder { message } => {
+                finding(&PKL_INTROSPECTION, Severity::High, message.clone())
+            }
+            PickleEvent::Capability(u) => {
+                if let Some(g) = &u.unless_allowed
+                    && (g.allow.is_some() || policy.user_allowed(&g.module, &g.qualname).is_some())
+                {
+                    continue;
+                }
+                let (rule, sev, message) = capability_verdict(u);
+                finding(rule, sev, message)
+            }
+            PickleEvent::CodeHit {
+                capability,
+                message,
+            } => finding(
+                capability_rule(*capability),
+                severity::in_code(*capability),
+                message.clone(),
+            ),
+            PickleEvent::CodeObject { message, complete } => finding(
+                &PKL_CODE_OBJECT,
+                if *complete {
+                    Severity::Info
+                } else {
+                    Severity::Medium
+                },
+                message.clone(),
+            ),
+            PickleEvent::UnlistedCall(c) => {
+                if let Some(pattern) = policy.user_allowed(&c.module, &c.qualname) {
+                    // Reported as suppressed so that allowlisting is never silent.
+                    finding(
+                        &PKL_UNKNOWN_GLOBAL,
+                        Severity::Info,
+                        format!("pickle calls {}.{}", c.module, c.qualname),
+                    )
+                    .suppressed(format!("allowlisted by policy: {pattern}"))
+                } else if let Some(init) = &c.init {
+                    let (rule, sev, message) = capability_verdict(init);
+                    finding(rule, sev, message)
+                } else if c.allow == Some(StaticAllow::Known) {
+                    continue;
+                } else {
+                    // Unknown is judged by what it is used for: arguments that look like
+                    // commands, URLs or paths outside the model are evidence; a plain
+                    // constructor call is an inventory item.
+                    let sev = if !c.notes.is_empty() || policy.strict {
+                        Severity::Medium
+                    } else {
+                        Severity::Info
+                    };
+                    let how = if c.class_like {
+                        "restores an object of"
+                    } else {
+                        "calls, with arguments,"
+                    };
+                    let what = if c.notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", c.notes.join("; "))
+                    };
+                    finding(
+                        &PKL_UNKNOWN_GLOBAL,
+                        sev,
+                        format!(
+                            "pickle {how} {}.{}, which modelguard does not know{what}",
+                            c.module, c.qualname
+                        ),
+                    )
+                }
+            }
+            PickleEvent::UnlistedImport {
+                module,
+                name,
+                allow,
+                inert_resolver,
+            } => {
+                if let Some(pattern) = policy.user_allowed(module, name) {
+                    if !seen.insert((module, name)) {
+                        continue;
+                    }
+                    finding(
+                        &PKL_UNKNOWN_GLOBAL,
+                        Severity::Info,
+                        format!("pickle imports {module}.{name}"),
+                    )
+                    .suppressed(format!("allowlisted by policy: {pattern}"))
+                } else if *inert_resolver || allow.is_some() || !seen.insert((module, name)) {
+                    continue;
+                } else {
+                    // Unknown is not dangerous: an inventory item, unless the user asked for
+                    // every unknown name to be raised.
+                    finding(
+                        &PKL_UNKNOWN_GLOBAL,
+                        if policy.strict {
+                            Severity::Medium
+                        } else {
+                            Severity::Info
+                        },
+                        format!(
+                            "pickle imports {module}.{name}, which modelguard does not know (importing runs its module's top-level code)"
+                        ),
+                    )
+                }
+            }
+            PickleEvent::PersistentId => finding(
+                &PKL_OPAQUE,
+                Severity::Info,
+                "pickle loads a persistent id (resolved by the loader's persistent_load)".into(),
+            ),
+            PickleEvent::Extension {
+                code,
+                registered: Some(name),
+            } => finding(
+                &PKL_OPAQUE,
+                Severity::Info,
+                format!(
+                    "pickle loads {name} through copyreg extension code {code}, which it registered itself"
+                ),
+            ),
+            PickleEvent::Extension {
+                code,
+                registered: None,
+            } => finding(
+                &PKL_OPAQUE,
+                Severity::Medium,
+                format!(
+                    "pickle uses copyreg extension code {code}, resolved by the loader's registry"
+                ),
+            ),
+        };
+        out.emit(f);
+    }
+    for why in &p.incomplete {
+        out.undecided("incomplete", why.clone(), None);
+    }
+}
+
+/// Rule, severity and message of a capability reached: the severity model's answer for the
+/// capability and how it is reached, then what the arguments and analysed code say.
+fn capability_verdict(u: &CapabilityUse) -> (&'static Rule, Severity, String) {
+    let cap = u.capability;
+    let called = u.reach != Reach::Referenced;
+    let mut sev = match cap {
+        // Building a function from analysed code: the code's verdict is reported on its own;
+        // the building step is information.
+        Capability::CodeObject if u.code_objects_analysed => Severity::Info,
+        Capability::FileWrite if u.read_only_open => Severity::Medium,
+        _ => severity::of(cap, u.reach),
+    };
+    let mut what = String::new();
+    if u.reach == Reach::Indirect {
+        what.push_str(" (through its own code)");
+    }
+    // eval/exec/compile of constant code: each code string (timeit has stmt and setup) is
+    // judged and the worst decides. Even harmless code keeps the call at the floor: no
+    // serialiser writes a direct eval, it is how exploits are staged and tested.
+    if !u.code.is_empty() {
+        sev = Severity::Info;
+        for c in &u.code {
+            let (s, w) = code_verdict(c);
+            if s >= sev {
+                (sev, what) = (s, w);
+            }
+        }
+        sev = sev.max(severity::DIRECT_EVALUATION_FLOOR);
+    }
+    // Constant payloads of a nested loader are analysed as files of their own; the call is
+    // then information. A payload that is not a constant cannot be judged: the call stays.
+    if u.nested_payloads > 0 {
+        sev = Severity::Info;
+        what.push_str(" (its constant payload is analysed as a nested file)");
+    }
+    // Arguments matter: a path outside the model or a remote URL says what the call does.
+    if called && !u.notes.is_empty() {
+        if matches!(cap, Capability::FileRead | Capability::FileWrite)
+            && u.notes.iter().any(|n| n.starts_with("path"))
+        {
+            sev = sev.max(Severity::High);
+        }
+        what.push_str(&format!(" ({})", u.notes.join("; ")));
+    }
+    let verb = if called { "calls" } else { "references" };
+    let message = format!(
+        "pickle {verb} {}{}, which {}{what}",
+        u.name,
+        u.via,
+        cap.describe()
+    );
+    (capability_rule(cap), sev, message)
+}
+
+/// The severity an evaluated code string earns its evaluating call, with a note for its
+/// message. Inert code (arithmetic, literals) is `info`.
+fn code_verdict(c: &CodeVerdict) -> (Severity, String) {
+    match c.hits.iter().map(|&h| severity::in_code(h)).max() {
+        Some(s) => (s.max(Severity::High), String::new()),
+        None if !c.complete => (
+            Severity::High,
+            format!(
+                " (the code could not be fully analysed: {})",
+                c.errors.join("; ")
+            ),
+        ),
+        None if c.inert => (
+            Severity::Info,
+            " (the code is inert: only literals and arithmetic)".into(),
+        ),
+        None => (
+            Severity::Medium,
+            format!(
+                " (the code calls {} modelguard cannot judge)",
+                c.unknown_calls.join(", ")
+            ),
+        ),
+    }
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[
     &PKL_PROCESS,
@@ -353,4 +639,4 @@ pub static RULES: &[&Rule] = &[
 ];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_npy_object];
+pub static CHECKS: &[super::Check] = &[check_npy_object, check_pickle];

@@ -1,7 +1,136 @@
 //! Rules for TensorFlow graphs (SavedModel, GraphDef, TFLite).
 
+use std::collections::BTreeMap;
+
 use super::Rule;
+use crate::facts::{Emitter, Facts};
+use crate::formats::tensorflow::{
+    CHECKPOINT, FILE_IO, PYFUNC, READERS, TfNode, path_escapes, suspicious_word,
+};
+use crate::policy::Policy;
+use crate::report::{Finding, Severity};
 use crate::rule;
+
+/// The nodes of TensorFlow facts (none for other facts).
+fn nodes(facts: &Facts) -> &[TfNode] {
+    match facts {
+        Facts::Tensorflow(t) => &t.nodes,
+        _ => &[],
+    }
+}
+
+/// What a node of a file-reading pipeline op (a [`READERS`] op, `ImmutableConst`) is: `None`
+/// when it is ordinary (listed by `MG-TF-OPS`), else the [`TF_FILE_OP`] finding.
+fn reader_escape(n: &TfNode, at: &str) -> Option<Option<Finding>> {
+    if READERS.contains(&n.op.as_str()) {
+        let bad: Vec<&String> = n.args.iter().filter(|p| path_escapes(p)).collect();
+        return Some((!bad.is_empty()).then(|| {
+            Finding::new(
+                &TF_FILE_OP,
+                Severity::High,
+                format!("{at} reads files outside the model directory: {bad:?}"),
+            )
+            .evidence(format!("{at}: {bad:?}"))
+        }));
+    }
+    if n.op == "ImmutableConst" {
+        let region = n.memory_region.clone().unwrap_or_default();
+        return Some((!region.starts_with("memmapped_package://")).then(|| {
+            Finding::new(
+                &TF_FILE_OP,
+                Severity::High,
+                format!("{at} maps the file {region:?} into memory"),
+            )
+            .evidence(format!("{at}: {region:?}"))
+        }));
+    }
+    None
+}
+
+/// The [`TF_FILE_OP`] finding of one node, if it has one.
+fn file_op(n: &TfNode) -> Option<Finding> {
+    let op = n.op.as_str();
+    let at = format!("node {} ({op}) in {}", n.name, n.graph);
+    let finding = |sev, message: String, evidence: String| {
+        Some(Finding::new(&TF_FILE_OP, sev, message).evidence(evidence))
+    };
+    if PYFUNC.contains(&op) {
+        return None;
+    }
+    if FILE_IO.contains(&op) {
+        let paths = &n.args;
+        let outside = paths.iter().any(|p| path_escapes(p));
+        let sev = if op == "WriteFile" && outside {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let what = match op {
+            "ReadFile" => "reads the file",
+            "WriteFile" => "writes the file",
+            _ => "lists files matching",
+        };
+        let target = if paths.is_empty() {
+            "named at run time".to_string()
+        } else {
+            format!("{paths:?}")
+        };
+        return finding(
+            sev,
+            format!("{at} {what} {target}"),
+            format!("{at}: {target}"),
+        );
+    }
+    if let Some((_, _, writes)) = CHECKPOINT.iter().find(|(o, _, _)| *o == op) {
+        let bad: Vec<&String> = n.args.iter().filter(|p| path_escapes(p)).collect();
+        if bad.is_empty() {
+            return None;
+        }
+        let sev = if *writes {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let verb = if *writes { "writes" } else { "reads" };
+        return finding(
+            sev,
+            format!("{at} {verb} checkpoint files outside the model directory: {bad:?}"),
+            format!("{at}: {bad:?}"),
+        );
+    }
+    if let Some(escape) = reader_escape(n, &at) {
+        return escape;
+    }
+    if op.starts_with("Debug") {
+        let urls = &n.urls;
+        if urls.is_empty() {
+            return None;
+        }
+        return finding(
+            Severity::High,
+            format!("{at} sends tensors to {urls:?}"),
+            format!("{at}: {urls:?}"),
+        );
+    }
+    if op == "PrintV2" {
+        let stream = n.output_stream.clone().unwrap_or_default();
+        if !stream.starts_with("file://") {
+            return None;
+        }
+        return finding(
+            Severity::High,
+            format!("{at} prints to the file {stream:?}"),
+            format!("{at}: {stream:?}"),
+        );
+    }
+    let w = suspicious_word(op)?;
+    let args = &n.args;
+    finding(
+        Severity::High,
+        format!("{at}: the op name suggests {w} access; constant arguments {args:?}"),
+        format!("{at}: {args:?}"),
+    )
+}
 
 rule! {
     /// ## What it detects
@@ -39,6 +168,33 @@ rule! {
     TF_FILE_OP { id: "MG-TF-FILE-OP", name: "tf-file-op", severity: High, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
+/// [`TF_FILE_OP`]: assets outside the assets directory, then each node that reads or writes
+/// files (`critical` for writes outside the model directory), maps memory, sends tensors
+/// away or whose name suggests such access.
+pub fn check_tf_file_op(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let Facts::Tensorflow(t) = facts else {
+        return;
+    };
+    for a in t.assets.iter().filter(|a| path_escapes(&a.filename)) {
+        out.emit(
+            Finding::new(
+                &TF_FILE_OP,
+                Severity::High,
+                format!(
+                    "asset of meta graph {} points outside the assets directory: {:?}",
+                    a.meta_graph, a.filename
+                ),
+            )
+            .evidence(a.filename.clone()),
+        );
+    }
+    for n in &t.nodes {
+        if let Some(f) = file_op(n) {
+            out.emit(f);
+        }
+    }
+}
+
 rule! {
     /// ## What it detects
     /// `PyFunc`, `PyFuncStateless` and `EagerPyFunc` nodes (`tf.py_function`,
@@ -62,6 +218,25 @@ rule! {
     TF_PYFUNC { id: "MG-TF-PYFUNC", name: "tf-python-callback", severity: High, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
+/// [`TF_PYFUNC`]: each Python-callback op.
+pub fn check_tf_pyfunc(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    for n in nodes(facts)
+        .iter()
+        .filter(|n| PYFUNC.contains(&n.op.as_str()))
+    {
+        let at = format!("node {} ({}) in {}", n.name, n.op, n.graph);
+        let token = n.token.clone().unwrap_or_default();
+        out.emit(
+            Finding::new(
+                &TF_PYFUNC,
+                Severity::High,
+                format!("{at} calls back into Python (function token {token:?})"),
+            )
+            .evidence(at),
+        );
+    }
+}
+
 rule! {
     /// ## What it detects
     /// Ops that read files as part of ordinary pipelines, with paths inside the model
@@ -83,5 +258,28 @@ rule! {
     TF_UNUSUAL_OP { id: "MG-TF-OPS", name: "tf-file-reading-ops", severity: Info, formats: [TensorflowSavedmodel, TensorflowGraphdef], fires: Query }
 }
 
+/// [`TF_UNUSUAL_OP`]: file-reading pipeline ops whose paths stay in the model directory (and
+/// memory-mapped constants of the package), counted by op.
+pub fn check_tf_unusual_op(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
+    let mut unusual: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in nodes(facts) {
+        if let Some(None) = reader_escape(n, "") {
+            *unusual.entry(n.op.as_str()).or_default() += 1;
+        }
+    }
+    if unusual.is_empty() {
+        return;
+    }
+    let list: Vec<String> = unusual.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
+    out.emit(Finding::new(
+        &TF_UNUSUAL_OP,
+        Severity::Info,
+        format!("ops that read files or map memory: {}", list.join(", ")),
+    ));
+}
+
 /// The rules of this group, in documentation order.
 pub static RULES: &[&Rule] = &[&TF_FILE_OP, &TF_PYFUNC, &TF_UNUSUAL_OP];
+
+/// This area's checks, in reporting order (see [`super::CHECKS`]).
+pub static CHECKS: &[super::Check] = &[check_tf_file_op, check_tf_pyfunc, check_tf_unusual_op];

@@ -1,7 +1,8 @@
 //! The scan driver: [`Scanner`] sniffs a file, walks its containers, runs the extractors and
 //! rules, and assembles a [`FileReport`].
 //!
-//! - `walk.rs`: the per-file walk (sniffing dispatch, by-name formats, findings collector);
+//! - `walk.rs`: the per-file walk (sniffing dispatch, by-name formats), recording a journal;
+//! - `journal.rs`: the journal ([`FileAnalysis`]) and how it is judged into a report;
 //! - `pickle.rs`: pickle streams (every view the loaders read) handed to the judge;
 //! - containers (zip, tar, compressors) are in [`crate::containers`].
 //!
@@ -12,13 +13,15 @@ use std::path::Path;
 use crate::formats::FormatId;
 use crate::limits::Limits;
 use crate::policy::Policy;
-use crate::report::{FileReport, Finding, Location, ScanError, ScannerInfo, Status, Verdict};
+use crate::report::{FileReport, Location, ScanError, ScannerInfo, Status, Verdict};
 use crate::rules;
 use crate::source::{FileSource, ReadAt};
 
+mod journal;
 mod pickle;
 mod walk;
 
+pub use journal::{Entry, FileAnalysis};
 pub(crate) use pickle::PickleMode;
 pub(crate) use walk::Walk;
 
@@ -125,15 +128,19 @@ impl Scanner {
 
     /// Scan any random-access source.
     pub fn scan_source(&self, name: &str, src: &dyn ReadAt) -> FileReport {
+        self.analyze_source(name, src).judge(&self.policy)
+    }
+
+    /// Analyse any random-access source without judging: what the readers found, as data
+    /// ([`FileAnalysis`]). `analysis.judge(policy)` is the report; a stored analysis can be
+    /// judged again under another policy or rule set while [`Scanner::extractor`] is the same.
+    pub fn analyze_source(&self, name: &str, src: &dyn ReadAt) -> FileAnalysis {
         let size = src.size();
         let mut w = Walk {
             s: self,
-            findings: vec![],
-            errors: vec![],
+            journal: Vec::new(),
             members: vec![],
             decompressed: 0,
-            incomplete: false,
-            failed: false,
             imports: Default::default(),
         };
         let format = w.walk(src, None, name, 0);
@@ -151,43 +158,31 @@ impl Scanner {
                 }
             },
         };
-        let status = if w.failed {
-            Status::Error
-        } else if w.incomplete {
-            Status::Incomplete
-        } else {
-            Status::Complete
-        };
-        let mut r = FileReport {
+        FileAnalysis {
             path: name.to_string(),
             sha256,
             size,
             format: format.as_str().to_string(),
-            status,
-            verdict: Verdict::Unknown,
-            findings: w.findings,
-            errors: w.errors,
             members: w.members,
-            imports: w
-                .imports
-                .iter()
-                .map(|(m, n)| crate::report::ImportInfo {
-                    module: m.clone(),
-                    name: n.clone(),
-                    safety: if modelguard_pycode::catalog::classify(m, n).is_some() {
-                        crate::report::ImportSafety::Dangerous
-                    } else if self.policy.allowed(m, n).is_some() {
-                        crate::report::ImportSafety::Innocuous
-                    } else {
-                        crate::report::ImportSafety::Suspicious
-                    },
-                })
-                .collect(),
-        };
-        dedup_findings(&mut r.findings);
-        self.policy.apply(&mut r);
-        r.finalize();
-        r
+            imports: w.imports.into_iter().collect(),
+            journal: w.journal,
+        }
+    }
+
+    /// What a stored [`FileAnalysis`] depends on besides the bytes: the extractor version,
+    /// the limits and the signatures (not the policy, the rules or their severities, which
+    /// judging applies). Analyses stored under another extractor need the bytes again.
+    pub fn extractor(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(&self.limits).unwrap_or_default());
+        h.update(self.signatures.digest().as_bytes());
+        let digest = crate::report::hex(&h.finalize());
+        format!(
+            "extractor-{}:{}",
+            crate::facts::EXTRACTOR_VERSION,
+            digest.get(..16).unwrap_or(&digest)
+        )
     }
 }
 
@@ -206,23 +201,6 @@ fn sha256(src: &dyn ReadAt) -> std::io::Result<String> {
         off += n as u64;
     }
     Ok(crate::report::hex(&h.finalize()))
-}
-
-/// Remove exact duplicates (the same fact seen through two views of one archive).
-fn dedup_findings(f: &mut Vec<Finding>) {
-    if f.len() < 2 {
-        return;
-    }
-    let mut seen = std::collections::HashSet::new();
-    f.retain(|x| {
-        seen.insert((
-            x.rule.clone(),
-            x.message.clone(),
-            x.evidence.clone(),
-            x.location.member.clone(),
-            x.location.offset,
-        ))
-    });
 }
 
 pub(crate) fn join(member: Option<&str>, name: &str) -> String {

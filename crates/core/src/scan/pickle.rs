@@ -118,7 +118,7 @@ impl Walk<'_> {
         }
         if a.trailing_bytes > 0 && format == FormatId::Pickle {
             let at = size.saturating_sub(a.trailing_bytes);
-            self.findings.push(
+            self.push_finding(
                 Finding::new(
                     &rules::PKL_TRAILING,
                     Severity::Info,
@@ -148,12 +148,11 @@ impl Walk<'_> {
         member: Option<&str>,
     ) {
         let note = |w: &mut Self, sev: Severity, offset: u64, message: String| {
-            w.findings
-                .push(Finding::new(&rules::MALFORMED, sev, message).at(Location {
-                    member: member.map(str::to_string),
-                    offset: Some(offset),
-                    opcode: None,
-                }));
+            w.push_finding(Finding::new(&rules::MALFORMED, sev, message).at(Location {
+                member: member.map(str::to_string),
+                offset: Some(offset),
+                opcode: None,
+            }));
         };
         if let Some(at) = a.frame_straddle {
             note(
@@ -190,8 +189,6 @@ impl Walk<'_> {
         extra_view: bool,
     ) {
         let ctx = Context {
-            member: member.map(str::to_string),
-            policy: &self.s.policy,
             expects_persistent_ids: expects_pid,
             max_depth: self.s.limits.pickle.max_depth,
             code_limits: self.s.limits.code.clone(),
@@ -202,18 +199,7 @@ impl Walk<'_> {
             }
         }
         let j = pjudge::judge(a, &ctx);
-        self.findings.extend(j.findings);
-        for why in j.incomplete {
-            self.error(
-                "incomplete",
-                why,
-                Location {
-                    member: member.map(str::to_string),
-                    ..Location::default()
-                },
-                false,
-            );
-        }
+        self.judge_facts(&crate::facts::Facts::Pickle(j.facts), member);
         if extra_view {
             return;
         }

@@ -1,8 +1,10 @@
 //! One file's walk: sniff, dispatch to the container walkers, the pickle reader and the format
-//! parsers, and collect findings, errors and members (the collector the report is built from).
+//! parsers, and record what they found (the journal, `journal.rs`, the report is judged from)
+//! and the members.
 
 use std::path::Path;
 
+use super::journal::{Entry, join_member};
 use super::{PickleMode, Scanner, Slice, join};
 use crate::formats::{self, FormatId, Kind, zip};
 use crate::limits::Limits;
@@ -13,12 +15,10 @@ use crate::source::{ReadAt, read_range};
 /// One file's walk: what every reader found so far, and the scanner in force.
 pub(crate) struct Walk<'a> {
     pub(crate) s: &'a Scanner,
-    pub(crate) findings: Vec<Finding>,
-    pub(crate) errors: Vec<ScanError>,
+    /// What the readers found, in order; judged into findings at the end.
+    pub(crate) journal: Vec<Entry>,
     pub(crate) members: Vec<Member>,
     pub(crate) decompressed: u64,
-    pub(crate) incomplete: bool,
-    pub(crate) failed: bool,
     pub(crate) imports: std::collections::BTreeSet<(String, String)>,
 }
 
@@ -28,16 +28,19 @@ impl Walk<'_> {
     }
 
     pub(crate) fn error(&mut self, kind: &str, message: String, location: Location, fatal: bool) {
-        if fatal {
-            self.failed = true;
-        } else {
-            self.incomplete = true;
-        }
-        self.errors.push(ScanError {
-            kind: kind.into(),
-            message,
-            location,
+        self.journal.push(Entry::Error {
+            error: ScanError {
+                kind: kind.into(),
+                message,
+                location,
+            },
+            fatal,
         });
+    }
+
+    /// Record a finding the driver made itself.
+    pub(crate) fn push_finding(&mut self, finding: Finding) {
+        self.journal.push(Entry::Finding { finding });
     }
 
     pub(crate) fn finding(
@@ -48,7 +51,7 @@ impl Walk<'_> {
         evidence: Option<String>,
         member: Option<&str>,
     ) {
-        self.findings.push(
+        self.push_finding(
             Finding::new(rule, sev, message)
                 .evidence_opt(evidence)
                 .at(Location {
@@ -65,7 +68,7 @@ impl Walk<'_> {
         offset: Option<u64>,
         fatal: bool,
     ) {
-        self.findings.push(
+        self.push_finding(
             Finding::new(&rules::MALFORMED, Severity::Medium, what.clone()).at(Location {
                 member: member.map(str::to_string),
                 offset,
@@ -89,12 +92,12 @@ impl Walk<'_> {
         depth: usize,
     ) -> Option<FormatId> {
         // Signatures over the raw bytes first; a container's match that one of its members
-        // also matches is then reported on the member only.
-        let mark = self.findings.len();
+        // also matches is then reported on the member only (`journal.rs`).
+        self.journal.push(Entry::SignaturesBegin);
         if depth <= self.limits().max_depth {
             self.signatures(src, member);
         }
-        let own = mark..self.findings.len();
+        self.journal.push(Entry::SignaturesEnd);
         let format = self.walk_kind(src, member, name, depth);
         if format.is_none() && formats::names_a_model(name) {
             // Fail closed: the name says a loader that runs code opens this file, and
@@ -113,20 +116,9 @@ impl Walk<'_> {
                 false,
             );
         }
-        if !own.is_empty() {
-            // No loader executes any part of a safetensors file (the header is JSON metadata
-            // read as strings): text there that looks like a command is reported, not judged.
-            if format == Some(FormatId::Safetensors) {
-                for f in self.findings.get_mut(own.clone()).unwrap_or_default() {
-                    if f.rule == rules::YARA.id && f.severity > Severity::Info {
-                        f.message
-                            .push_str(" (in safetensors data, which no loader executes)");
-                        f.severity = Severity::Info;
-                    }
-                }
-            }
-            crate::signatures::drop_container_duplicates(&mut self.findings, own);
-        }
+        self.journal.push(Entry::SignaturesDone {
+            safetensors: format == Some(FormatId::Safetensors),
+        });
         format
     }
 
@@ -141,8 +133,9 @@ impl Walk<'_> {
             .s
             .signatures
             .scan(src, limits.max_signature_bytes, max_time, &mut matches);
-        self.findings
-            .extend(matches.iter().map(|m| m.finding(member)));
+        for m in &matches {
+            self.push_finding(m.finding(member));
+        }
         match res {
             Ok(()) => {}
             Err(e) => self.error(
@@ -448,12 +441,8 @@ impl Walk<'_> {
             self.judge_facts(facts, member);
         }
         for mut f in out.findings {
-            f.location.member = match (member, f.location.member.take()) {
-                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
-                (Some(m), None) => Some(m.to_string()),
-                (None, inner) => inner,
-            };
-            self.findings.push(f);
+            f.location.member = join_member(member, f.location.member.take());
+            self.push_finding(f);
         }
         for p in out.problems {
             if p.fatal {
@@ -483,22 +472,13 @@ impl Walk<'_> {
         out.format
     }
 
-    /// Judge facts a reader produced with the rules' checks; findings and undecided notes go
-    /// under `member`.
+    /// Record facts a reader produced about `member`: the rules judge them when the report is
+    /// made (`journal.rs`).
     pub(crate) fn judge_facts(&mut self, facts: &crate::facts::Facts, member: Option<&str>) {
-        let (findings, undecided) = crate::facts::judge(facts, &self.s.policy);
-        for mut f in findings {
-            f.location.member = match (member, f.location.member.take()) {
-                (Some(m), Some(inner)) => Some(join(Some(m), &inner)),
-                (Some(m), None) => Some(m.to_string()),
-                (None, inner) => inner,
-            };
-            self.findings.push(f);
-        }
-        for u in undecided {
-            let at = u.location(member);
-            self.error(u.kind, u.message, at, false);
-        }
+        self.journal.push(Entry::Facts {
+            member: member.map(str::to_string),
+            facts: facts.clone(),
+        });
     }
 
     /// A `modelguard.toml` among the scanned files that is not the policy in force: report

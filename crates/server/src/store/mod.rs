@@ -220,9 +220,10 @@ CREATE TABLE IF NOT EXISTS hub_rate (
 )
 "#;
 
-/// Schema version 3: each blob's stored analysis (the report before the judging part of the
-/// policy, zlib-compressed JSON), keyed by the extractor (analyser version + digest of what
-/// changes the analysis): a policy change re-judges it without fetching the blob.
+/// Schema version 3: each blob's stored analysis (`modelguard::scan::FileAnalysis`, the
+/// readers' facts before any policy, zlib-compressed JSON; the column keeps its first name),
+/// keyed by the extractor (`Scanner::extractor`): a policy or rule change re-judges it
+/// without fetching the blob.
 const V3: &str = r#"
 CREATE TABLE IF NOT EXISTS analyses (
   sha256 TEXT NOT NULL,

@@ -1,19 +1,42 @@
 //! GGUF: header and metadata of every version (v1 with 32-bit counts, v2/v3 with 64-bit
-//! counts; little- and big-endian), read with a bounded reader, and chat templates parsed as
-//! Jinja and analysed for sandbox escapes ([`jinja`]).
+//! counts; little- and big-endian), read with a bounded reader, into [`GgufFacts`]; chat
+//! templates, in GGUF metadata and in Hugging Face files ([`template`]), parsed as Jinja and
+//! analysed for sandbox escapes ([`jinja`]) into [`TemplateFacts`].
 //!
 //! Only the metadata can carry code (a chat template is rendered by llama.cpp,
 //! llama-cpp-python, Ollama, Transformers' GGUF loader…); tensor data is never read.
+//!
+//! Must not: judge (no `rules`, no severities): the rules in `rules/gguf.rs` read the facts.
 
 pub mod jinja;
+pub mod template;
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::{FormatCtx, Outcome, Problem};
 use crate::limits::Limits;
-use crate::report::{Finding, Location, Severity};
-use crate::rules;
 use crate::source::{ReadAt, read_range};
+
+pub use template::{TemplateFacts, Unparsed, analyze_chat_template_file, is_chat_template_file};
+
+/// What a GGUF header says that readers may disagree on (its templates are
+/// [`TemplateFacts`] of their own), as far as it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GgufFacts {
+    /// GGUF version (1, 2 or 3; 0 when the header ends before it).
+    pub version: u32,
+    /// Whether the file is big-endian.
+    pub big_endian: bool,
+    /// Declared tensor count.
+    pub tensor_count: u64,
+    /// Declared metadata key/value count.
+    pub kv_count: u64,
+    /// Metadata keys stored more than once (llama.cpp refuses the file, other readers keep
+    /// one of the values), sorted.
+    pub duplicate_keys: Vec<String>,
+}
 
 /// Value type codes of the GGUF metadata (`gguf_metadata_value_type`).
 mod ty {
@@ -333,164 +356,24 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     for (k, _) in &h.keys {
         *seen.entry(k.as_str()).or_default() += 1;
     }
-    let mut dups: Vec<&str> = seen
+    let mut duplicate_keys: Vec<String> = seen
         .iter()
         .filter(|(_, n)| **n > 1)
-        .map(|(k, _)| *k)
+        .map(|(k, _)| (*k).to_string())
         .collect();
-    dups.sort_unstable();
-    if !dups.is_empty() {
-        out.findings.push(Finding::new(&rules::GGUF_HEADER, Severity::Medium, format!(
-                "metadata keys appear more than once (llama.cpp refuses the file, other readers keep one of them): {}",
-                dups.join(", ")
-            )));
-    }
+    duplicate_keys.sort_unstable();
+    // The header's facts first, then each template's: findings keep that order.
+    out.facts.push(crate::facts::Facts::Gguf(GgufFacts {
+        version: h.version,
+        big_endian: h.big_endian,
+        tensor_count: h.tensor_count,
+        kv_count: h.kv_count,
+        duplicate_keys,
+    }));
     for (key, text, offset) in &h.templates {
-        template_findings(&mut out, key, text, Some(*offset), ctx.limits);
+        template::analyze_template(&mut out, key, text, Some(*offset), ctx.limits);
     }
     out
-}
-
-/// Whether a (lowercase) file name is a Hugging Face chat-template carrier:
-/// `tokenizer_config.json`, `chat_template.json` (processors), `*.jinja` / `*.jinja2`
-/// (`chat_template.jinja`, written by Transformers since 4.43).
-pub fn is_chat_template_file(lower: &str) -> bool {
-    lower.ends_with("tokenizer_config.json")
-        || lower.ends_with("chat_template.json")
-        || lower.ends_with(".jinja")
-        || lower.ends_with(".jinja2")
-}
-
-/// Analyse a chat-template file outside GGUF: a Jinja file, or a JSON object whose
-/// `chat_template` is a string or a list of `{"name", "template"}` (Transformers' named
-/// templates). The same rules apply as to GGUF templates.
-pub fn analyze_chat_template_file(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
-    let mut out = Outcome::new(super::FormatId::ChatTemplate);
-    let data = match super::read_whole(
-        src,
-        ctx.limits.max_chat_template_file_bytes,
-        "chat template file",
-        "max_chat_template_file_bytes",
-    ) {
-        Ok(d) => d,
-        Err(p) => {
-            out.problems.push(p);
-            return out;
-        }
-    };
-    let lower = ctx.name.to_ascii_lowercase();
-    if lower.ends_with(".jinja") || lower.ends_with(".jinja2") {
-        template_findings(
-            &mut out,
-            "(file)",
-            &String::from_utf8_lossy(&data),
-            None,
-            ctx.limits,
-        );
-        return out;
-    }
-    let v: serde_json::Value = match serde_json::from_slice(&data) {
-        Ok(v) => v,
-        Err(e) => {
-            out.problems.push(Problem {
-                fatal: true,
-                message: format!("not valid JSON: {e}"),
-                offset: None,
-            });
-            return out;
-        }
-    };
-    out.format = super::FormatId::TokenizerConfig;
-    match v.get("chat_template") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(serde_json::Value::String(t)) => {
-            template_findings(&mut out, "chat_template", t, None, ctx.limits);
-        }
-        Some(serde_json::Value::Array(list)) => {
-            for item in list {
-                let name = item.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-                match item.get("template").and_then(|t| t.as_str()) {
-                    Some(t) => template_findings(
-                        &mut out,
-                        &format!("chat_template.{name}"),
-                        t,
-                        None,
-                        ctx.limits,
-                    ),
-                    None => out.problems.push(Problem {
-                        fatal: false,
-                        message: format!("chat template {name:?} is not a string"),
-                        offset: None,
-                    }),
-                }
-            }
-        }
-        Some(_) => out.problems.push(Problem {
-            fatal: false,
-            message: "chat_template is neither a string nor a list".into(),
-            offset: None,
-        }),
-    }
-    out
-}
-
-/// Analyse one template and turn the result into findings and problems.
-fn template_findings(
-    out: &mut Outcome,
-    key: &str,
-    text: &str,
-    offset: Option<u64>,
-    limits: &Limits,
-) {
-    let rep = jinja::analyze(text, limits);
-    let loc = Location {
-        member: None,
-        offset,
-        opcode: None,
-    };
-    if let Some(e) = &rep.unparsed {
-        out.problems.push(Problem {
-            fatal: false,
-            message: format!("template {key} not analysed: {e}"),
-            offset,
-        });
-        out.findings.push(
-            Finding::new(
-                &rules::TEMPLATE_PARSE,
-                Severity::Medium,
-                format!("chat template {key} could not be analysed: {e}"),
-            )
-            .evidence(jinja::excerpt(text, 0, 200))
-            .at(loc.clone()),
-        );
-    }
-    if let Some(sev) = rep.hits.iter().map(|h| h.severity).max() {
-        let mut names: Vec<&str> = rep.hits.iter().map(|h| h.what.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        let worst = rep
-            .hits
-            .iter()
-            .filter(|h| h.severity == sev)
-            .max_by_key(|h| h.evidence.len());
-        out.findings.push(
-            Finding::new(
-                &rules::TEMPLATE_SSTI,
-                sev,
-                format!(
-                    "chat template {key} {}: {}",
-                    if sev >= Severity::Critical {
-                        "reaches Python internals (sandbox escape)"
-                    } else {
-                        "uses constructs of template sandbox escapes"
-                    },
-                    names.join("; ")
-                ),
-            )
-            .evidence_opt(worst.map(|h| h.evidence.clone()))
-            .at(loc),
-        );
-    }
 }
 
 #[cfg(test)]
@@ -498,7 +381,16 @@ fn template_findings(
 mod tests {
     use super::*;
     use crate::policy::Policy;
+    use crate::report::{Finding, Severity};
     use crate::source::Bytes;
+
+    /// What the rules conclude from an outcome's facts, in order.
+    fn findings(out: &Outcome) -> Vec<Finding> {
+        out.facts
+            .iter()
+            .flat_map(|f| crate::facts::judge(f, &Policy::default()).0)
+            .collect()
+    }
 
     /// A GGUF writer for tests: `(key, type, encoded value)` triples.
     fn build(version: u32, big: bool, kvs: &[(&str, u32, Vec<u8>)]) -> Vec<u8> {
@@ -578,8 +470,8 @@ mod tests {
                 assert_eq!(h.big_endian, big);
                 assert_eq!(h.keys.len(), 3);
                 let out = run(&data, &Limits::default());
-                assert_eq!(out.findings[0].rule, "MG-TEMPLATE-SSTI");
-                assert_eq!(out.findings[0].severity, Severity::Critical);
+                assert_eq!(findings(&out)[0].rule, "MG-TEMPLATE-SSTI");
+                assert_eq!(findings(&out)[0].severity, Severity::Critical);
             }
         }
     }
@@ -687,8 +579,11 @@ mod tests {
             ],
         );
         let out = run(&data, &Limits::default());
-        assert!(out.findings.iter().any(|f| f.rule == "MG-GGUF-HEADER"));
-        assert!(out.findings.iter().any(|f| f.rule == "MG-TEMPLATE-SSTI"));
+        // Facts only (the rules judge them), in the order findings were always reported.
+        assert!(out.findings.is_empty());
+        let found = findings(&out);
+        let rules: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["MG-GGUF-HEADER", "MG-TEMPLATE-SSTI"]);
     }
 
     #[test]
@@ -705,19 +600,19 @@ mod tests {
         };
         let cfg = serde_json::json!({"chat_template": SSTI, "eos_token": "</s>"}).to_string();
         let out = run("tokenizer_config.json", cfg.as_bytes());
-        assert_eq!(out.findings[0].severity, Severity::Critical);
+        assert_eq!(findings(&out)[0].severity, Severity::Critical);
         let named = serde_json::json!({"chat_template": [
             {"name": "default", "template": "{{ messages[0].content }}"},
             {"name": "tool_use", "template": SSTI},
         ]})
         .to_string();
         let out = run("tokenizer_config.json", named.as_bytes());
-        assert_eq!(out.findings.len(), 1);
-        assert!(out.findings[0].message.contains("chat_template.tool_use"));
+        assert_eq!(findings(&out).len(), 1);
+        assert!(findings(&out)[0].message.contains("chat_template.tool_use"));
         let out = run("chat_template.jinja", SSTI.as_bytes());
-        assert_eq!(out.findings[0].severity, Severity::Critical);
+        assert_eq!(findings(&out)[0].severity, Severity::Critical);
         let out = run("tokenizer_config.json", br#"{"model_max_length": 512}"#);
-        assert!(out.findings.is_empty() && out.problems.is_empty());
+        assert!(findings(&out).is_empty() && out.problems.is_empty());
         assert!(run("tokenizer_config.json", b"{oops").problems[0].fatal);
         let small = Limits {
             max_chat_template_file_bytes: 4,
@@ -745,7 +640,7 @@ mod tests {
             )],
         );
         let out = run(&data, &Limits::default());
-        assert!(out.findings.iter().any(|f| f.rule == "MG-TEMPLATE-PARSE"));
+        assert!(findings(&out).iter().any(|f| f.rule == "MG-TEMPLATE-PARSE"));
         assert!(out.problems.iter().any(|p| !p.fatal));
     }
 }

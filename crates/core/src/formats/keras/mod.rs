@@ -1,5 +1,6 @@
 //! Keras: HDF5 `.h5` model configs, `.keras` zip configs, SavedModel `keras_metadata.pb`;
-//! Lambda layers (marshalled bytecode) and references to Python callables.
+//! Lambda layers (marshalled bytecode) and references to Python callables, read into
+//! [`KerasFacts`] for the rules' checks (`rules/keras.rs`).
 //!
 //! All three containers hold the same thing, a JSON model config:
 //! - `.h5` (Keras 2, tf-keras, Keras 3 legacy save): root attributes `model_config`,
@@ -14,104 +15,96 @@
 //! The config is walked as a whole (any object with a `class_name`, at any depth), so nested
 //! models, wrappers (`TimeDistributed`, `Bidirectional`), losses and metrics in
 //! `training_config` are all seen without knowing each layer's schema.
+//!
+//! Must not: decide what a reference or a Lambda is worth (severities, allowlists, Keras's own
+//! modules): the checks in `rules/keras.rs` do, so stored facts can be judged again.
 
 use std::sync::{Arc, Mutex, mpsc};
 
-use modelguard_pycode::catalog;
-
 use super::varint;
 use modelguard_pycode::decode::{Encoding, decode};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Severity};
-use crate::rules::{self, Rule};
+use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
-/// Modules whose objects Keras itself provides: references into them are not reported.
-const KERAS_MODULES: &[&str] = &[
-    "keras",
-    "tensorflow",
-    "tf_keras",
-    "keras_nlp",
-    "keras_cv",
-    "keras_hub",
-];
+/// What a Keras model config names or carries that the loader acts on: the facts the rules
+/// judge (see [`crate::facts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KerasFacts {
+    /// Every callable reference and Lambda of the file's configs, in walk order (document
+    /// order, depth first, each object's own entry before those nested in it; `model_config`
+    /// before `training_config`, `keras_metadata.pb` nodes in file order).
+    pub entries: Vec<KerasEntry>,
+}
 
-/// Functions inside Keras/TensorFlow that a config can call and that reach outside the model
-/// (module prefix, function name, severity, what it does). Keras' own `safe_mode` allowed them
-/// (CVE-2025-8747: `keras.utils.get_file` downloads and overwrites files; CVE-2025-9906:
-/// `keras.config.enable_unsafe_deserialization` turns safe mode off mid-load).
-const KERAS_GADGETS: &[(&str, &str, Severity, &str)] = &[
-    (
-        "keras",
-        "enable_unsafe_deserialization",
-        Severity::Critical,
-        "turns Keras safe mode off",
-    ),
-    (
-        "keras",
-        "get_file",
-        Severity::High,
-        "downloads a URL and writes the file",
-    ),
-    (
-        "keras",
-        "load_model",
-        Severity::High,
-        "loads another model file",
-    ),
-    (
-        "keras",
-        "load_weights",
-        Severity::High,
-        "reads another file",
-    ),
-    (
-        "tensorflow",
-        "py_function",
-        Severity::High,
-        "calls a Python function",
-    ),
-    (
-        "tensorflow",
-        "numpy_function",
-        Severity::High,
-        "calls a Python function",
-    ),
-    (
-        "tensorflow",
-        "py_func",
-        Severity::High,
-        "calls a Python function",
-    ),
-    ("tensorflow", "write_file", Severity::High, "writes a file"),
-    ("tensorflow", "read_file", Severity::High, "reads a file"),
-    (
-        "tensorflow",
-        "gfile",
-        Severity::High,
-        "reads or writes files",
-    ),
-    (
-        "tensorflow",
-        "load_library",
-        Severity::Critical,
-        "loads native code",
-    ),
-    (
-        "tensorflow",
-        "load_op_library",
-        Severity::Critical,
-        "loads native code",
-    ),
-];
+/// One thing in a Keras config that names or carries code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KerasEntry {
+    /// Name of the innermost named object around it (its `config.name` or `name`), `?` when
+    /// none: the location a finding names.
+    pub layer: String,
+    /// What it is.
+    pub item: KerasItem,
+}
+
+/// What a [`KerasEntry`] is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum KerasItem {
+    /// `{"module": module, "class_name": class_name}` with any class name but `function` and
+    /// `__lambda__`: a class Keras imports from `module` and instantiates with the config.
+    Class {
+        /// The `module` string as stored.
+        module: String,
+        /// The `class_name` string as stored.
+        class_name: String,
+    },
+    /// `{"module": module, "class_name": "function", "config": name}` (Keras 3): a function
+    /// Keras imports from `module` and calls (an activation, a loss, a Lambda's function).
+    Function {
+        /// The `module` string as stored.
+        module: String,
+        /// The function name (`config`), empty when `config` is not a string.
+        name: String,
+    },
+    /// A Keras 2 `Lambda` whose `function` (or `output_shape`) has `*_type: "function"`: a
+    /// name looked up in `module`'s namespace, or in the loader's globals when there is none.
+    LambdaFunction {
+        /// The layer config's `module`, empty when absent.
+        module: String,
+        /// The function name.
+        name: String,
+    },
+    /// A `registered_name` `package>Object` of an object without `module`: a custom object
+    /// the loader must provide.
+    Registered {
+        /// The `registered_name` as stored.
+        name: String,
+    },
+    /// A `TFOpLambda` / `SlicingOpLambda` layer's `function`: a `tf.*` API name.
+    TfOp {
+        /// The op as stored (`io.write_file`, `math.add`).
+        function: String,
+    },
+    /// A Lambda's marshalled code (Keras 2 `function_type: "lambda"`, Keras 3 `__lambda__`),
+    /// decoded as Keras's `func_load` does and analysed. Payloads it hands back are walked as
+    /// nested files (`Lambda <layer> payload[i]`); their bytes are not kept here.
+    Lambda {
+        /// What the code reaches, by modelguard-pycode.
+        code: modelguard_pycode::CodeFacts,
+    },
+    /// A Lambda whose code could not be decoded (no code string, base64 error, empty code).
+    UnreadableLambda {
+        /// Why.
+        why: String,
+    },
+}
 
 /// HDF5 signature.
 const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
-
-/// Most findings reported per Lambda (one per capability reached).
-const MAX_HITS_PER_LAMBDA: usize = 16;
 
 /// Analyse `src` as a Keras file: HDF5 (`.h5`) by its signature, otherwise a SavedModel
 /// `keras_metadata.pb` (the driver dispatches that name here).
@@ -128,7 +121,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
 pub fn analyze_config_json(bytes: &[u8], ctx: &FormatCtx<'_>) -> Outcome {
     let mut w = Walker::new(ctx, super::FormatId::Keras);
     w.json(bytes, "config.json");
-    w.out
+    w.finish()
 }
 
 /// Whether `bytes` look like a Keras model config: a JSON object with a `class_name`.
@@ -139,10 +132,11 @@ pub fn looks_like_config(bytes: &[u8]) -> bool {
         .is_some_and(|v| v.get("class_name").is_some_and(Value::is_string))
 }
 
-/// Walks configs and collects findings.
+/// Walks configs and collects their entries.
 struct Walker<'a> {
     ctx: &'a FormatCtx<'a>,
     out: Outcome,
+    entries: Vec<KerasEntry>,
 }
 
 fn problem(fatal: bool, message: String) -> Problem {
@@ -153,36 +147,30 @@ fn problem(fatal: bool, message: String) -> Problem {
     }
 }
 
-fn is_keras_module(module: &str) -> bool {
-    KERAS_MODULES
-        .iter()
-        .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-}
-
-/// Shorten long evidence (configs may carry megabytes in one string).
-fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", s.get(..end).unwrap_or_default())
-}
-
 impl<'a> Walker<'a> {
     fn new(ctx: &'a FormatCtx<'a>, format: super::FormatId) -> Self {
         Walker {
             ctx,
             out: Outcome::new(format),
+            entries: Vec::new(),
         }
     }
 
-    fn finding(&mut self, rule: &Rule, severity: Severity, message: String, evidence: String) {
+    /// The outcome, with the facts when the configs named anything.
+    fn finish(mut self) -> Outcome {
+        if !self.entries.is_empty() {
+            self.out.facts.push(Facts::Keras(KerasFacts {
+                entries: self.entries,
+            }));
+        }
         self.out
-            .findings
-            .push(Finding::new(rule, severity, message).evidence(clip(&evidence, 400)));
+    }
+
+    fn entry(&mut self, layer: &str, item: KerasItem) {
+        self.entries.push(KerasEntry {
+            layer: layer.to_string(),
+            item,
+        });
     }
 
     /// Parse `bytes` as a JSON config named `what` and walk it.
@@ -253,7 +241,8 @@ impl<'a> Walker<'a> {
                     .and_then(|c| c.get("function"))
                     .and_then(Value::as_str)
                 {
-                    self.tf_op(f, &name);
+                    let function = f.to_string();
+                    self.entry(&name, KerasItem::TfOp { function });
                 }
             }
             _ => {}
@@ -261,108 +250,28 @@ impl<'a> Walker<'a> {
         if let (Some(module), Some(class_name)) =
             (map.get("module").and_then(Value::as_str), class_name)
         {
+            let module = module.to_string();
             if class_name == "function" {
                 let fname = config.and_then(Value::as_str).unwrap_or_default();
-                self.reference(module, fname, &name, true);
+                let item = KerasItem::Function {
+                    module,
+                    name: fname.to_string(),
+                };
+                self.entry(&name, item);
             } else if class_name != "__lambda__" {
-                self.reference(module, class_name, &name, false);
+                let class_name = class_name.to_string();
+                self.entry(&name, KerasItem::Class { module, class_name });
             }
         } else if let Some(reg) = map.get("registered_name").and_then(Value::as_str)
             && map.get("module").and_then(Value::as_str).is_none()
             && reg.contains('>')
         {
-            let (pkg, obj) = reg.split_once('>').unwrap_or((reg, ""));
-            if !is_keras_module(pkg) && self.ctx.policy.allowed(pkg, obj).is_none() {
-                self.finding(
-                    &rules::KERAS_CUSTOM,
-                    Severity::Info,
-                    format!("{name}: registered custom object {reg} must be provided at load"),
-                    format!("{name}: registered_name {reg}"),
-                );
-            }
+            let reg = reg.to_string();
+            self.entry(&name, KerasItem::Registered { name: reg });
         }
         for v in map.values() {
             self.value(v, Some(&name));
         }
-    }
-
-    /// A reference to `module.name` (a function when `function`, else a class).
-    fn reference(&mut self, module: &str, name: &str, layer: &str, function: bool) {
-        if is_keras_module(module) {
-            let dotted = format!("{module}.{name}");
-            let hit = KERAS_GADGETS.iter().find(|(m, f, _, _)| {
-                let family = if *m == "keras" && module.starts_with("tf_keras") {
-                    "tf_keras"
-                } else {
-                    m
-                };
-                (module == family || module.starts_with(&format!("{family}.")))
-                    && dotted.split('.').any(|part| part == *f)
-            });
-            if let Some((_, _, sev, what)) = hit {
-                self.finding(
-                    &rules::KERAS_FUNC_REF,
-                    *sev,
-                    format!("{layer}: config references {dotted}, which {what}"),
-                    format!("{layer}: {dotted}"),
-                );
-            }
-            return;
-        }
-        if module.is_empty() {
-            return;
-        }
-        // Keras 3 records functions and objects it serialises by name under `builtins`
-        // (`Lambda(keras.activations.relu)` is `builtins.relu`, a captured module is
-        // `builtins.module`): a name Python's builtins do not have is resolved among Keras's
-        // own objects at load, not imported.
-        if module == "builtins"
-            && modelguard_pycode::ecosystem::record("builtins", name).is_none()
-            && catalog::classify(module, name).is_none()
-        {
-            return;
-        }
-        let full = if name.is_empty() {
-            module.to_string()
-        } else {
-            format!("{module}.{name}")
-        };
-        if let Some(e) = catalog::classify(module, name) {
-            self.finding(
-                &rules::KERAS_FUNC_REF,
-                crate::severity::of(
-                    e.capability,
-                    if e.indirect {
-                        crate::severity::Reach::Indirect
-                    } else {
-                        // Keras calls what a config names: a function as an activation or
-                        // loss, a class with the layer's config.
-                        crate::severity::Reach::Called
-                    },
-                ),
-                format!(
-                    "{layer}: config references {full}, which {} ({})",
-                    e.capability.describe(),
-                    e.capability.as_str()
-                ),
-                format!("{layer}: {full}"),
-            );
-            return;
-        }
-        if self.ctx.policy.allowed(module, name).is_some() {
-            return;
-        }
-        let (sev, what) = if function {
-            (Severity::Medium, "function")
-        } else {
-            (Severity::Info, "custom class")
-        };
-        self.finding(
-            &rules::KERAS_CUSTOM,
-            sev,
-            format!("{layer}: config references {what} {full} from a module outside Keras"),
-            format!("{layer}: {full}"),
-        );
     }
 
     /// A Keras 2 Lambda layer config: `function` (+ `output_shape`) by `*_type`.
@@ -381,20 +290,12 @@ impl<'a> Walker<'a> {
                 // Keras 1 stored the code string alone.
                 ("lambda", Value::String(code)) => self.lambda_code(code, layer),
                 ("function", Value::String(fname)) => {
-                    // Looked up in the named module's namespace (or the loader's globals).
                     let module = c.get("module").and_then(Value::as_str).unwrap_or_default();
-                    if catalog::classify(module, fname).is_some()
-                        || catalog::classify("builtins", fname).is_some()
-                    {
-                        let module = if module.is_empty() {
-                            "builtins"
-                        } else {
-                            module
-                        };
-                        self.reference(module, fname, layer, true);
-                    } else if !module.is_empty() && module != "__main__" {
-                        self.reference(module, fname, layer, true);
-                    }
+                    let item = KerasItem::LambdaFunction {
+                        module: module.to_string(),
+                        name: fname.clone(),
+                    };
+                    self.entry(layer, item);
                 }
                 _ => {}
             }
@@ -402,11 +303,11 @@ impl<'a> Walker<'a> {
     }
 
     fn unreadable_lambda(&mut self, layer: &str, why: &str) {
-        self.finding(
-            &rules::KERAS_LAMBDA,
-            Severity::Medium,
-            format!("Lambda layer {layer} could not be analysed: {why}"),
-            format!("Lambda layer {layer}"),
+        self.entry(
+            layer,
+            KerasItem::UnreadableLambda {
+                why: why.to_string(),
+            },
         );
         self.out
             .problems
@@ -429,85 +330,24 @@ impl<'a> Walker<'a> {
             raw_unicode_escape_encode(b64)
         };
         // Keras records no Python version: the decoder recognises the code-object layout.
-        let facts = modelguard_pycode::analyze_marshal(&bytes, None, limits);
-        for (i, p) in facts.payloads.iter().enumerate() {
+        let code = modelguard_pycode::analyze_marshal(&bytes, None, limits);
+        for (i, p) in code.payloads.iter().enumerate() {
             self.out
                 .nested
                 .push((format!("Lambda {layer} payload[{i}]"), p.data.clone()));
         }
-        if !facts.hits.is_empty() {
-            for h in facts.hits.iter().take(MAX_HITS_PER_LAMBDA) {
-                let chain = if h.chain.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (through {})", h.chain.join(" → "))
-                };
-                self.finding(
-                    &rules::KERAS_LAMBDA,
-                    crate::severity::in_code(h.capability),
-                    format!(
-                        "Lambda layer {layer} code {}: {}{chain}",
-                        h.capability.describe(),
-                        h.target
-                    ),
-                    format!("Lambda layer {layer}: {}", h.evidence),
-                );
-            }
-        } else if !facts.complete {
-            let why = facts
+        // An analysis that stopped leaves the file incomplete, unless what it reached already
+        // decides the Lambda (then the capabilities are the finding).
+        if code.hits.is_empty() && !code.complete {
+            let why = code
                 .errors
                 .first()
-                .cloned()
-                .unwrap_or_else(|| "analysis stopped".into());
-            self.unreadable_lambda(layer, &why);
-        } else if !facts.unknown_calls.is_empty() {
-            // Unknown names (`tf.reduce_mean` with `tf` bound at load) are not evidence: the
-            // Lambda is judged by what its code reaches.
-            let calls = facts.unknown_calls.join(", ");
-            self.finding(
-                &rules::KERAS_LAMBDA,
-                Severity::Info,
-                format!("Lambda layer {layer} calls names resolved only at load time: {calls}"),
-                format!("Lambda layer {layer}: {calls}"),
-            );
-        } else {
-            self.finding(
-                &rules::KERAS_LAMBDA,
-                Severity::Info,
-                format!("harmless Lambda layer {layer}: inert code"),
-                format!(
-                    "Lambda layer {layer}: arithmetic, tensor methods and framework calls only"
-                ),
-            );
+                .map_or("analysis stopped", String::as_str);
+            self.out
+                .problems
+                .push(problem(false, format!("Lambda layer {layer}: {why}")));
         }
-    }
-
-    /// `TFOpLambda`: the op is a `tf.*` API name; file and Python-callback ops are reported.
-    fn tf_op(&mut self, f: &str, layer: &str) {
-        let lower = f.to_ascii_lowercase();
-        const RISKY: &[&str] = &[
-            "io.write_file",
-            "io.read_file",
-            "io.matching_files",
-            "io.gfile",
-            "py_function",
-            "py_func",
-            "numpy_function",
-            "read_file",
-            "write_file",
-            "print",
-        ];
-        if RISKY
-            .iter()
-            .any(|r| lower.ends_with(r) || lower.contains(&format!("{r}.")))
-        {
-            self.finding(
-                &rules::KERAS_FUNC_REF,
-                Severity::High,
-                format!("{layer}: TFOpLambda calls {f}, which reads/writes files or runs Python"),
-                format!("{layer}: {f}"),
-            );
-        }
+        self.entry(layer, KerasItem::Lambda { code });
     }
 }
 
@@ -668,7 +508,7 @@ pub fn analyze_h5(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
             )),
         }
     }
-    w.out
+    w.finish()
 }
 
 /// Protobuf fields of one message: (field number, wire type, payload for LEN fields).
@@ -746,7 +586,7 @@ fn analyze_metadata_pb(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
             }
         }
     }
-    w.out
+    w.finish()
 }
 
 #[cfg(test)]

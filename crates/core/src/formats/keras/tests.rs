@@ -2,6 +2,7 @@
 use super::*;
 use crate::limits::Limits;
 use crate::policy::Policy;
+use crate::report::Severity;
 
 fn run(json: &str) -> Outcome {
     let limits = Limits::default();
@@ -11,7 +12,7 @@ fn run(json: &str) -> Outcome {
         policy: &policy,
         name: "config.json",
     };
-    analyze_config_json(json.as_bytes(), &ctx)
+    crate::facts::judged(analyze_config_json(json.as_bytes(), &ctx))
 }
 
 fn max(o: &Outcome) -> Option<Severity> {

@@ -1,4 +1,5 @@
-//! ONNX `ModelProto`: external data paths, custom domains and functions, tensor consistency.
+//! ONNX `ModelProto`: external data paths, custom domains and functions, tensor consistency,
+//! read into [`OnnxFacts`] for the rules' checks (`rules/onnx.rs`).
 //!
 //! ONNX carries no Python code; the risks are in what the runtime does with the graph:
 //! `external_data` locations are opened relative to the model directory (a `../../` or an
@@ -7,19 +8,91 @@
 //! are how malformed models crash or confuse readers. The model is decoded with a trimmed
 //! schema (`crates/core/proto/onnx.proto`); every subgraph (If/Loop/Scan attributes, training
 //! graphs, model-local functions) is walked to `max_graph_depth`.
+//!
+//! Must not: decide what a location, a domain or code is worth (severities): the checks do.
 
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use prost::Message;
+use serde::{Deserialize, Serialize};
 
 use super::{FormatCtx, Outcome, Problem};
+use crate::facts::Facts;
 use crate::limits::Limits;
-use crate::report::{Finding, Severity};
-use crate::rules;
 use crate::source::ReadAt;
+
+/// What an ONNX model (or a bare `TensorProto`) holds that the runtime acts on: the facts the
+/// rules judge (see [`crate::facts`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OnnxFacts {
+    /// External-data locations, each once, with the first tensor naming it (walk order:
+    /// main graph initializers, sparse initializers, nodes and their subgraphs, training
+    /// graphs, functions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_data: Vec<OnnxExternalData>,
+    /// Operators from domains outside [`STANDARD_DOMAINS`] that no model-local function
+    /// defines: domain → op types.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_ops: BTreeMap<String, BTreeSet<String>>,
+    /// Model-local functions, sorted by (domain, name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<OnnxFunction>,
+    /// String attributes of custom-domain nodes that hold Python code reaching a capability
+    /// or a shell command line (onnxruntime-extensions `PyOp` style: the registered
+    /// implementation may run them), in walk order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<OnnxCodeString>,
+    /// How each inconsistent tensor is inconsistent (negative or overflowing dimensions, a
+    /// stored size that disagrees with shape × data type, external offsets or lengths that
+    /// are not numbers…): the first [`MAX_TENSORS_LISTED`], in walk order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconsistent_tensors: Vec<String>,
+    /// How many inconsistent tensors there are in all.
+    #[serde(default)]
+    pub inconsistent_count: usize,
+}
+
+/// A tensor's external-data location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnnxExternalData {
+    /// The tensor (`<graph path>:<name>`); none for a bare `TensorProto` file.
+    pub tensor: Option<String>,
+    /// The `location` value as stored.
+    pub location: String,
+}
+
+/// A model-local function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnnxFunction {
+    /// Its domain (may be empty).
+    pub domain: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A string attribute of a custom-domain node, analysed as Python source and as a command
+/// line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnnxCodeString {
+    /// The node's path (`<graph>/<node name or op type>`, subgraphs joined with `.`).
+    pub node: String,
+    /// The node's domain.
+    pub domain: String,
+    /// The node's op type.
+    pub op: String,
+    /// The attribute's name.
+    pub attribute: String,
+    /// Capabilities the string reaches as Python code (the first [`MAX_HITS_PER_STRING`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<modelguard_pycode::Hit>,
+    /// The string (trimmed), when it reaches nothing as Python but reads as a shell command
+    /// line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
 
 /// Operator domains built into the ONNX standard and onnxruntime.
 pub const STANDARD_DOMAINS: &[&str] = &[
@@ -35,6 +108,15 @@ pub const STANDARD_DOMAINS: &[&str] = &[
 
 /// Largest size a tensor may declare (1 TiB); larger shapes are reported.
 const MAX_DECLARED_BYTES: u64 = 1 << 40;
+
+/// Inconsistent tensors described in the facts (the count covers them all).
+pub const MAX_TENSORS_LISTED: usize = 10;
+
+/// Capabilities kept per code string.
+pub const MAX_HITS_PER_STRING: usize = 8;
+
+/// Most code hits and command lines kept per model (each string is parsed).
+const MAX_CODE_STRINGS: usize = 1024;
 
 /// Cheap guess whether `head` starts a serialized `ModelProto`: field 1 (`ir_version`, a
 /// small varint) followed by another field of ModelProto. Not used for sniffing: protobuf
@@ -96,25 +178,36 @@ pub fn location_problem(loc: &str) -> Option<&'static str> {
     None
 }
 
+impl OnnxFacts {
+    /// Record an external-data location, unless an earlier tensor named it (for a few
+    /// locations: the model walk keeps a set).
+    pub(crate) fn external_location(&mut self, tensor: Option<String>, location: String) {
+        if !self.external_data.iter().any(|e| e.location == location) {
+            self.external_data
+                .push(OnnxExternalData { tensor, location });
+        }
+    }
+
+    fn inconsistent(&mut self, what: String) {
+        if self.inconsistent_tensors.len() < MAX_TENSORS_LISTED {
+            self.inconsistent_tensors.push(what);
+        }
+        self.inconsistent_count += 1;
+    }
+}
+
 #[derive(Default)]
 struct Walk<'a> {
     limits: Option<&'a Limits>,
-    /// Custom-domain ops: domain → op types.
-    custom: BTreeMap<String, BTreeSet<String>>,
+    facts: OnnxFacts,
     /// Model-local functions (domain, name).
     functions: BTreeSet<(String, String)>,
-    /// (tensor, location, why).
-    ext: Vec<(String, String, &'static str)>,
-    /// Inconsistent tensors.
-    tensors: Vec<String>,
-    /// Code or commands in string attributes of custom-domain nodes: (severity, message,
-    /// evidence).
-    code: Vec<(Severity, String, String)>,
+    /// External-data locations recorded so far.
+    locations: HashSet<String>,
+    /// Code hits and command lines kept so far (bounded by [`MAX_CODE_STRINGS`]).
+    code_items: usize,
     too_deep: bool,
 }
-
-/// Most string attributes analysed as code per model (each is parsed).
-const MAX_CODE_STRINGS: usize = 1024;
 
 impl Walk<'_> {
     fn graph(&mut self, g: &pb::GraphProto, path: &str, depth: usize) {
@@ -139,8 +232,8 @@ impl Walk<'_> {
             self.tensor(t, path);
         }
         if s.dims.iter().any(|d| *d < 0) {
-            self.tensors
-                .push(format!("{path}: sparse tensor with a negative dimension"));
+            self.facts
+                .inconsistent(format!("{path}: sparse tensor with a negative dimension"));
         }
     }
 
@@ -150,7 +243,8 @@ impl Walk<'_> {
         if !STANDARD_DOMAINS.contains(&domain.as_str())
             && !self.functions.contains(&(domain.clone(), op.clone()))
         {
-            self.custom
+            self.facts
+                .custom_ops
                 .entry(domain.clone())
                 .or_default()
                 .insert(op.clone());
@@ -173,15 +267,14 @@ impl Walk<'_> {
         }
     }
 
-    /// String attributes of a custom-domain node (onnxruntime-extensions `PyOp` style: the
-    /// runtime's registered implementation may run them): analysed as Python source and as a
-    /// shell command line. Severity by what the code reaches.
+    /// String attributes of a custom-domain node: analysed as Python source and, when that
+    /// reaches nothing, as a shell command line.
     fn code_strings(&mut self, n: &pb::NodeProto, domain: &str, op: &str, here: &str) {
         let limits = self.limits.map(|l| l.code.clone()).unwrap_or_default();
         for a in &n.attribute {
             let aname = text(a.name.as_deref().unwrap_or_default());
             for s in a.s.iter().chain(a.strings.iter()) {
-                if self.code.len() >= MAX_CODE_STRINGS {
+                if self.code_items >= MAX_CODE_STRINGS {
                     return;
                 }
                 let Ok(s) = std::str::from_utf8(s) else {
@@ -191,33 +284,22 @@ impl Walk<'_> {
                 if s.len() < 4 {
                     continue;
                 }
-                let at = format!("node {here} ({domain}:{op}) attribute {aname}");
-                let facts = modelguard_pycode::analyze_source(s, &limits);
-                let mut hit = false;
-                for h in facts.hits.iter().take(8) {
-                    hit = true;
-                    let chain = if h.chain.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (through {})", h.chain.join(" → "))
-                    };
-                    self.code.push((
-                        code_severity(h.capability),
-                        format!(
-                            "{at} holds Python code that {}: {}{chain}",
-                            h.capability.describe(),
-                            h.target
-                        ),
-                        clip(&h.evidence),
-                    ));
+                let mut hits = modelguard_pycode::analyze_source(s, &limits).hits;
+                hits.truncate(MAX_HITS_PER_STRING);
+                let command = (hits.is_empty() && crate::evidence::looks_like_shell(s))
+                    .then(|| s.to_string());
+                if hits.is_empty() && command.is_none() {
+                    continue;
                 }
-                if !hit && crate::evidence::looks_like_shell(s) {
-                    self.code.push((
-                        Severity::High,
-                        format!("{at} holds a shell command line"),
-                        clip(s),
-                    ));
-                }
+                self.code_items += hits.len() + usize::from(command.is_some());
+                self.facts.code.push(OnnxCodeString {
+                    node: here.to_string(),
+                    domain: domain.to_string(),
+                    op: op.to_string(),
+                    attribute: aname.clone(),
+                    hits,
+                    command,
+                });
             }
         }
     }
@@ -230,25 +312,27 @@ impl Walk<'_> {
             match u64::try_from(*d) {
                 Ok(d) => n = n.and_then(|n| n.checked_mul(d)),
                 Err(_) => {
-                    self.tensors.push(format!("{name}: negative dimension {d}"));
+                    self.facts
+                        .inconsistent(format!("{name}: negative dimension {d}"));
                     return;
                 }
             }
         }
         let Some(n) = n else {
-            self.tensors
-                .push(format!("{name}: dimensions {:?} overflow", t.dims));
+            self.facts
+                .inconsistent(format!("{name}: dimensions {:?} overflow", t.dims));
             return;
         };
         let bytes = dtype_bits(dtype)
             .and_then(|b| n.checked_mul(b))
             .map(|b| b.div_ceil(8));
         if dtype_bits(dtype).is_some() && bytes.is_none() {
-            self.tensors.push(format!("{name}: byte size overflows"));
+            self.facts
+                .inconsistent(format!("{name}: byte size overflows"));
             return;
         }
         if bytes.is_some_and(|b| b > MAX_DECLARED_BYTES) {
-            self.tensors.push(format!(
+            self.facts.inconsistent(format!(
                 "{name}: declares {} bytes (above 1 TiB)",
                 bytes.unwrap_or(0)
             ));
@@ -264,43 +348,46 @@ impl Walk<'_> {
                     "location" => loc = Some(v),
                     "length" => length = Some(v),
                     "offset" if v.trim().parse::<u64>().is_err() => self
-                        .tensors
-                        .push(format!("{name}: external offset {v:?} is not a number")),
+                        .facts
+                        .inconsistent(format!("{name}: external offset {v:?} is not a number")),
                     _ => {}
                 }
             }
             match loc {
                 None => self
-                    .tensors
-                    .push(format!("{name}: external data without a location")),
+                    .facts
+                    .inconsistent(format!("{name}: external data without a location")),
                 Some(l) => {
-                    if let Some(why) = location_problem(&l) {
-                        self.ext.push((name.clone(), l, why));
+                    if self.locations.insert(l.clone()) {
+                        self.facts.external_data.push(OnnxExternalData {
+                            tensor: Some(name.clone()),
+                            location: l,
+                        });
                     }
                 }
             }
             if let (Some(len), Some(b)) = (length, bytes) {
                 match len.trim().parse::<u64>() {
-                    Ok(len) if len != b => self.tensors.push(format!(
+                    Ok(len) if len != b => self.facts.inconsistent(format!(
                         "{name}: external length {len} but shape × dtype needs {b} bytes"
                     )),
                     Ok(_) => {}
                     Err(_) => self
-                        .tensors
-                        .push(format!("{name}: external length {len:?} is not a number")),
+                        .facts
+                        .inconsistent(format!("{name}: external length {len:?} is not a number")),
                 }
             }
             return;
         }
         if let Some(raw) = &t.raw_data {
             match bytes {
-                Some(b) if raw.len() as u64 != b => self.tensors.push(format!(
+                Some(b) if raw.len() as u64 != b => self.facts.inconsistent(format!(
                     "{name}: raw_data has {} bytes, dims {:?} × data type {dtype} need {b}",
                     raw.len(),
                     t.dims
                 )),
                 Some(_) => {}
-                None => self.tensors.push(format!(
+                None => self.facts.inconsistent(format!(
                     "{name}: raw_data for data type {dtype} (string or unknown)"
                 )),
             }
@@ -321,7 +408,7 @@ impl Walk<'_> {
             _ => (0, None),
         };
         if len > 0 && want != Some(len as u64) {
-            self.tensors.push(format!(
+            self.facts.inconsistent(format!(
                 "{name}: {len} stored values, dims {:?} need {}",
                 t.dims,
                 want.map_or("an overflowing count".to_string(), |w| w.to_string())
@@ -369,41 +456,6 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     out
 }
 
-/// Severity of code reaching `cap` (as for Keras Lambdas).
-fn code_severity(cap: modelguard_pycode::catalog::Capability) -> Severity {
-    use modelguard_pycode::catalog::Capability as C;
-    match cap {
-        C::ProcessExec
-        | C::DynamicCode
-        | C::CodeObject
-        | C::NativeCode
-        | C::Deserialize
-        | C::ImportMachinery => Severity::Critical,
-        C::FileWrite | C::FileRead | C::Network | C::Introspection | C::ProcessControl => {
-            Severity::High
-        }
-    }
-}
-
-/// Evidence shortened to 200 characters.
-fn clip(s: &str) -> String {
-    if s.chars().count() <= 200 {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(200).collect();
-        format!("{cut}…")
-    }
-}
-
-fn finding(
-    rule: &rules::Rule,
-    severity: Severity,
-    message: String,
-    evidence: Option<String>,
-) -> Finding {
-    Finding::new(rule, severity, message).evidence_opt(evidence)
-}
-
 fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
     let mut w = Walk {
         limits: Some(limits),
@@ -439,77 +491,14 @@ fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
             offset: None,
         });
     }
-    for (sev, msg, evidence) in &w.code {
-        out.findings.push(finding(
-            &rules::ONNX_CUSTOM_OP,
-            *sev,
-            msg.clone(),
-            Some(evidence.clone()),
-        ));
-    }
-    let mut seen = BTreeSet::new();
-    for (tensor, loc, why) in &w.ext {
-        if !seen.insert(loc.clone()) {
-            continue;
-        }
-        out.findings.push(finding(
-            &rules::ONNX_EXTDATA,
-            Severity::High,
-            format!("external data location of tensor {tensor} {why}: {loc:?}"),
-            Some(loc.clone()),
-        ));
-    }
-    if !w.custom.is_empty() {
-        let list: Vec<String> = w
-            .custom
-            .iter()
-            .map(|(d, ops)| {
-                format!(
-                    "{d}: {}",
-                    ops.iter().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })
-            .collect();
-        out.findings.push(finding(
-            &rules::ONNX_CUSTOM_OP,
-            Severity::Info,
-            format!("operators from custom domains: {}", list.join("; ")),
-            None,
-        ));
-    }
-    if !w.functions.is_empty() {
-        let list: Vec<String> = w
-            .functions
-            .iter()
-            .map(|(d, n)| {
-                if d.is_empty() {
-                    n.clone()
-                } else {
-                    format!("{d}.{n}")
-                }
-            })
-            .collect();
-        out.findings.push(finding(
-            &rules::ONNX_CUSTOM_OP,
-            Severity::Info,
-            format!("model-local functions: {}", list.join(", ")),
-            None,
-        ));
-    }
-    if !w.tensors.is_empty() {
-        let shown: Vec<&str> = w.tensors.iter().take(10).map(String::as_str).collect();
-        out.findings.push(finding(
-            &rules::ONNX_TENSOR,
-            Severity::Medium,
-            format!(
-                "{} inconsistent tensor{}: {}{}",
-                w.tensors.len(),
-                if w.tensors.len() == 1 { "" } else { "s" },
-                shown.join("; "),
-                if w.tensors.len() > 10 { "; …" } else { "" }
-            ),
-            None,
-        ));
+    let mut facts = w.facts;
+    facts.functions = w
+        .functions
+        .into_iter()
+        .map(|(domain, name)| OnnxFunction { domain, name })
+        .collect();
+    if facts != OnnxFacts::default() {
+        out.facts.push(Facts::Onnx(facts));
     }
 }
 
@@ -518,6 +507,7 @@ fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
 mod tests {
     use super::*;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     fn b(s: &str) -> Option<Vec<u8>> {
@@ -548,7 +538,7 @@ mod tests {
             policy: &policy,
             name: "m.onnx",
         };
-        analyze(&Bytes(data), &ctx)
+        crate::facts::judged(analyze(&Bytes(data), &ctx))
     }
 
     fn run(data: &[u8]) -> Outcome {

@@ -1,34 +1,89 @@
 //! TensorFlow SavedModel (`saved_model.pb`) and frozen GraphDef (`.pb`): the ops of every
-//! graph and of every function in the library.
+//! graph and of every function in the library, read into [`TfFacts`] for the rules' checks
+//! (`rules/tensorflow.rs`).
 //!
 //! A TensorFlow graph is not Python, but its ops act on the machine when the graph runs:
 //! `ReadFile`/`WriteFile`/`MatchingFiles` touch any path, `PyFunc`/`EagerPyFunc` call back
 //! into Python, checkpoint ops (`SaveV2`, `RestoreV2`, `MergeV2Checkpoints`) write and read
 //! files, debug ops ship tensors to `file://` or `grpc://` URLs. Paths are usually `Const`
-//! nodes feeding the op: they are resolved (through `Identity` and `StringJoin`) and shown
-//! as evidence. Decoding uses a trimmed schema (`crates/core/proto/tensorflow.proto`).
+//! nodes feeding the op: they are resolved (through `Identity` and `StringJoin`) and kept as
+//! the node's arguments. Decoding uses a trimmed schema (`crates/core/proto/tensorflow.proto`).
+//!
+//! Must not: decide what an op or a path is worth (severities): the checks do.
 
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use prost::Message;
+use serde::{Deserialize, Serialize};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::report::{Finding, Severity};
-use crate::rules;
+use crate::facts::Facts;
 use crate::source::ReadAt;
 
+/// The ops of a TensorFlow graph that touch files, Python or the network: the facts the rules
+/// judge (see [`crate::facts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TfFacts {
+    /// Every asset of every meta graph (the loader opens `export_dir/assets/<filename>`), in
+    /// file order.
+    pub assets: Vec<TfAsset>,
+    /// Every node whose op is one of the tables below ([`PYFUNC`], [`FILE_IO`],
+    /// [`CHECKPOINT`], [`READERS`], `ImmutableConst`, `Debug*`, `PrintV2`) or whose name holds
+    /// a word of [`SUSPICIOUS_WORDS`] (and is not in [`KNOWN_NAMES`]), in graph order: each
+    /// meta graph's (or the GraphDef's) nodes, then its library functions'.
+    pub nodes: Vec<TfNode>,
+}
+
+/// One `AssetFileDef`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TfAsset {
+    /// Index of its meta graph.
+    pub meta_graph: usize,
+    /// `filename`, relative to the assets directory.
+    pub filename: String,
+}
+
+/// One node of interest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TfNode {
+    /// Its graph: `meta graph <i> [<tags>]`, `graph` (a GraphDef), `function <name>`, `text
+    /// graph` (a `.pbtxt`, read lexically).
+    pub graph: String,
+    /// The node's name (`#<i>` in a text graph).
+    pub name: String,
+    /// The op.
+    pub op: String,
+    /// Constant strings reaching the inputs that name files (the first input of file and
+    /// reader ops, [`CHECKPOINT`]'s path inputs) or, for an op named by a suspicious word,
+    /// any input (at most 8): resolved through `Identity`-like ops and `StringJoin`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// `token` attribute of a Python-callback op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `memory_region_name` attribute of `ImmutableConst`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_region: Option<String>,
+    /// `debug_urls` and `dump_root` of a `Debug*` op (non-empty ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// `output_stream` attribute of `PrintV2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_stream: Option<String>,
+}
+
 /// Ops that call Python functions registered in the loading process.
-const PYFUNC: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+pub const PYFUNC: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
 
 /// Ops that read or write the file named by their first input.
-const FILE_IO: &[&str] = &["ReadFile", "WriteFile", "MatchingFiles"];
+pub const FILE_IO: &[&str] = &["ReadFile", "WriteFile", "MatchingFiles"];
 
 /// Checkpoint ops: normal in every SavedModel with a placeholder path; reported when a
 /// constant path leaves the model directory. (op, input indices holding paths, writes)
-const CHECKPOINT: &[(&str, &[usize], bool)] = &[
+pub const CHECKPOINT: &[(&str, &[usize], bool)] = &[
     ("Save", &[0], true),
     ("SaveSlices", &[0], true),
     ("SaveV2", &[0], true),
@@ -42,7 +97,7 @@ const CHECKPOINT: &[(&str, &[usize], bool)] = &[
 /// Ops that read files named by their first input as part of ordinary pipelines (vocabulary
 /// tables, datasets, summaries): listed as `info`, `high` with a constant path that leaves
 /// the model directory.
-const READERS: &[&str] = &[
+pub const READERS: &[&str] = &[
     "InitializeTableFromTextFile",
     "InitializeTableFromTextFileV2",
     "TFRecordDataset",
@@ -65,7 +120,7 @@ const READERS: &[&str] = &[
 
 /// Built-in ops whose names contain a word of [`SUSPICIOUS_WORDS`] but are covered above or
 /// harmless.
-const KNOWN_NAMES: &[&str] = &[
+pub const KNOWN_NAMES: &[&str] = &[
     "TPUExecute",
     "TPUExecuteAndUpdateVariables",
     "TPUPartitionedCall",
@@ -73,7 +128,7 @@ const KNOWN_NAMES: &[&str] = &[
 ];
 
 /// Words in an op name that suggest file, network or process access.
-const SUSPICIOUS_WORDS: &[&str] = &[
+pub const SUSPICIOUS_WORDS: &[&str] = &[
     "file",
     "socket",
     "exec",
@@ -88,6 +143,18 @@ const SUSPICIOUS_WORDS: &[&str] = &[
     "command",
     "spawn",
 ];
+
+/// The word of [`SUSPICIOUS_WORDS`] an op name holds, unless it is a [`KNOWN_NAMES`] op.
+pub fn suspicious_word(op: &str) -> Option<&'static str> {
+    if KNOWN_NAMES.contains(&op) {
+        return None;
+    }
+    let lower = op.to_ascii_lowercase();
+    SUSPICIOUS_WORDS
+        .iter()
+        .find(|w| lower.contains(**w))
+        .copied()
+}
 
 /// Whether a constant path leaves the model directory.
 pub fn path_escapes(p: &str) -> bool {
@@ -169,20 +236,7 @@ fn const_strings(
     }
 }
 
-/// What the analysis collected across every graph.
-#[derive(Default)]
-struct Report {
-    findings: Vec<Finding>,
-    /// Unusual but expected ops: op → count.
-    unusual: BTreeMap<String, usize>,
-}
-
-impl Report {
-    fn add(&mut self, rule: &rules::Rule, severity: Severity, message: String, evidence: String) {
-        self.findings
-            .push(Finding::new(rule, severity, message).evidence(evidence));
-    }
-
+impl TfFacts {
     fn graph(&mut self, g: &Graph<'_>) {
         let by_name: HashMap<&str, &pb::NodeDef> =
             g.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
@@ -191,9 +245,10 @@ impl Report {
         }
     }
 
+    /// Record `n` when its op is of interest, with the arguments and attributes its kind of
+    /// op reads.
     fn node(&mut self, g: &Graph<'_>, by_name: &HashMap<&str, &pb::NodeDef>, n: &pb::NodeDef) {
         let op = n.op.as_str();
-        let at = format!("node {} ({op}) in {}", n.name, g.label);
         let path_args = |idx: &[usize]| -> Vec<String> {
             idx.iter()
                 .filter_map(|i| n.input.get(*i))
@@ -202,166 +257,66 @@ impl Report {
                 .flatten()
                 .collect()
         };
+        let mut node = TfNode {
+            graph: g.label.clone(),
+            name: n.name.clone(),
+            op: op.to_string(),
+            args: Vec::new(),
+            token: None,
+            memory_region: None,
+            urls: Vec::new(),
+            output_stream: None,
+        };
         if PYFUNC.contains(&op) {
-            let token = attr_str(n, "token").unwrap_or_default();
-            self.add(
-                &rules::TF_PYFUNC,
-                Severity::High,
-                format!("{at} calls back into Python (function token {token:?})"),
-                at.clone(),
-            );
-            return;
-        }
-        if FILE_IO.contains(&op) {
-            let paths = path_args(&[0]);
-            let outside = paths.iter().any(|p| path_escapes(p));
-            let sev = if op == "WriteFile" && outside {
-                Severity::Critical
-            } else {
-                Severity::High
-            };
-            let what = match op {
-                "ReadFile" => "reads the file",
-                "WriteFile" => "writes the file",
-                _ => "lists files matching",
-            };
-            let target = if paths.is_empty() {
-                "named at run time".to_string()
-            } else {
-                format!("{paths:?}")
-            };
-            self.add(
-                &rules::TF_FILE_OP,
-                sev,
-                format!("{at} {what} {target}"),
-                format!("{at}: {target}"),
-            );
-            return;
-        }
-        if let Some((_, idx, writes)) = CHECKPOINT.iter().find(|(o, _, _)| *o == op) {
-            let bad: Vec<String> = path_args(idx)
-                .into_iter()
-                .filter(|p| path_escapes(p))
-                .collect();
-            if !bad.is_empty() {
-                self.add(
-                    &rules::TF_FILE_OP,
-                    if *writes {
-                        Severity::Critical
-                    } else {
-                        Severity::High
-                    },
-                    format!(
-                        "{at} {} checkpoint files outside the model directory: {bad:?}",
-                        if *writes { "writes" } else { "reads" }
-                    ),
-                    format!("{at}: {bad:?}"),
-                );
-            }
-            return;
-        }
-        if READERS.contains(&op) {
-            let bad: Vec<String> = path_args(&[0])
-                .into_iter()
-                .filter(|p| path_escapes(p))
-                .collect();
-            if bad.is_empty() {
-                *self.unusual.entry(op.to_string()).or_default() += 1;
-            } else {
-                self.add(
-                    &rules::TF_FILE_OP,
-                    Severity::High,
-                    format!("{at} reads files outside the model directory: {bad:?}"),
-                    format!("{at}: {bad:?}"),
-                );
-            }
-            return;
-        }
-        if op == "ImmutableConst" {
-            let region = attr_str(n, "memory_region_name").unwrap_or_default();
-            if region.starts_with("memmapped_package://") {
-                *self.unusual.entry(op.to_string()).or_default() += 1;
-            } else {
-                self.add(
-                    &rules::TF_FILE_OP,
-                    Severity::High,
-                    format!("{at} maps the file {region:?} into memory"),
-                    format!("{at}: {region:?}"),
-                );
-            }
-            return;
-        }
-        if op.starts_with("Debug") {
-            let urls: Vec<String> = attr_strs(n, "debug_urls")
+            node.token = attr_str(n, "token");
+        } else if FILE_IO.contains(&op) || READERS.contains(&op) {
+            node.args = path_args(&[0]);
+        } else if let Some((_, idx, _)) = CHECKPOINT.iter().find(|(o, _, _)| *o == op) {
+            node.args = path_args(idx);
+        } else if op == "ImmutableConst" {
+            node.memory_region = attr_str(n, "memory_region_name");
+        } else if op.starts_with("Debug") {
+            node.urls = attr_strs(n, "debug_urls")
                 .into_iter()
                 .chain(attr_str(n, "dump_root"))
                 .filter(|u| !u.is_empty())
                 .collect();
-            if !urls.is_empty() {
-                self.add(
-                    &rules::TF_FILE_OP,
-                    Severity::High,
-                    format!("{at} sends tensors to {urls:?}"),
-                    format!("{at}: {urls:?}"),
-                );
-            }
-            return;
-        }
-        if op == "PrintV2" {
-            let stream = attr_str(n, "output_stream").unwrap_or_default();
-            if stream.starts_with("file://") {
-                self.add(
-                    &rules::TF_FILE_OP,
-                    Severity::High,
-                    format!("{at} prints to the file {stream:?}"),
-                    format!("{at}: {stream:?}"),
-                );
-            }
-            return;
-        }
-        let lower = op.to_ascii_lowercase();
-        if !KNOWN_NAMES.contains(&op)
-            && let Some(w) = SUSPICIOUS_WORDS.iter().find(|w| lower.contains(**w))
-        {
-            let args: Vec<String> = (0..n.input.len())
-                .filter_map(|i| n.input.get(i))
+        } else if op == "PrintV2" {
+            node.output_stream = attr_str(n, "output_stream");
+        } else if suspicious_word(op).is_some() {
+            node.args = n
+                .input
+                .iter()
                 .filter_map(|i| input_node(i))
                 .filter_map(|i| const_strings(by_name, i, 0))
                 .flatten()
                 .take(8)
                 .collect();
-            self.add(
-                &rules::TF_FILE_OP,
-                Severity::High,
-                format!("{at}: the op name suggests {w} access; constant arguments {args:?}"),
-                format!("{at}: {args:?}"),
-            );
+        } else {
+            return;
         }
+        self.nodes.push(node);
     }
 }
 
 /// A `.pb` that decodes as no graph but is a well-formed protobuf: an ONNX `TensorProto`
-/// (dims or a data type set) or another message. Returns its format name.
+/// (dims or a data type set), whose external-data locations become ONNX facts, or another
+/// message. Returns its format name.
 fn data_message(data: &[u8], out: &mut Outcome) -> Option<super::FormatId> {
     use super::onnx::pb::TensorProto;
     if let Ok(t) = TensorProto::decode(data)
         && (t.data_type.is_some() || !t.dims.is_empty())
     {
+        let mut facts = super::onnx::OnnxFacts::default();
         for kv in &t.external_data {
             if kv.key.as_deref() != Some(b"location".as_slice()) {
                 continue;
             }
             let loc = String::from_utf8_lossy(kv.value.as_deref().unwrap_or_default()).into_owned();
-            if let Some(why) = super::onnx::location_problem(&loc) {
-                out.findings.push(
-                    Finding::new(
-                        &rules::ONNX_EXTDATA,
-                        Severity::High,
-                        format!("external data location of the tensor {why}: {loc:?}"),
-                    )
-                    .evidence(loc),
-                );
-            }
+            facts.external_location(None, loc);
+        }
+        if !facts.external_data.is_empty() {
+            out.facts.push(Facts::Onnx(facts));
         }
         return Some(super::FormatId::OnnxTensor);
     }
@@ -412,6 +367,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     let graph = pb::GraphDef::decode(data.as_slice())
         .ok()
         .filter(|g| !g.node.is_empty() || g.library.is_some());
+    let mut facts = TfFacts::default();
     let mut defs: Vec<(String, &pb::GraphDef)> = Vec::new();
     if let Some(s) = &saved {
         out.format = super::FormatId::TensorflowSavedmodel;
@@ -424,24 +380,12 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
                     .unwrap_or_default();
                 defs.push((format!("meta graph {i} [{tags}]"), g));
             }
-            // The loader opens assets at export_dir/assets/<filename>.
-            for a in m
-                .asset_file_def
-                .iter()
-                .filter(|a| path_escapes(&a.filename))
-            {
-                out.findings.push(
-                    Finding::new(
-                        &rules::TF_FILE_OP,
-                        Severity::High,
-                        format!(
-                            "asset of meta graph {i} points outside the assets directory: {:?}",
-                            a.filename
-                        ),
-                    )
-                    .evidence(a.filename.clone()),
-                );
-            }
+            facts
+                .assets
+                .extend(m.asset_file_def.iter().map(|a| TfAsset {
+                    meta_graph: i,
+                    filename: a.filename.clone(),
+                }));
         }
     }
     if let Some(g) = &graph {
@@ -465,33 +409,22 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         );
         return out;
     }
-    let mut rep = Report::default();
     for (label, g) in &defs {
-        rep.graph(&Graph {
+        facts.graph(&Graph {
             label: label.clone(),
             nodes: &g.node,
         });
         for f in g.library.iter().flat_map(|l| l.function.iter()) {
             let name = f.signature.as_ref().map(|s| s.name.as_str()).unwrap_or("?");
-            rep.graph(&Graph {
+            facts.graph(&Graph {
                 label: format!("function {name}"),
                 nodes: &f.node_def,
             });
         }
     }
-    if !rep.unusual.is_empty() {
-        let list: Vec<String> = rep
-            .unusual
-            .iter()
-            .map(|(op, n)| format!("{op} ×{n}"))
-            .collect();
-        out.findings.push(Finding::new(
-            &rules::TF_UNUSUAL_OP,
-            Severity::Info,
-            format!("ops that read files or map memory: {}", list.join(", ")),
-        ));
+    if facts != TfFacts::default() {
+        out.facts.push(Facts::Tensorflow(facts));
     }
-    out.findings.append(&mut rep.findings);
     out
 }
 
@@ -516,12 +449,14 @@ fn pbtxt(text: &str, out: &mut Outcome) {
             break;
         }
     }
-    let mut rep = Report::default();
-    rep.graph(&Graph {
+    let mut facts = TfFacts::default();
+    facts.graph(&Graph {
         label: "text graph".into(),
         nodes: &nodes,
     });
-    out.findings.append(&mut rep.findings);
+    if facts != TfFacts::default() {
+        out.facts.push(Facts::Tensorflow(facts));
+    }
     problem(
         out,
         false,
@@ -535,6 +470,7 @@ mod tests {
     use super::*;
     use crate::limits::Limits;
     use crate::policy::Policy;
+    use crate::report::Severity;
     use crate::source::Bytes;
 
     fn node(name: &str, op: &str, inputs: &[&str]) -> pb::NodeDef {
@@ -569,7 +505,7 @@ mod tests {
             policy: &policy,
             name,
         };
-        analyze(&Bytes(data), &ctx)
+        crate::facts::judged(analyze(&Bytes(data), &ctx))
     }
 
     fn saved(nodes: Vec<pb::NodeDef>, functions: Vec<pb::FunctionDef>) -> Vec<u8> {

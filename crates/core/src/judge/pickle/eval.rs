@@ -138,8 +138,8 @@ impl Judge<'_> {
         };
         match self.eval(func, 0) {
             Sym::Name { module, qualname } => matches!(
-                self.ctx.policy.allowed(&module, &qualname),
-                Some(Allowed::Known | Allowed::Exact)
+                policy::static_allowed(&module, &qualname),
+                Some(StaticAllow::Known | StaticAllow::Exact)
             ),
             _ => false,
         }
@@ -158,8 +158,8 @@ impl Judge<'_> {
             Some(Sym::Name { module, qualname }) => {
                 !(module == "builtins" && qualname == "str")
                     && matches!(
-                        self.ctx.policy.allowed(&module, &qualname),
-                        Some(Allowed::Known | Allowed::Exact)
+                        policy::static_allowed(&module, &qualname),
+                        Some(StaticAllow::Known | StaticAllow::Exact)
                     )
             }
             _ => false,

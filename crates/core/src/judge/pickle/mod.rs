@@ -1,15 +1,18 @@
-//! Judge what a pickle does: turn the VM's calls, imports and builds into findings.
+//! Analyse what a pickle does: turn the VM's calls, imports and builds into verdict points
+//! (`facts.rs`) that the rules judge (`rules/pickle.rs`).
 //!
 //! The VM says *what would be called with what*; this module follows values through the
 //! resolvers an attacker uses to hide names (`getattr`, `__import__`, `importlib`,
 //! `operator.attrgetter`/`methodcaller`, `functools.partial`, `pkgutil.resolve_name`,
-//! `pydoc.locate`) and judges the callable that is actually reached, with its arguments,
-//! against the capability catalog and the allowlist.
+//! `pydoc.locate`), finds the callable that is actually reached, with its arguments, and
+//! records its real target, its capability in the catalog and the built-in allowlist's answer.
 //!
 //! `eval.rs`: data flow (what a value is); `payloads.rs`: constants, code objects, decoders;
-//! `verdicts.rs`: findings for what is reached; `names.rs`: Python's name resolution.
+//! `verdicts.rs`: verdict points for what is reached; `names.rs`: Python's name resolution;
+//! `facts.rs`: the verdict points' types.
 //!
-//! Must not: read files or walk containers (the scan driver hands it an `Analysis`).
+//! Must not: read files or walk containers (the scan driver hands it an `Analysis`), consult
+//! the user's policy, or decide a severity (the rules do both).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -20,10 +23,8 @@ use modelguard_pycode::ecosystem;
 use modelguard_pycode::knowledge::{self, is_dunder, is_resolver};
 use modelguard_pycode::marshal::{self, Object};
 
-use crate::policy::{Allowed, Policy};
-use crate::report::{Finding, Location, Severity};
-use crate::rules::{self, Rule};
-use crate::severity::{self, Reach};
+use crate::policy;
+use crate::severity::Reach;
 
 /// What a value is, as far as static analysis can tell.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +52,7 @@ enum Sym {
 }
 
 /// Context for judging one pickle stream.
-pub struct Context<'a> {
-    /// Member path for finding locations.
-    pub member: Option<String>,
-    /// Policy in force.
-    pub policy: &'a Policy,
+pub struct Context {
     /// Whether persistent ids are expected (PyTorch formats).
     pub expects_persistent_ids: bool,
     /// Recursion bound for value evaluation.
@@ -76,13 +73,10 @@ pub struct NestedPayload {
 /// Output of judging one stream.
 #[derive(Debug, Default)]
 pub struct Judgement {
-    /// Findings.
-    pub findings: Vec<Finding>,
+    /// What the rules judge (`rules/pickle.rs`).
+    pub facts: PickleFacts,
     /// Nested payloads to analyse.
     pub nested: Vec<NestedPayload>,
-    /// Parts that could not be analysed (code strings that do not parse, limits): the file
-    /// cannot be `complete`.
-    pub incomplete: Vec<String>,
 }
 
 /// A finding's evidence, rendered only when a finding is made: rendering the result of every
@@ -97,7 +91,7 @@ enum Evidence {
 
 struct Judge<'a> {
     a: &'a Analysis,
-    ctx: &'a Context<'a>,
+    ctx: &'a Context,
     cache: HashMap<ValueId, Sym>,
     out: Judgement,
     /// Value ids of resolver calls whose result was consumed as a callee.
@@ -116,16 +110,15 @@ struct Judge<'a> {
     /// computed once per distinct string: a memoised string can be passed to thousands of
     /// calls.
     string_notes: HashMap<String, Option<String>>,
-    /// Severity that code objects in this pickle earned from their bytecode analysis
-    /// (`None`: no code object could be analysed).
-    code_severity: Option<Severity>,
+    /// A code object in this pickle was analysed (its verdict is reported on its own).
+    code_objects_analysed: bool,
     /// Extension codes this pickle registers with `copyreg.add_extension(module, name, code)`
     /// before an EXT opcode loads them.
     extensions: HashMap<i64, (String, String)>,
 }
 
 /// Judge one analysed pickle stream.
-pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
+pub fn judge(a: &Analysis, ctx: &Context) -> Judgement {
     let mut j = Judge {
         a,
         ctx,
@@ -140,7 +133,7 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
             .enumerate()
             .map(|(i, b)| (b.target, i))
             .collect(),
-        code_severity: None,
+        code_objects_analysed: false,
         extensions: HashMap::default(),
         builds_on: None,
         string_notes: HashMap::default(),
@@ -150,6 +143,13 @@ pub fn judge(a: &Analysis, ctx: &Context<'_>) -> Judgement {
     j.judge_code_objects();
     j.run();
     j.out
+}
+
+/// Where in the stream a verdict point is.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Loc {
+    offset: Option<u64>,
+    opcode: Option<u64>,
 }
 
 /// Where the arguments of a trampoline's inner call come from.
@@ -171,32 +171,31 @@ fn split_resolve_name(s: &str) -> Option<(String, String)> {
 }
 
 mod eval;
+pub mod facts;
 mod names;
 mod payloads;
 mod verdicts;
 
+pub use facts::PickleFacts;
+use facts::{CapabilityUse, Located, PickleEvent, StaticAllow, UnlistedCall};
 use names::*;
 
 impl<'a> Judge<'a> {
-    pub(super) fn loc(&self, at: modelguard_pickle::Location) -> Location {
-        Location {
-            member: self.ctx.member.clone(),
+    pub(super) fn loc(&self, at: modelguard_pickle::Location) -> Loc {
+        Loc {
             offset: Some(at.offset),
             opcode: Some(at.opcode),
         }
     }
 
-    pub(super) fn push(
-        &mut self,
-        rule: &Rule,
-        sev: Severity,
-        message: String,
-        evidence: String,
-        loc: Location,
-    ) {
-        self.out
-            .findings
-            .push(Finding::new(rule, sev, message).evidence(evidence).at(loc));
+    /// Record a verdict point.
+    pub(super) fn event(&mut self, event: PickleEvent, evidence: String, loc: Loc) {
+        self.out.facts.events.push(Located {
+            event,
+            evidence,
+            offset: loc.offset,
+            opcode: loc.opcode,
+        });
     }
 
     pub(super) fn render(&self, id: ValueId) -> String {
@@ -221,19 +220,21 @@ impl<'a> Judge<'a> {
                     let target = self.eval(call.func, 0);
                     if let Sym::Name { module, qualname } = &target {
                         let loc = self.loc(call.at);
-                        self.push(
-                            &rules::PKL_GLOBAL_MUTATION,
-                            Severity::High,
-                            format!("pickle mutates the module-level object {module}.{qualname}"),
+                        self.event(
+                            PickleEvent::GlobalMutation {
+                                message: format!(
+                                    "pickle mutates the module-level object {module}.{qualname}"
+                                ),
+                            },
                             format!("{} <- items", self.render(call.func)),
                             loc,
                         );
                     } else if let Sym::Module(m) = &target {
                         let loc = self.loc(call.at);
-                        self.push(
-                            &rules::PKL_GLOBAL_MUTATION,
-                            Severity::High,
-                            format!("pickle mutates module {m}"),
+                        self.event(
+                            PickleEvent::GlobalMutation {
+                                message: format!("pickle mutates module {m}"),
+                            },
                             self.render(call.func),
                             loc,
                         );
@@ -266,17 +267,19 @@ impl<'a> Judge<'a> {
                 Sym::Name { module, qualname } => {
                     self.judge_named_call(ci, &module, &qualname, via, &full_args, evidence, loc);
                 }
-                Sym::Unresolved(why) => self.push(
-                    &rules::PKL_RESOLVER,
-                    Severity::High,
-                    format!("pickle calls a callable it computes at load time ({why})"),
+                Sym::Unresolved(why) => self.event(
+                    PickleEvent::Resolver {
+                        message: format!(
+                            "pickle calls a callable it computes at load time ({why})"
+                        ),
+                    },
                     self.render(call.result),
                     loc,
                 ),
-                Sym::Module(m) => self.push(
-                    &rules::PKL_RESOLVER,
-                    Severity::High,
-                    format!("pickle calls module object {m}"),
+                Sym::Module(m) => self.event(
+                    PickleEvent::Resolver {
+                        message: format!("pickle calls module object {m}"),
+                    },
                     self.render(call.result),
                     loc,
                 ),
@@ -289,14 +292,8 @@ impl<'a> Judge<'a> {
                     // the result of an unknown function is not known to be harmless.
                     if matches!(call.kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj) {
                         let known_factory = self.known_factory(call.func);
-                        self.push(
-                            &rules::PKL_RESOLVER,
-                            if known_factory {
-                                Severity::Info
-                            } else {
-                                Severity::Medium
-                            },
-                            "pickle calls the result of another call".into(),
+                        self.event(
+                            PickleEvent::CallsResult { known_factory },
                             self.render(call.result),
                             loc,
                         );
@@ -315,16 +312,11 @@ impl<'a> Judge<'a> {
                 let state = self.render(b.state);
                 let dunder = state.contains("'__");
                 let loc = self.loc(b.at);
-                self.push(
-                    &rules::PKL_GLOBAL_MUTATION,
-                    if dunder {
-                        Severity::High
-                    } else {
-                        Severity::Medium
+                self.event(
+                    PickleEvent::GlobalBuild {
+                        name: format!("{module}.{qualname}"),
+                        dunder,
                     },
-                    format!(
-                        "pickle overwrites attributes of the imported object {module}.{qualname}"
-                    ),
                     format!("{module}.{qualname}.__setstate__({state})"),
                     loc,
                 );
@@ -334,11 +326,8 @@ impl<'a> Judge<'a> {
         for (pid, at) in &a.persistent_ids {
             if !self.ctx.expects_persistent_ids {
                 let loc = self.loc(*at);
-                self.push(
-                    &rules::PKL_OPAQUE,
-                    Severity::Info,
-                    "pickle loads a persistent id (resolved by the loader's persistent_load)"
-                        .into(),
+                self.event(
+                    PickleEvent::PersistentId,
                     format!("persistent_load({})", self.render(*pid)),
                     loc,
                 );
@@ -346,30 +335,21 @@ impl<'a> Judge<'a> {
         }
         for v in &a.values {
             if let Value::Extension(code) = v {
-                if let Some((m, n)) = self.extensions.get(code) {
-                    // Resolved through the registration this pickle made: the name is judged
-                    // where it is used; the EXT opcode is only what hid it.
-                    let (m, n) = (m.clone(), n.clone());
-                    self.push(
-                        &rules::PKL_OPAQUE,
-                        Severity::Info,
-                        format!("pickle loads {m}.{n} through copyreg extension code {code}, which it registered itself"),
-                        format!("EXT {code} = {m}.{n}"),
-                        Location {
-                            member: self.ctx.member.clone(),
-                            ..Location::default()
-                        },
-                    );
-                    continue;
-                }
-                self.out.findings.push(Finding::new(&rules::PKL_OPAQUE, Severity::Medium, format!(
-                        "pickle uses copyreg extension code {code}, resolved by the loader's registry"
-                    ))
-.evidence(format!("EXT {code}"))
-.at(Location {
-                        member: self.ctx.member.clone(),
-                        ..Location::default()
-                    }));
+                // Resolved through a registration this pickle made: the name is judged where
+                // it is used; the EXT opcode is only what hid it.
+                let registered = self.extensions.get(code).map(|(m, n)| format!("{m}.{n}"));
+                let evidence = match &registered {
+                    Some(name) => format!("EXT {code} = {name}"),
+                    None => format!("EXT {code}"),
+                };
+                self.event(
+                    PickleEvent::Extension {
+                        code: *code,
+                        registered,
+                    },
+                    evidence,
+                    Loc::default(),
+                );
             }
         }
     }

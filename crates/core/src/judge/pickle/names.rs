@@ -1,5 +1,5 @@
 //! Names as Python resolves them: table lookups (`sys.modules`, `__dict__`, `__globals__`),
-//! canonical names, attributes of symbolic values, and the rule of each capability.
+//! canonical names and attributes of symbolic values.
 
 use super::*;
 
@@ -101,24 +101,4 @@ pub(super) fn opens_for_reading(
             _ => false,
         },
     }
-}
-
-/// The pickle rule that reports a capability.
-pub(super) fn pickle_rule(cap: Capability) -> &'static Rule {
-    match cap {
-        Capability::ProcessExec => &rules::PKL_PROCESS,
-        Capability::DynamicCode => &rules::PKL_DYNAMIC_CODE,
-        Capability::NativeCode => &rules::PKL_NATIVE,
-        Capability::CodeObject => &rules::PKL_CODE_OBJECT,
-        Capability::ImportMachinery => &rules::PKL_RESOLVER,
-        Capability::Deserialize => &rules::PKL_NESTED,
-        Capability::FileWrite | Capability::FileRead => &rules::PKL_FILE,
-        Capability::Network => &rules::PKL_NETWORK,
-        Capability::Introspection | Capability::ProcessControl => &rules::PKL_INTROSPECTION,
-    }
-}
-
-/// Rule and severity for a capability reached by analysed code.
-pub(super) fn capability_rule(cap: Capability) -> (&'static Rule, Severity) {
-    (pickle_rule(cap), severity::in_code(cap))
 }

@@ -171,33 +171,27 @@ impl Judge<'_> {
             // A function carried as data is a practicality (cloudpickle, dill): judged by what
             // its code reaches. Calls to names modelguard cannot judge are not evidence; code
             // that could not be analysed is.
-            let mut worst = if facts.hits.is_empty() && !facts.complete {
-                Severity::Medium
-            } else {
-                Severity::Info
-            };
             for h in &facts.hits {
-                let (rule, sev) = capability_rule(h.capability);
-                worst = worst.max(sev);
                 let chain = if h.chain.is_empty() {
                     String::new()
                 } else {
                     format!(" (via {})", h.chain.join(" → "))
                 };
-                self.push(
-                    rule,
-                    sev,
-                    format!(
-                        "pickled code object {label} reaches {} , which {}{chain}",
-                        h.target,
-                        h.capability.describe()
-                    ),
+                self.event(
+                    PickleEvent::CodeHit {
+                        capability: h.capability,
+                        message: format!(
+                            "pickled code object {label} reaches {} , which {}{chain}",
+                            h.target,
+                            h.capability.describe()
+                        ),
+                    },
                     h.evidence.clone(),
                     loc.clone(),
                 );
             }
             if facts.hits.is_empty() {
-                let what = if worst != Severity::Info {
+                let what = if !facts.complete {
                     format!("could not be fully analysed: {}", facts.errors.join("; "))
                 } else if facts.unknown_calls.is_empty() {
                     "only computes on its inputs".to_string()
@@ -207,15 +201,16 @@ impl Judge<'_> {
                         facts.unknown_calls.join(", ")
                     )
                 };
-                self.push(
-                    &rules::PKL_CODE_OBJECT,
-                    worst,
-                    format!("pickled code object {label} {what}"),
+                self.event(
+                    PickleEvent::CodeObject {
+                        message: format!("pickled code object {label} {what}"),
+                        complete: facts.complete,
+                    },
                     format!("names {:?}", code.names),
                     loc,
                 );
             }
-            self.code_severity = Some(self.code_severity.map_or(worst, |s| s.max(worst)));
+            self.code_objects_analysed = true;
         }
     }
 
@@ -231,7 +226,7 @@ impl Judge<'_> {
             Ok(PyValue::Str(s)) => match s.as_str() {
                 Some(t) => Sym::Str(t.to_string()),
                 None => {
-                    self.out.incomplete.push(format!(
+                    self.out.facts.incomplete.push(format!(
                         "{what} gives a string with lone surrogates, not analysed"
                     ));
                     Sym::Opaque
@@ -239,6 +234,7 @@ impl Judge<'_> {
             },
             Err(e) if e.is_unanalysable() => {
                 self.out
+                    .facts
                     .incomplete
                     .push(format!("{what} could not be reproduced: {e}"));
                 Sym::Opaque
@@ -276,7 +272,7 @@ impl Judge<'_> {
         };
         if args.len() > 1 {
             // altchars, validate, wbits…: not reproduced.
-            self.out.incomplete.push(format!(
+            self.out.facts.incomplete.push(format!(
                 "{module}.{qualname} called with options modelguard does not reproduce"
             ));
             return Sym::Opaque;

@@ -1,5 +1,6 @@
-//! From what is reached to findings: named and allowed calls, capabilities and their
-//! arguments, code handed to evaluators, imports and uncalled resolutions.
+//! From what is reached to verdict points: named and allowed calls, capabilities and their
+//! arguments, code handed to evaluators, imports and uncalled resolutions. The points are
+//! facts (`facts.rs`); severities and the user allowlist are the rules' (`rules/pickle.rs`).
 
 use super::*;
 
@@ -13,7 +14,7 @@ impl Judge<'_> {
         via: &str,
         args: &[ValueId],
         evidence: Evidence,
-        loc: Location,
+        loc: Loc,
     ) {
         let Some(call) = self.a.calls.get(ci) else {
             return;
@@ -23,28 +24,26 @@ impl Judge<'_> {
         let result = call.result;
         // Resolvers whose result we could follow are judged where the result is used.
         if is_resolver(module, qualname) {
-            if !matches!(self.eval(result, 0), Sym::Unresolved(_)) {
+            let Sym::Unresolved(why) = self.eval(result, 0) else {
                 return;
-            }
-            let why = match self.eval(result, 0) {
-                Sym::Unresolved(w) => w,
-                _ => String::new(),
             };
-            self.push(
-                &rules::PKL_RESOLVER,
-                Severity::High,
-                format!("pickle resolves a name it computes at load time ({why})"),
-                self.evidence(&evidence),
+            let ev = self.evidence(&evidence);
+            self.event(
+                PickleEvent::Resolver {
+                    message: format!("pickle resolves a name it computes at load time ({why})"),
+                },
+                ev,
                 loc,
             );
             return;
         }
         if is_dunder(qualname) {
-            self.push(
-                &rules::PKL_INTROSPECTION,
-                Severity::High,
-                format!("pickle calls a dunder attribute {module}.{qualname}"),
-                self.evidence(&evidence),
+            let ev = self.evidence(&evidence);
+            self.event(
+                PickleEvent::Dunder {
+                    message: format!("pickle calls a dunder attribute {module}.{qualname}"),
+                },
+                ev,
                 loc.clone(),
             );
         }
@@ -56,13 +55,16 @@ impl Judge<'_> {
         ) && let Some(&obj) = args.first()
         {
             match self.eval(obj, 0) {
-                Sym::Name { .. } | Sym::Module(_) | Sym::Unresolved(_) => self.push(
-                    &rules::PKL_GLOBAL_MUTATION,
-                    Severity::High,
-                    format!("pickle changes an attribute of a module-level object with {module}.{qualname}"),
-                    self.evidence(&evidence),
-                    loc,
-                ),
+                Sym::Name { .. } | Sym::Module(_) | Sym::Unresolved(_) => {
+                    let ev = self.evidence(&evidence);
+                    self.event(
+                        PickleEvent::GlobalMutation {
+                            message: format!("pickle changes an attribute of a module-level object with {module}.{qualname}"),
+                        },
+                        ev,
+                        loc,
+                    );
+                }
                 _ => {}
             }
             return;
@@ -84,15 +86,16 @@ impl Judge<'_> {
                     TrampolineArgs::ItemsOf(i) => self.items(args.get(i).copied()),
                 };
                 let via = format!(" via {module}.{qualname}");
+                let reach = if entry.indirect {
+                    Reach::Indirect
+                } else {
+                    Reach::Called
+                };
                 self.capability_finding(
                     entry.capability,
                     tm,
                     tq,
-                    if entry.indirect {
-                        Reach::Indirect
-                    } else {
-                        Reach::Called
-                    },
+                    reach,
                     &via,
                     &inner,
                     evidence,
@@ -101,26 +104,25 @@ impl Judge<'_> {
                 return;
             }
         }
-        let allowed = self.ctx.policy.allowed(module, qualname);
-        // A user pattern never silences a catalogued capability (`--allow 'os.*'` must not
-        // make os.system safe); only curated exact entries outrank the catalog.
+        let allow = policy::static_allowed(module, qualname);
         let catalogued = catalog::classify(module, qualname);
-        if matches!(allowed, Some(Allowed::Exact))
-            || (matches!(allowed, Some(Allowed::User(_))) && catalogued.is_none())
-        {
-            self.judge_allowed_call(module, qualname, &args, evidence, loc, allowed);
+        // Curated exact entries outrank the catalog; a user pattern never silences a
+        // catalogued capability (`--allow 'os.*'` must not make os.system safe).
+        if allow == Some(StaticAllow::Exact) {
+            self.reconstructed_class(module, qualname, &args, evidence, loc);
             return;
         }
         if let Some(entry) = catalogued {
+            let reach = if entry.indirect {
+                Reach::Indirect
+            } else {
+                Reach::Called
+            };
             self.capability_finding(
                 entry.capability,
                 module,
                 qualname,
-                if entry.indirect {
-                    Reach::Indirect
-                } else {
-                    Reach::Called
-                },
+                reach,
                 via,
                 &args,
                 evidence,
@@ -128,55 +130,39 @@ impl Judge<'_> {
             );
             return;
         }
+        // Not catalogued: a user pattern allows it (reported as suppressed), else the rules
+        // judge it by its class's __init__, the ecosystem table, or its use.
         // Calling a class runs its __init__, which restoring an object (NEWOBJ) does not.
-        if matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj)
+        let init = if matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj)
             && !args.is_empty()
             && let Some((cap, through)) = ecosystem::resolve(module, qualname)
                 .record
                 .and_then(|r| r.init)
         {
             let via = format!("{via} (its __init__ calls {through})");
-            self.capability_finding(
-                cap,
-                module,
-                qualname,
-                Reach::Indirect,
-                &via,
-                &args,
-                evidence,
-                loc,
-            );
-            return;
-        }
-        // Unknown (or known and harmless): judged by what it is used for. Arguments that look
-        // like commands, URLs or paths outside the model are evidence; a plain constructor
-        // call is an inventory item.
-        // A name the table knows reaches no capability whatever it is given.
-        if matches!(allowed, Some(Allowed::Known)) {
-            return;
-        }
+            Some(self.capability_use(cap, module, qualname, Reach::Indirect, &via, &args))
+        } else {
+            None
+        };
+        // A name the table knows reaches no capability whatever it is given: its arguments
+        // are not needed.
+        let notes = if allow == Some(StaticAllow::Known) && init.is_none() {
+            Vec::new()
+        } else {
+            self.argument_notes(&args)
+        };
         let class_like = matches!(kind, CallKind::NewObj | CallKind::NewObjEx) || args.is_empty();
-        let notes = self.argument_notes(&args);
-        let sev = if !notes.is_empty() || self.ctx.policy.strict {
-            Severity::Medium
-        } else {
-            Severity::Info
-        };
-        let how = if class_like {
-            "restores an object of"
-        } else {
-            "calls, with arguments,"
-        };
-        let what = if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
-        };
-        self.push(
-            &rules::PKL_UNKNOWN_GLOBAL,
-            sev,
-            format!("pickle {how} {module}.{qualname}, which modelguard does not know{what}"),
-            self.evidence(&evidence),
+        let ev = self.evidence(&evidence);
+        self.event(
+            PickleEvent::UnlistedCall(UnlistedCall {
+                module: module.to_string(),
+                qualname: qualname.to_string(),
+                allow,
+                class_like,
+                notes,
+                init,
+            }),
+            ev,
             loc,
         );
     }
@@ -216,52 +202,44 @@ impl Judge<'_> {
         }
     }
 
-    pub(super) fn judge_allowed_call(
+    /// `copyreg._reconstructor(cls, base, state)`: the class is what gets built.
+    pub(super) fn reconstructed_class(
         &mut self,
         module: &str,
         qualname: &str,
         args: &[ValueId],
         evidence: Evidence,
-        loc: Location,
-        allowed: Option<Allowed>,
+        loc: Loc,
     ) {
-        // copyreg._reconstructor(cls, base, state): the class is what gets built.
-        if (module, qualname) == ("copyreg", "_reconstructor")
-            && let Some(&cls) = args.first()
-            && let Sym::Name {
-                module: m,
-                qualname: q,
-            } = self.eval(cls, 0)
-            && self.ctx.policy.allowed(&m, &q).is_none()
-            && let Some(e) = catalog::classify(&m, &q)
-        {
-            self.capability_finding(
-                e.capability,
-                &m,
-                &q,
-                Reach::Called,
-                "",
-                &[],
-                evidence.clone(),
-                loc.clone(),
-            );
+        if (module, qualname) != ("copyreg", "_reconstructor") {
+            return;
         }
-        // unknown classes are reported by the import pass
-        if let Some(Allowed::User(pattern)) = allowed {
-            // Reported as suppressed so that allowlisting is never silent.
-            self.out.findings.push(
-                Finding::new(
-                    &rules::PKL_UNKNOWN_GLOBAL,
-                    Severity::Info,
-                    format!("pickle calls {module}.{qualname}"),
-                )
-                .evidence(self.evidence(&evidence))
-                .at(loc)
-                .suppressed(format!("allowlisted by policy: {pattern}")),
-            );
+        let Some(&cls) = args.first() else { return };
+        let Sym::Name {
+            module: m,
+            qualname: q,
+        } = self.eval(cls, 0)
+        else {
+            return;
+        };
+        let Some(e) = catalog::classify(&m, &q) else {
+            return;
+        };
+        let allow = policy::static_allowed(&m, &q);
+        if allow.is_some() {
+            return;
         }
+        let mut using = self.capability_use(e.capability, &m, &q, Reach::Called, "", &[]);
+        using.unless_allowed = Some(facts::AllowGate {
+            module: m,
+            qualname: q,
+            allow,
+        });
+        let ev = self.evidence(&evidence);
+        self.event(PickleEvent::Capability(using), ev, loc);
     }
 
+    /// Record a capability reached, with what decides its severity.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn capability_finding(
         &mut self,
@@ -272,83 +250,83 @@ impl Judge<'_> {
         via: &str,
         args: &[ValueId],
         evidence: Evidence,
-        loc: Location,
+        loc: Loc,
     ) {
+        let using = self.capability_use_at(cap, module, qualname, reach, via, args, &loc);
+        let ev = self.evidence(&evidence);
+        self.event(PickleEvent::Capability(using), ev, loc);
+    }
+
+    fn capability_use(
+        &mut self,
+        cap: Capability,
+        module: &str,
+        qualname: &str,
+        reach: Reach,
+        via: &str,
+        args: &[ValueId],
+    ) -> CapabilityUse {
+        self.capability_use_at(cap, module, qualname, reach, via, args, &Loc::default())
+    }
+
+    /// What a capability use needs for its verdict. Code strings handed to an evaluator are
+    /// analysed here (their hits are recorded first, at `loc`); constant payloads of nested
+    /// loaders are queued for analysis as files of their own.
+    #[allow(clippy::too_many_arguments)]
+    fn capability_use_at(
+        &mut self,
+        cap: Capability,
+        module: &str,
+        qualname: &str,
+        reach: Reach,
+        via: &str,
+        args: &[ValueId],
+        loc: &Loc,
+    ) -> CapabilityUse {
         let name = display_name(module, qualname);
         let called = reach != Reach::Referenced;
-        let rule = pickle_rule(cap);
-        let mut sev = match cap {
-            // Building a function from analysed code: the code's verdict is reported on its
-            // own; the building step is information.
-            Capability::CodeObject if self.code_severity.is_some() => Severity::Info,
-            Capability::FileWrite
-                if reach == Reach::Called && opens_for_reading(self, module, qualname, args) =>
-            {
-                Severity::Medium
-            }
-            _ => severity::of(cap, reach),
-        };
-        let mut what = String::new();
-        if reach == Reach::Indirect {
-            what.push_str(" (through its own code)");
-        }
+        let mut code = Vec::new();
         // eval/exec/compile of a constant: read the code instead of the word.
         if reach == Reach::Called && cap == Capability::DynamicCode {
-            let sources = self.code_arguments(module, qualname, args);
-            if !sources.is_empty() {
-                // Each code string (timeit has stmt and setup) is judged; the worst decides.
-                // Even harmless code keeps the call at the floor: no serialiser writes a
-                // direct eval, it is how exploits are staged and tested.
-                sev = Severity::Info;
-                for src in sources {
-                    let facts = modelguard_pycode::analyze_source(&src, &self.ctx.code_limits);
-                    let (s, w) = self.code_hits(&facts, &name, &loc);
-                    if s >= sev {
-                        (sev, what) = (s, w);
-                    }
-                }
-                sev = sev.max(severity::DIRECT_EVALUATION_FLOOR);
+            for src in self.code_arguments(module, qualname, args) {
+                let facts = modelguard_pycode::analyze_source(&src, &self.ctx.code_limits);
+                code.push(self.code_hits(&facts, &name, loc));
             }
         }
+        // Constant payloads are analysed as files of their own (their findings carry the
+        // member path `…nested[i]`).
+        let mut nested_payloads = 0;
         if reach == Reach::Called && cap == Capability::Deserialize {
-            // Constant payloads are analysed as files of their own (their findings carry the
-            // member path `…nested[i]`); the call itself is then information. A payload that
-            // is not a constant cannot be judged: the call stays high.
-            let mut payloads = 0;
             for &arg in args {
                 if let Sym::Bytes(data) = self.eval(arg, 0) {
-                    payloads += 1;
+                    nested_payloads += 1;
                     self.out.nested.push(NestedPayload {
                         data,
                         loader: name.clone(),
                     });
                 }
             }
-            if payloads > 0 {
-                sev = Severity::Info;
-                what.push_str(" (its constant payload is analysed as a nested file)");
-            }
         }
-        // Arguments matter: a path outside the model or a remote URL says what the call does.
-        if called {
-            let notes = self.argument_notes(args);
-            if !notes.is_empty() {
-                if matches!(cap, Capability::FileRead | Capability::FileWrite)
-                    && notes.iter().any(|n| n.starts_with("path"))
-                {
-                    sev = sev.max(Severity::High);
-                }
-                what.push_str(&format!(" ({})", notes.join("; ")));
-            }
+        // (The mode is read before the other arguments, as the verdict has always done.)
+        let read_only_open = cap == Capability::FileWrite
+            && reach == Reach::Called
+            && opens_for_reading(self, module, qualname, args);
+        CapabilityUse {
+            capability: cap,
+            reach,
+            via: via.to_string(),
+            notes: if called {
+                self.argument_notes(args)
+            } else {
+                Vec::new()
+            },
+            read_only_open,
+            code_objects_analysed: cap == Capability::CodeObject && self.code_objects_analysed,
+            code,
+            nested_payloads,
+            unless_allowed: None,
+            name,
         }
-        let verb = if called { "calls" } else { "references" };
-        self.push(
-            rule,
-            sev,
-            format!("pickle {verb} {name}{via}, which {}{what}", cap.describe()),
-            self.evidence(&evidence),
-            loc,
-        );
     }
 
     /// Constant string arguments that are paths outside the model, URLs or shell pipelines.
@@ -470,31 +448,29 @@ impl Judge<'_> {
             .collect()
     }
 
-    /// Report what analysed code reaches; returns the severity of the evaluating call and a
-    /// note for its message. Inert code (arithmetic, literals) makes the call `info`.
+    /// Record what analysed code reaches (a hit per capability, at `loc`) and queue the
+    /// pickles it decodes; returns the summary its evaluating call is judged by.
     pub(super) fn code_hits(
         &mut self,
         facts: &modelguard_pycode::CodeFacts,
         evaluator: &str,
-        loc: &Location,
-    ) -> (Severity, String) {
-        let mut worst = None;
+        loc: &Loc,
+    ) -> facts::CodeVerdict {
         for h in &facts.hits {
-            let (rule, sev) = capability_rule(h.capability);
-            worst = worst.max(Some(sev));
             let chain = if h.chain.is_empty() {
                 String::new()
             } else {
                 format!(" via {}", h.chain.join(" → "))
             };
-            self.push(
-                rule,
-                sev,
-                format!(
-                    "code passed to {evaluator} reaches {}, which {}{chain}",
-                    h.target,
-                    h.capability.describe()
-                ),
+            self.event(
+                PickleEvent::CodeHit {
+                    capability: h.capability,
+                    message: format!(
+                        "code passed to {evaluator} reaches {}, which {}{chain}",
+                        h.target,
+                        h.capability.describe()
+                    ),
+                },
                 h.evidence.clone(),
                 loc.clone(),
             );
@@ -507,114 +483,70 @@ impl Judge<'_> {
                 });
             }
         }
-        match worst {
-            Some(s) => (s.max(Severity::High), String::new()),
-            None if !facts.complete => {
-                self.out.incomplete.push(format!(
-                    "code passed to {evaluator}: {}",
-                    facts.errors.join("; ")
-                ));
-                (
-                    Severity::High,
-                    format!(
-                        " (the code could not be fully analysed: {})",
-                        facts.errors.join("; ")
-                    ),
-                )
-            }
-            None if facts.inert => (
-                Severity::Info,
-                " (the code is inert: only literals and arithmetic)".into(),
-            ),
-            None => (
-                Severity::Medium,
-                format!(
-                    " (the code calls {} modelguard cannot judge)",
-                    facts.unknown_calls.join(", ")
-                ),
-            ),
+        if facts.hits.is_empty() && !facts.complete {
+            self.out.facts.incomplete.push(format!(
+                "code passed to {evaluator}: {}",
+                facts.errors.join("; ")
+            ));
+        }
+        facts::CodeVerdict {
+            hits: facts.hits.iter().map(|h| h.capability).collect(),
+            complete: facts.complete,
+            inert: facts.inert,
+            errors: facts.errors.clone(),
+            unknown_calls: facts.unknown_calls.clone(),
         }
     }
 
     pub(super) fn judge_imports(&mut self) {
         let a = self.a;
-        let called: HashSet<ValueId> = self.called_values.clone();
-        // Effective callees through partial/methodcaller count as called, as do classes passed
-        // to copyreg._reconstructor.
-        let mut used_as_class: HashSet<ValueId> = HashSet::default();
+        // Effective callees through partial count as called later.
         let mut partial_funcs: HashSet<ValueId> = HashSet::default();
         for call in &a.calls {
-            if let Some(Value::Global { module, name }) = a.value(call.func) {
-                if (module.as_str(), name.as_str()) == ("copyreg", "_reconstructor")
-                    && let Some(&c) = call.args.first()
-                {
-                    used_as_class.insert(c);
-                }
-                if matches!(
+            if let Some(Value::Global { module, name }) = a.value(call.func)
+                && matches!(
                     (module.as_str(), name.as_str()),
                     ("functools" | "_functools", "partial")
-                ) && let Some(&f) = call.args.first()
-                {
-                    partial_funcs.insert(f);
-                }
+                )
+                && let Some(&f) = call.args.first()
+            {
+                partial_funcs.insert(f);
             }
         }
-        let mut seen: HashSet<(String, String)> = HashSet::default();
         for imp in &a.imports {
             let (Some(module), Some(name)) = (&imp.module, &imp.name) else {
                 continue; // dynamic: judged where called / below
             };
-            let is_called = called.contains(&imp.value) || matches!(imp.kind, ImportKind::Inst);
+            let is_called =
+                self.called_values.contains(&imp.value) || matches!(imp.kind, ImportKind::Inst);
             // dill's `__builtin__.__main__` is the __main__ namespace its functions live in.
             if matches!(module.as_str(), "builtins" | "__builtin__") && name == "__main__" {
                 continue;
             }
             if is_dunder(name) && !is_called {
                 let loc = self.loc(imp.at);
-                self.push(
-                    &rules::PKL_INTROSPECTION,
-                    Severity::High,
-                    format!("pickle imports the dunder attribute {module}.{name}"),
+                self.event(
+                    PickleEvent::Dunder {
+                        message: format!("pickle imports the dunder attribute {module}.{name}"),
+                    },
                     format!("{module}.{name}"),
                     loc,
                 );
             }
-            if is_called && !partial_funcs.contains(&imp.value) {
+            if is_called {
                 continue; // judged as a call
             }
-            if partial_funcs.contains(&imp.value) && is_called {
+            let allow = policy::static_allowed(module, name);
+            if allow == Some(StaticAllow::Exact) {
                 continue;
             }
-            let allowed = self.ctx.policy.allowed(module, name);
-            if matches!(allowed, Some(Allowed::Exact)) {
-                continue;
-            }
-            if let Some(Allowed::User(p)) = &allowed
-                && catalog::classify(module, name).is_none()
-            {
-                if seen.insert((module.clone(), name.clone())) {
-                    let loc = self.loc(imp.at);
-                    self.out.findings.push(
-                        Finding::new(
-                            &rules::PKL_UNKNOWN_GLOBAL,
-                            Severity::Info,
-                            format!("pickle imports {module}.{name}"),
-                        )
-                        .evidence(format!("{module}.{name}"))
-                        .at(loc)
-                        .suppressed(format!("allowlisted by policy: {p}")),
-                    );
-                }
-                continue;
-            }
-            if is_resolver(module, name) && !partial_funcs.contains(&imp.value) {
-                // A resolver imported but not called is inert.
-                continue;
-            }
+            let called_later = partial_funcs.contains(&imp.value);
+            let inert_resolver = is_resolver(module, name) && !called_later;
             if let Some(entry) = catalog::classify(module, name) {
+                if inert_resolver {
+                    continue; // a resolver imported but not called is inert
+                }
                 let loc = self.loc(imp.at);
-                let called_later = partial_funcs.contains(&imp.value);
-                let evidence = Evidence::Text(format!("{module}.{name}"));
                 let reach = if !called_later {
                     Reach::Referenced
                 } else if entry.indirect {
@@ -622,47 +554,26 @@ impl Judge<'_> {
                 } else {
                     Reach::Called
                 };
-                self.capability_finding(
-                    entry.capability,
-                    module,
-                    name,
-                    reach,
-                    if called_later {
-                        " via functools.partial"
-                    } else {
-                        ""
-                    },
-                    &[],
-                    evidence,
-                    loc,
-                );
-                continue;
-            }
-            if allowed.is_some() {
-                continue;
-            }
-            if !seen.insert((module.clone(), name.clone())) {
-                continue;
-            }
-            if used_as_class.contains(&imp.value) || !is_called {
-                // Unknown is not dangerous: an inventory item, unless the user asked for
-                // every unknown name to be raised.
-                let sev = if self.ctx.policy.strict {
-                    Severity::Medium
+                let via = if called_later {
+                    " via functools.partial"
                 } else {
-                    Severity::Info
+                    ""
                 };
-                let loc = self.loc(imp.at);
-                self.push(
-                    &rules::PKL_UNKNOWN_GLOBAL,
-                    sev,
-                    format!(
-                        "pickle imports {module}.{name}, which modelguard does not know (importing runs its module's top-level code)"
-                    ),
-                    format!("{module}.{name}"),
-                    loc,
-                );
+                let ev = Evidence::Text(format!("{module}.{name}"));
+                self.capability_finding(entry.capability, module, name, reach, via, &[], ev, loc);
+                continue;
             }
+            let loc = self.loc(imp.at);
+            self.event(
+                PickleEvent::UnlistedImport {
+                    module: module.clone(),
+                    name: name.clone(),
+                    allow,
+                    inert_resolver,
+                },
+                format!("{module}.{name}"),
+                loc,
+            );
         }
     }
 
@@ -693,10 +604,10 @@ impl Judge<'_> {
             } else if is_dunder(&q) {
                 let loc = self.loc(call.at);
                 let ev = self.render(call.result);
-                self.push(
-                    &rules::PKL_INTROSPECTION,
-                    Severity::High,
-                    format!("pickle reaches the dunder attribute {m}.{q}"),
+                self.event(
+                    PickleEvent::Dunder {
+                        message: format!("pickle reaches the dunder attribute {m}.{q}"),
+                    },
                     ev,
                     loc,
                 );
