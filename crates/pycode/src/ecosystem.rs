@@ -13,7 +13,7 @@
 //! The table is plain sorted text searched in place (binary search over lines): no start-up
 //! work, nothing allocated per lookup.
 
-use crate::catalog::Capability;
+use crate::capability::Capability;
 
 /// The generated table (sorted lines `key\tkind\ttarget\tflags`, `#` comments first).
 static TABLE: &str = include_str!("../data/ecosystem.tsv");

@@ -58,6 +58,7 @@
 #![forbid(unsafe_code)]
 
 mod bytecode;
+mod capability;
 pub mod catalog;
 #[allow(clippy::unreadable_literal)]
 mod codec_tables;

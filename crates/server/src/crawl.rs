@@ -9,10 +9,10 @@
 //! commit is already recorded is skipped. Requests take slots of the per-hub API rate
 //! shared by every process, and a 429 puts the crawl off (see the worker).
 
+use crate::jobs::{CrawlTask, ListTask, Outcome, api_slot};
 use crate::store::crawls::PageOutcome;
 use crate::store::files::RevisionIn;
 use crate::store::{Lane, NewJob};
-use crate::worker::{CrawlTask, ListTask, Outcome, api_slot};
 use crate::{Ctx, Error};
 
 /// Run a crawl job: read up to `crawl_pages_per_job` pages.

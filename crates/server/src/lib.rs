@@ -7,6 +7,7 @@
 //! - [`fetch`] (the `modelguard-hub` crate): hub tree listing and downloads, range reads,
 //!   the SSRF guard;
 //! - [`worker`]: claims jobs and runs the core [`modelguard::Scanner`] on blocking threads;
+//! - [`jobs`]: job payloads and outcomes, shared by the worker and the job handlers;
 //! - [`status`]: Hub-style statuses, `securityFileStatus`, SARIF;
 //! - [`html`]: the server-rendered page.
 //!
@@ -20,6 +21,7 @@ pub mod crawl;
 /// The hub client lives in its own crate (the Python package uses it too).
 pub use modelguard_hub as fetch;
 pub mod html;
+pub mod jobs;
 pub mod status;
 pub mod store;
 pub mod worker;

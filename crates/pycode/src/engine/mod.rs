@@ -9,7 +9,8 @@
 //!
 //! - `value.rs`: the value model; `names.rs`: names, attributes and operators; `calls.rs`:
 //!   calls and code runners; `builtins.rs` and `methods.rs`: constant folding; `layers.rs`:
-//!   decoding layers; `format.rs`: Python's formatting and arithmetic.
+//!   decoding layers; `format.rs`: Python's formatting and arithmetic; `text.rs`: `repr` and
+//!   truncation (below the value model, which renders with them).
 //!
 //! Nested code (source or marshalled bytecode found in constants) goes back to the walkers
 //! through [`Runners`], so this module does not import them (no module cycle).
@@ -43,6 +44,7 @@ mod format;
 mod layers;
 mod methods;
 mod names;
+mod text;
 mod value;
 
 pub(crate) use format::py_slice;
@@ -50,6 +52,7 @@ use format::*;
 use layers::CodecOp;
 use names::is_safe_path;
 pub(crate) use names::{canonical, classify_path};
+use text::*;
 pub(crate) use value::{BinOp, CallArgs, Site, UnOp, Val};
 
 /// Analyse Python source found in a constant.
