@@ -46,6 +46,7 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "core::report",
         "core::rules",
         "core::severity",
+        "core::signatures",
     ],
 ];
 

@@ -21,7 +21,7 @@ impl Walk<'_> {
         };
         // Facts first; what they mean is decided by the rules' checks.
         self.judge_facts(
-            &crate::facts::Facts::Zip(zip::ZipFacts {
+            crate::facts::Facts::Zip(zip::ZipFacts {
                 anomalies: view.anomalies.clone(),
             }),
             member,
@@ -345,7 +345,7 @@ impl Walk<'_> {
                 target,
             }),
         });
-        self.judge_facts(&facts, member);
+        self.judge_facts(facts, member);
     }
 
     /// TorchScript archives carry their program as Python-syntax source under `code/`: each
@@ -383,7 +383,7 @@ impl Walk<'_> {
             let text = String::from_utf8_lossy(&data);
             let facts = formats::torchscript::analyze_code(&text, &limits.code);
             let incomplete = (!facts.code.complete).then(|| facts.code.errors.join("; "));
-            self.judge_facts(&crate::facts::Facts::TorchscriptCode(facts), Some(&sub));
+            self.judge_facts(crate::facts::Facts::TorchscriptCode(facts), Some(&sub));
             if let Some(errors) = incomplete {
                 self.error(
                     "incomplete",

@@ -90,10 +90,10 @@ struct Replay {
 }
 
 impl Replay {
-    fn apply(&mut self, e: &Entry, policy: &Policy) {
+    fn apply(&mut self, e: Entry, policy: &Policy) {
         match e {
             Entry::Facts { member, facts } => {
-                let (findings, undecided) = crate::facts::judge(facts, policy);
+                let (findings, undecided) = crate::facts::judge(&facts, policy);
                 for mut f in findings {
                     f.location.member = join_member(member.as_deref(), f.location.member.take());
                     self.findings.push(f);
@@ -103,14 +103,9 @@ impl Replay {
                     self.error(u.kind.to_string(), u.message, location, false);
                 }
             }
-            Entry::Finding { finding } => self.findings.push(finding.clone()),
+            Entry::Finding { finding } => self.findings.push(finding),
             Entry::Error { error, fatal } => {
-                self.error(
-                    error.kind.clone(),
-                    error.message.clone(),
-                    error.location.clone(),
-                    *fatal,
-                );
+                self.error(error.kind, error.message, error.location, fatal);
             }
             Entry::SignaturesBegin => self.open.push(self.findings.len()),
             Entry::SignaturesEnd => {
@@ -152,8 +147,13 @@ impl FileAnalysis {
     /// The report under `policy`: every fact judged by the rules, the driver's findings and
     /// errors in the order recorded, then the policy's switches, overrides and ignores.
     pub fn judge(&self, policy: &Policy) -> FileReport {
+        self.clone().into_report(policy)
+    }
+
+    /// [`FileAnalysis::judge`], consuming the analysis (what a scan does: nothing is copied).
+    pub fn into_report(self, policy: &Policy) -> FileReport {
         let mut r = Replay::default();
-        for e in &self.journal {
+        for e in self.journal {
             r.apply(e, policy);
         }
         let status = if r.failed {
@@ -164,28 +164,28 @@ impl FileAnalysis {
             Status::Complete
         };
         let mut report = FileReport {
-            path: self.path.clone(),
-            sha256: self.sha256.clone(),
+            path: self.path,
+            sha256: self.sha256,
             size: self.size,
-            format: self.format.clone(),
+            format: self.format,
             status,
             verdict: Verdict::Unknown,
             findings: r.findings,
             errors: r.errors,
-            members: self.members.clone(),
+            members: self.members,
             imports: self
                 .imports
-                .iter()
+                .into_iter()
                 .map(|(m, n)| ImportInfo {
-                    module: m.clone(),
-                    name: n.clone(),
-                    safety: if modelguard_pycode::catalog::classify(m, n).is_some() {
+                    safety: if modelguard_pycode::catalog::classify(&m, &n).is_some() {
                         ImportSafety::Dangerous
-                    } else if policy.allowed(m, n).is_some() {
+                    } else if policy.allowed(&m, &n).is_some() {
                         ImportSafety::Innocuous
                     } else {
                         ImportSafety::Suspicious
                     },
+                    module: m,
+                    name: n,
                 })
                 .collect(),
         };

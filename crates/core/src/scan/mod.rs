@@ -128,7 +128,7 @@ impl Scanner {
 
     /// Scan any random-access source.
     pub fn scan_source(&self, name: &str, src: &dyn ReadAt) -> FileReport {
-        self.analyze_source(name, src).judge(&self.policy)
+        self.analyze_source(name, src).into_report(&self.policy)
     }
 
     /// Analyse any random-access source without judging: what the readers found, as data

@@ -199,7 +199,7 @@ impl Walk<'_> {
             }
         }
         let j = pjudge::judge(a, &ctx);
-        self.judge_facts(&crate::facts::Facts::Pickle(j.facts), member);
+        self.judge_facts(crate::facts::Facts::Pickle(j.facts), member);
         if extra_view {
             return;
         }
@@ -220,7 +220,7 @@ impl Walk<'_> {
         };
         match npy::parse(&head) {
             Ok(h) if h.object => {
-                self.judge_facts(&npy_facts(&h), member);
+                self.judge_facts(npy_facts(&h), member);
                 let sub = Slice {
                     src,
                     start: h.data_offset,
@@ -236,7 +236,7 @@ impl Walk<'_> {
                 FormatId::Numpy
             }
             Ok(h) => {
-                self.judge_facts(&npy_facts(&h), member);
+                self.judge_facts(npy_facts(&h), member);
                 FormatId::Numpy
             }
             Err(e) => {

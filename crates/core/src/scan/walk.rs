@@ -162,7 +162,7 @@ impl Walk<'_> {
     /// walked as a file of their own: a member read as a pickle, a member's decoded start).
     pub(crate) fn signatures(&mut self, src: &dyn ReadAt, member: Option<&str>) {
         if let Some(facts) = self.signature_facts(src, member) {
-            self.judge_facts(&Facts::Signatures(facts), member);
+            self.judge_facts(Facts::Signatures(facts), member);
         }
     }
 
@@ -493,7 +493,7 @@ impl Walk<'_> {
         member: Option<&str>,
         depth: usize,
     ) -> FormatId {
-        for facts in &out.facts {
+        for facts in out.facts {
             self.judge_facts(facts, member);
         }
         for mut f in out.findings {
@@ -530,10 +530,10 @@ impl Walk<'_> {
 
     /// Record facts a reader produced about `member`: the rules judge them when the report is
     /// made (`journal.rs`).
-    pub(crate) fn judge_facts(&mut self, facts: &crate::facts::Facts, member: Option<&str>) {
+    pub(crate) fn judge_facts(&mut self, facts: crate::facts::Facts, member: Option<&str>) {
         self.journal.push(Entry::Facts {
             member: member.map(str::to_string),
-            facts: facts.clone(),
+            facts,
         });
     }
 
@@ -577,7 +577,7 @@ impl Walk<'_> {
             extension,
             format,
         });
-        self.judge_facts(&facts, None);
+        self.judge_facts(facts, None);
     }
 
     pub(crate) fn read_window<'s>(
