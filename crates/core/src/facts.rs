@@ -64,6 +64,73 @@ pub enum Facts {
     Signatures(crate::signatures::SignatureFacts),
 }
 
+/// Which variant a [`Facts`] is: the rules index their checks by it, so judging a facts value
+/// runs only the checks written for its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactsKind {
+    /// [`Facts::Zip`].
+    Zip,
+    /// [`Facts::Npy`].
+    Npy,
+    /// [`Facts::Name`].
+    Name,
+    /// [`Facts::Tflite`].
+    Tflite,
+    /// [`Facts::Msgpack`].
+    Msgpack,
+    /// [`Facts::Safetensors`].
+    Safetensors,
+    /// [`Facts::ArchiveMember`].
+    ArchiveMember,
+    /// [`Facts::Pickle`].
+    Pickle,
+    /// [`Facts::Keras`].
+    Keras,
+    /// [`Facts::Tensorflow`].
+    Tensorflow,
+    /// [`Facts::Onnx`].
+    Onnx,
+    /// [`Facts::SevenZip`].
+    SevenZip,
+    /// [`Facts::TorchscriptCode`].
+    TorchscriptCode,
+    /// [`Facts::Gguf`].
+    Gguf,
+    /// [`Facts::ChatTemplate`].
+    ChatTemplate,
+    /// [`Facts::Signatures`].
+    Signatures,
+}
+
+impl FactsKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 16;
+}
+
+impl Facts {
+    /// Its kind.
+    pub fn kind(&self) -> FactsKind {
+        match self {
+            Facts::Zip(_) => FactsKind::Zip,
+            Facts::Npy(_) => FactsKind::Npy,
+            Facts::Name(_) => FactsKind::Name,
+            Facts::Tflite(_) => FactsKind::Tflite,
+            Facts::Msgpack(_) => FactsKind::Msgpack,
+            Facts::Safetensors(_) => FactsKind::Safetensors,
+            Facts::ArchiveMember(_) => FactsKind::ArchiveMember,
+            Facts::Pickle(_) => FactsKind::Pickle,
+            Facts::Keras(_) => FactsKind::Keras,
+            Facts::Tensorflow(_) => FactsKind::Tensorflow,
+            Facts::Onnx(_) => FactsKind::Onnx,
+            Facts::SevenZip(_) => FactsKind::SevenZip,
+            Facts::TorchscriptCode(_) => FactsKind::TorchscriptCode,
+            Facts::Gguf(_) => FactsKind::Gguf,
+            Facts::ChatTemplate(_) => FactsKind::ChatTemplate,
+            Facts::Signatures(_) => FactsKind::Signatures,
+        }
+    }
+}
+
 /// One archive member's path, as extraction would use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveMemberFacts {

@@ -348,9 +348,21 @@ pub static RULES: &[&Rule] = &[
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
 pub static CHECKS: &[super::Check] = &[
-    check_zip_tamper,
-    check_extension_mismatch,
-    check_archive_slip,
-    check_archive_link,
-    check_archive_bomb,
+    super::Check::on(&[crate::facts::FactsKind::Zip], check_zip_tamper),
+    super::Check::on(&[crate::facts::FactsKind::Name], check_extension_mismatch),
+    super::Check::on(
+        &[
+            crate::facts::FactsKind::ArchiveMember,
+            crate::facts::FactsKind::SevenZip,
+        ],
+        check_archive_slip,
+    ),
+    super::Check::on(
+        &[
+            crate::facts::FactsKind::ArchiveMember,
+            crate::facts::FactsKind::SevenZip,
+        ],
+        check_archive_link,
+    ),
+    super::Check::on(&[crate::facts::FactsKind::SevenZip], check_archive_bomb),
 ];

@@ -55,4 +55,7 @@ pub fn check_torchscript_code(facts: &Facts, _policy: &Policy, out: &mut Emitter
 pub static RULES: &[&Rule] = &[&TORCHSCRIPT_CODE];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_torchscript_code];
+pub static CHECKS: &[super::Check] = &[super::Check::on(
+    &[crate::facts::FactsKind::TorchscriptCode],
+    check_torchscript_code,
+)];

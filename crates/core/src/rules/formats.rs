@@ -78,4 +78,7 @@ pub fn check_st_header(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
 pub static RULES: &[&Rule] = &[&ST_HEADER];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_st_header];
+pub static CHECKS: &[super::Check] = &[super::Check::on(
+    &[crate::facts::FactsKind::Safetensors],
+    check_st_header,
+)];

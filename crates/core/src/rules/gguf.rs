@@ -207,5 +207,14 @@ pub static RULES: &[&Rule] = &[&TEMPLATE_SSTI, &TEMPLATE_PARSE, &GGUF_HEADER];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]): a template not analysed
 /// is reported before its escapes.
-pub static CHECKS: &[super::Check] =
-    &[check_gguf_header, check_template_parse, check_template_ssti];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Gguf], check_gguf_header),
+    super::Check::on(
+        &[crate::facts::FactsKind::ChatTemplate],
+        check_template_parse,
+    ),
+    super::Check::on(
+        &[crate::facts::FactsKind::ChatTemplate],
+        check_template_ssti,
+    ),
+];

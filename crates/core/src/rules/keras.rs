@@ -478,5 +478,8 @@ pub fn check_keras_custom(facts: &Facts, policy: &Policy, out: &mut Emitter) {
 pub static RULES: &[&Rule] = &[&KERAS_LAMBDA, &KERAS_FUNC_REF, &KERAS_CUSTOM];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] =
-    &[check_keras_lambda, check_keras_func_ref, check_keras_custom];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Keras], check_keras_lambda),
+    super::Check::on(&[crate::facts::FactsKind::Keras], check_keras_func_ref),
+    super::Check::on(&[crate::facts::FactsKind::Keras], check_keras_custom),
+];

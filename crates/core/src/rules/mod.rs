@@ -139,8 +139,25 @@ static GROUPS: &[&[&Rule]] = &[
     policy::RULES,
 ];
 
-/// A rule's check: facts in, findings out (see [`crate::facts`]).
-pub type Check = fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::facts::Emitter);
+/// A rule's check: facts in, findings out (see [`crate::facts`]), for the kinds of facts it
+/// reads.
+#[derive(Clone, Copy)]
+pub struct Check {
+    /// The kinds of facts it reads (it is run on those only).
+    pub on: &'static [crate::facts::FactsKind],
+    /// The check.
+    pub run: fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::facts::Emitter),
+}
+
+impl Check {
+    /// `run`, for facts of the kinds `on`.
+    pub const fn on(
+        on: &'static [crate::facts::FactsKind],
+        run: fn(&crate::facts::Facts, &crate::policy::Policy, &mut crate::facts::Emitter),
+    ) -> Self {
+        Check { on, run }
+    }
+}
 
 /// Every area's checks, in the order findings are reported. A check sits beside its rule's
 /// `rule!` in the area file and is listed in that file's `CHECKS`; add an area here.
@@ -166,14 +183,28 @@ pub static CHECKS: LazyLock<Vec<Check>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Run every rule's check on `facts` under `policy`.
+/// Every check, in reporting order, by the kind of facts it reads (indexed by
+/// `FactsKind as usize`): the groups of `CHECK_GROUPS` concatenated.
+static BY_KIND: LazyLock<Vec<Vec<Check>>> = LazyLock::new(|| {
+    let mut by = vec![Vec::new(); crate::facts::FactsKind::COUNT];
+    for c in CHECKS.iter() {
+        for &k in c.on {
+            if let Some(list) = by.get_mut(k as usize) {
+                list.push(*c);
+            }
+        }
+    }
+    by
+});
+
+/// Run every rule's check written for `facts`' kind under `policy`.
 pub fn check(
     facts: &crate::facts::Facts,
     policy: &crate::policy::Policy,
     out: &mut crate::facts::Emitter,
 ) {
-    for c in CHECKS.iter() {
-        c(facts, policy, out);
+    for c in BY_KIND.get(facts.kind() as usize).into_iter().flatten() {
+        (c.run)(facts, policy, out);
     }
 }
 
@@ -202,6 +233,16 @@ pub fn ruleset_digest(extra: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_check_reads_some_kind_of_facts() {
+        assert!(CHECKS.len() >= 20);
+        for c in CHECKS.iter() {
+            assert!(!c.on.is_empty());
+        }
+        let indexed: usize = BY_KIND.iter().map(Vec::len).sum();
+        assert!(indexed >= CHECKS.len());
+    }
 
     #[test]
     fn ids_unique_and_documented() {

@@ -90,4 +90,7 @@ pub fn check_msgpack_embedded(facts: &Facts, _policy: &Policy, out: &mut Emitter
 pub static RULES: &[&Rule] = &[&MSGPACK_EXT, &MSGPACK_EMBEDDED];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_msgpack_ext, check_msgpack_embedded];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Msgpack], check_msgpack_ext),
+    super::Check::on(&[crate::facts::FactsKind::Msgpack], check_msgpack_embedded),
+];

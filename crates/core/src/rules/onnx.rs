@@ -240,4 +240,8 @@ pub fn check_onnx_tensor(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
 pub static RULES: &[&Rule] = &[&ONNX_EXTDATA, &ONNX_CUSTOM_OP, &ONNX_TENSOR];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_onnx_custom_op, check_onnx_extdata, check_onnx_tensor];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Onnx], check_onnx_custom_op),
+    super::Check::on(&[crate::facts::FactsKind::Onnx], check_onnx_extdata),
+    super::Check::on(&[crate::facts::FactsKind::Onnx], check_onnx_tensor),
+];

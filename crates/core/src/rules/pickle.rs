@@ -639,4 +639,7 @@ pub static RULES: &[&Rule] = &[
 ];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_npy_object, check_pickle];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Npy], check_npy_object),
+    super::Check::on(&[crate::facts::FactsKind::Pickle], check_pickle),
+];

@@ -158,7 +158,10 @@ rule! {
 pub static RULES: &[&Rule] = &[&YARA, &CLAMAV];
 
 /// The checks of this group (ClamAV verdicts come from clamd, in the CLI).
-pub static CHECKS: &[super::Check] = &[check_yara];
+pub static CHECKS: &[super::Check] = &[super::Check::on(
+    &[crate::facts::FactsKind::Signatures],
+    check_yara,
+)];
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]

@@ -282,4 +282,8 @@ pub fn check_tf_unusual_op(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
 pub static RULES: &[&Rule] = &[&TF_FILE_OP, &TF_PYFUNC, &TF_UNUSUAL_OP];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_tf_file_op, check_tf_pyfunc, check_tf_unusual_op];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Tensorflow], check_tf_file_op),
+    super::Check::on(&[crate::facts::FactsKind::Tensorflow], check_tf_pyfunc),
+    super::Check::on(&[crate::facts::FactsKind::Tensorflow], check_tf_unusual_op),
+];

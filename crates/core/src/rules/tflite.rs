@@ -137,4 +137,7 @@ pub fn check_flex(facts: &Facts, _policy: &Policy, out: &mut Emitter) {
 pub static RULES: &[&Rule] = &[&TFLITE_CUSTOM_OP, &TFLITE_FLEX];
 
 /// This area's checks, in reporting order (see [`super::CHECKS`]).
-pub static CHECKS: &[super::Check] = &[check_flex, check_custom_op];
+pub static CHECKS: &[super::Check] = &[
+    super::Check::on(&[crate::facts::FactsKind::Tflite], check_flex),
+    super::Check::on(&[crate::facts::FactsKind::Tflite], check_custom_op),
+];
