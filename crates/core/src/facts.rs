@@ -24,11 +24,42 @@ use crate::report::{Finding, Location};
 /// fact read differently). Facts stored under another version need the bytes again.
 pub const EXTRACTOR_VERSION: u32 = 2;
 
-/// One reader's facts about one file or member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Facts {
+/// Declares [`Facts`] (one variant per reader) and [`FactsKind`] (its discriminant, by which
+/// the rules index their checks) from one list, so a new reader adds one line here.
+macro_rules! facts_enum {
+    ($( $(#[$doc:meta])* $v:ident($t:ty), )*) => {
+        /// One reader's facts about one file or member.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "kebab-case")]
+        #[non_exhaustive]
+        pub enum Facts {
+            $( $(#[$doc])* $v($t), )*
+        }
+
+        /// Which variant a [`Facts`] is: the rules index their checks by it, so judging a facts
+        /// value runs only the checks written for its kind.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum FactsKind {
+            $( #[doc = concat!("[`Facts::", stringify!($v), "`].")] $v, )*
+        }
+
+        impl FactsKind {
+            /// How many kinds there are.
+            pub const COUNT: usize = [$(FactsKind::$v),*].len();
+        }
+
+        impl Facts {
+            /// Its kind.
+            pub fn kind(&self) -> FactsKind {
+                match self {
+                    $( Facts::$v(_) => FactsKind::$v, )*
+                }
+            }
+        }
+    };
+}
+
+facts_enum! {
     /// A zip archive's structure, as every loader reads it.
     Zip(crate::formats::zip::ZipFacts),
     /// A NumPy `.npy` header.
@@ -62,73 +93,6 @@ pub enum Facts {
     ChatTemplate(crate::formats::gguf::TemplateFacts),
     /// What the YARA rules matched in one source.
     Signatures(crate::signatures::SignatureFacts),
-}
-
-/// Which variant a [`Facts`] is: the rules index their checks by it, so judging a facts value
-/// runs only the checks written for its kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FactsKind {
-    /// [`Facts::Zip`].
-    Zip,
-    /// [`Facts::Npy`].
-    Npy,
-    /// [`Facts::Name`].
-    Name,
-    /// [`Facts::Tflite`].
-    Tflite,
-    /// [`Facts::Msgpack`].
-    Msgpack,
-    /// [`Facts::Safetensors`].
-    Safetensors,
-    /// [`Facts::ArchiveMember`].
-    ArchiveMember,
-    /// [`Facts::Pickle`].
-    Pickle,
-    /// [`Facts::Keras`].
-    Keras,
-    /// [`Facts::Tensorflow`].
-    Tensorflow,
-    /// [`Facts::Onnx`].
-    Onnx,
-    /// [`Facts::SevenZip`].
-    SevenZip,
-    /// [`Facts::TorchscriptCode`].
-    TorchscriptCode,
-    /// [`Facts::Gguf`].
-    Gguf,
-    /// [`Facts::ChatTemplate`].
-    ChatTemplate,
-    /// [`Facts::Signatures`].
-    Signatures,
-}
-
-impl FactsKind {
-    /// How many kinds there are.
-    pub const COUNT: usize = 16;
-}
-
-impl Facts {
-    /// Its kind.
-    pub fn kind(&self) -> FactsKind {
-        match self {
-            Facts::Zip(_) => FactsKind::Zip,
-            Facts::Npy(_) => FactsKind::Npy,
-            Facts::Name(_) => FactsKind::Name,
-            Facts::Tflite(_) => FactsKind::Tflite,
-            Facts::Msgpack(_) => FactsKind::Msgpack,
-            Facts::Safetensors(_) => FactsKind::Safetensors,
-            Facts::ArchiveMember(_) => FactsKind::ArchiveMember,
-            Facts::Pickle(_) => FactsKind::Pickle,
-            Facts::Keras(_) => FactsKind::Keras,
-            Facts::Tensorflow(_) => FactsKind::Tensorflow,
-            Facts::Onnx(_) => FactsKind::Onnx,
-            Facts::SevenZip(_) => FactsKind::SevenZip,
-            Facts::TorchscriptCode(_) => FactsKind::TorchscriptCode,
-            Facts::Gguf(_) => FactsKind::Gguf,
-            Facts::ChatTemplate(_) => FactsKind::ChatTemplate,
-            Facts::Signatures(_) => FactsKind::Signatures,
-        }
-    }
 }
 
 /// One archive member's path, as extraction would use it.

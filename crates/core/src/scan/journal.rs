@@ -70,8 +70,8 @@ pub struct FileAnalysis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Member>,
     /// Globals the pickles import, `(module, name)`, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub imports: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub imports: std::collections::BTreeSet<(String, String)>,
     /// What the walk recorded, in order.
     pub journal: Vec<Entry>,
 }
@@ -113,7 +113,9 @@ impl Replay {
                 self.closed.push(start..self.findings.len());
             }
             Entry::SignaturesDone => {
-                if let Some(own) = self.closed.pop() {
+                if let Some(own) = self.closed.pop()
+                    && !own.is_empty()
+                {
                     rules::drop_container_duplicates(&mut self.findings, own);
                 }
             }

@@ -138,7 +138,8 @@ impl Scanner {
         let size = src.size();
         let mut w = Walk {
             s: self,
-            journal: Vec::new(),
+            // A plain file records about six entries (signature scope, facts, name).
+            journal: Vec::with_capacity(8),
             members: vec![],
             decompressed: 0,
             imports: Default::default(),
@@ -164,7 +165,7 @@ impl Scanner {
             size,
             format: format.as_str().to_string(),
             members: w.members,
-            imports: w.imports.into_iter().collect(),
+            imports: w.imports,
             journal: w.journal,
         }
     }
