@@ -311,7 +311,6 @@ impl Walk<'_> {
                     }
                     let ctx = formats::FormatCtx {
                         limits: &self.s.limits,
-                        policy: &self.s.policy,
                         name: &e.name,
                     };
                     let out = formats::keras::analyze_config_json(&data, &ctx);

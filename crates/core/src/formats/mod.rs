@@ -20,15 +20,13 @@ pub use registry::{
 };
 
 use crate::limits::Limits;
-use crate::policy::Policy;
 use crate::report::Finding;
 
-/// What a format analyser needs to know besides the bytes.
+/// What a format analyser needs to know besides the bytes. Not the policy: what a reader
+/// records must not depend on it (the rules apply it when the facts are judged).
 pub struct FormatCtx<'a> {
     /// Limits in force.
     pub limits: &'a Limits,
-    /// Policy in force.
-    pub policy: &'a Policy,
     /// File or member name (for extension hints; never trusted alone).
     pub name: &'a str,
 }

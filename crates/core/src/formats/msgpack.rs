@@ -352,7 +352,6 @@ mod tests {
         let policy = Policy::default();
         let ctx = FormatCtx {
             limits,
-            policy: &policy,
             name: "x.msgpack",
         };
         // The reader gives facts; the rules' checks turn them into findings.

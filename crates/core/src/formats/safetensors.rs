@@ -297,7 +297,6 @@ mod tests {
         let policy = Policy::default();
         let ctx = FormatCtx {
             limits,
-            policy: &policy,
             name: "m.safetensors",
         };
         // The reader gives facts; the rules' checks turn them into findings.

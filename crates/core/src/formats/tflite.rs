@@ -441,7 +441,6 @@ pub(crate) mod tests {
         let policy = Policy::default();
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name: "m.tflite",
         };
         // The reader gives facts; the rules' checks turn them into findings.
@@ -521,10 +520,8 @@ pub(crate) mod tests {
             max_tflite_entries: 1,
             ..Limits::default()
         };
-        let policy = Policy::default();
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name: "m.tflite",
         };
         let o = analyze(&Bytes(&model("X", 3)), &ctx);

@@ -479,7 +479,6 @@ impl Walk<'_> {
     ) -> FormatId {
         let ctx = formats::FormatCtx {
             limits: &self.s.limits,
-            policy: &self.s.policy,
             name,
         };
         let out = analyze(src, &ctx);

@@ -440,10 +440,8 @@ mod tests {
     }
 
     fn run(data: &[u8], limits: &Limits) -> Outcome {
-        let policy = Policy::default();
         let ctx = FormatCtx {
             limits,
-            policy: &policy,
             name: "m.gguf",
         };
         analyze(&Bytes(data), &ctx)
@@ -588,12 +586,10 @@ mod tests {
 
     #[test]
     fn hugging_face_template_files() {
-        let policy = Policy::default();
         let limits = Limits::default();
         let run = |name: &str, data: &[u8]| {
             let ctx = FormatCtx {
                 limits: &limits,
-                policy: &policy,
                 name,
             };
             analyze_chat_template_file(&Bytes(data), &ctx)
@@ -620,7 +616,6 @@ mod tests {
         };
         let ctx = FormatCtx {
             limits: &small,
-            policy: &policy,
             name: "chat_template.jinja",
         };
         assert!(!analyze_chat_template_file(&Bytes(SSTI.as_bytes()), &ctx).problems[0].fatal);

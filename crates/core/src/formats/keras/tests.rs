@@ -1,15 +1,12 @@
 //! Tests of the keras reader.
 use super::*;
 use crate::limits::Limits;
-use crate::policy::Policy;
 use crate::report::Severity;
 
 fn run(json: &str) -> Outcome {
     let limits = Limits::default();
-    let policy = Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "config.json",
     };
     crate::facts::judged(analyze_config_json(json.as_bytes(), &ctx))
@@ -102,10 +99,8 @@ fn config_size_limit() {
         max_config_bytes: 10,
         ..Limits::default()
     };
-    let policy = Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "config.json",
     };
     let o = analyze_config_json(br#"{"class_name":"Sequential","config":{}}"#, &ctx);

@@ -506,7 +506,6 @@ fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::policy::Policy;
     use crate::report::Severity;
     use crate::source::Bytes;
 
@@ -532,10 +531,8 @@ mod tests {
     }
 
     fn run_with(data: &[u8], limits: &Limits) -> Outcome {
-        let policy = Policy::default();
         let ctx = FormatCtx {
             limits,
-            policy: &policy,
             name: "m.onnx",
         };
         crate::facts::judged(analyze(&Bytes(data), &ctx))

@@ -469,7 +469,6 @@ fn pbtxt(text: &str, out: &mut Outcome) {
 mod tests {
     use super::*;
     use crate::limits::Limits;
-    use crate::policy::Policy;
     use crate::report::Severity;
     use crate::source::Bytes;
 
@@ -498,11 +497,9 @@ mod tests {
     }
 
     fn run_named(data: &[u8], name: &str) -> Outcome {
-        let policy = Policy::default();
         let limits = Limits::default();
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name,
         };
         crate::facts::judged(analyze(&Bytes(data), &ctx))
@@ -699,10 +696,8 @@ mod tests {
             max_protobuf_bytes: 1,
             ..Limits::default()
         };
-        let policy = Policy::default();
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name: "x.pb",
         };
         assert!(!analyze(&Bytes(b"\x08\x01"), &ctx).problems[0].fatal);
