@@ -121,6 +121,51 @@ pub struct Location {
     pub opcode: Option<u64>,
 }
 
+// Rule metadata lives here, below everything that reports: findings name their rule, and
+// `rules` (which imports readers, facts and policy) re-exports it.
+
+/// When the threat takes effect (JFrog's "time of infection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fires {
+    /// When the model file is loaded.
+    Load,
+    /// When the loaded model is used (inference, template rendering).
+    Query,
+    /// Neither: a structural fact or a scanner limitation.
+    Other,
+}
+
+/// Metadata and documentation of one rule.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    /// Stable ID, e.g. `MG-PKL-PROC`.
+    pub id: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    /// Default severity (findings may carry another when the evidence says so; see the doc).
+    pub severity: Severity,
+    /// Report names of the formats the rule applies to (registered `FormatId`s), or `["*"]`.
+    pub formats: &'static [&'static str],
+    /// When the threat fires.
+    pub fires: Fires,
+    /// The rule's documentation (its doc comment).
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The documentation with rustdoc's leading space removed from each line.
+    pub fn doc_text(&self) -> String {
+        self.doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    }
+}
+
 /// One thing a rule found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -145,7 +190,7 @@ pub struct Finding {
 impl Finding {
     /// A finding of `rule` at `severity`: the one way findings are made (no evidence, no
     /// location, not suppressed; add them with the methods below).
-    pub fn new(rule: &crate::rules::Rule, severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(rule: &Rule, severity: Severity, message: impl Into<String>) -> Self {
         Finding {
             rule: rule.id.to_string(),
             severity,

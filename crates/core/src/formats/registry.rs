@@ -699,23 +699,6 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_names_registered_formats() {
-        for r in crate::rules::RULES.iter() {
-            for f in r.formats {
-                if *f == "*" {
-                    continue;
-                }
-                let id = FormatId::parse(f);
-                assert!(
-                    id.is_some_and(|id| info(id).is_some()),
-                    "rule {} names format {f:?}, which the registry does not list",
-                    r.id
-                );
-            }
-        }
-    }
-
-    #[test]
     fn extension_roles_as_before_the_registry() {
         // The lists the extension check used before it derived them from the registry.
         let data = [

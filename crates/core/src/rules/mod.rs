@@ -7,10 +7,7 @@
 //! slice (for readers not yet converted to facts, emit it where the fact is found); then add
 //! a malicious and a benign fixture.
 
-use crate::report::Severity;
 use std::sync::LazyLock;
-
-use serde::Serialize;
 
 mod archive;
 mod code;
@@ -47,47 +44,7 @@ pub use tensorflow::*;
 #[allow(unused_imports)]
 pub use tflite::*;
 
-/// When the threat takes effect (JFrog's "time of infection").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fires {
-    /// When the model file is loaded.
-    Load,
-    /// When the loaded model is used (inference, template rendering).
-    Query,
-    /// Neither: a structural fact or a scanner limitation.
-    Other,
-}
-
-/// Metadata and documentation of one rule.
-#[derive(Debug, Serialize)]
-pub struct Rule {
-    /// Stable ID, e.g. `MG-PKL-PROC`.
-    pub id: &'static str,
-    /// Short kebab-case name.
-    pub name: &'static str,
-    /// Default severity (findings may carry another when the evidence says so; see the doc).
-    pub severity: Severity,
-    /// Report names of the formats the rule applies to (registered `FormatId`s), or `["*"]`.
-    pub formats: &'static [&'static str],
-    /// When the threat fires.
-    pub fires: Fires,
-    /// The rule's documentation (its doc comment).
-    pub doc: &'static str,
-}
-
-impl Rule {
-    /// The documentation with rustdoc's leading space removed from each line.
-    pub fn doc_text(&self) -> String {
-        self.doc
-            .lines()
-            .map(|l| l.strip_prefix(' ').unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim()
-            .to_string()
-    }
-}
+pub use crate::report::{Fires, Rule};
 
 /// Declare a rule: the doc comment becomes both rustdoc and the `explain` text.
 #[macro_export]
@@ -233,6 +190,23 @@ pub fn ruleset_digest(extra: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_names_registered_formats() {
+        for r in RULES.iter() {
+            for f in r.formats {
+                if *f == "*" {
+                    continue;
+                }
+                let id = crate::formats::FormatId::parse(f);
+                assert!(
+                    id.is_some_and(|id| crate::formats::info(id).is_some()),
+                    "rule {} names format {f:?}, which the registry does not list",
+                    r.id
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_check_reads_some_kind_of_facts() {
