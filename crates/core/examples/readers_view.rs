@@ -33,11 +33,15 @@ fn zip_view(data: &[u8]) -> serde_json::Value {
                 .entries
                 .iter()
                 .map(|e| {
-                    let (sha, err) =
-                        match zip::read_member(&src, e, limits.max_member_bytes, &limits) {
-                            Ok((d, _)) => (Some(hex(&Sha256::digest(&d))), None),
-                            Err(err) => (None, Some(err.to_string())),
-                        };
+                    let (sha, err) = match modelguard::member::read_prefix(
+                        &src,
+                        e,
+                        limits.max_member_bytes,
+                        &limits,
+                    ) {
+                        Ok((d, _)) => (Some(hex(&Sha256::digest(&d))), None),
+                        Err(err) => (None, Some(err.to_string())),
+                    };
                     json!({
                         "name": e.name,
                         "origin": format!("{:?}", e.origin),

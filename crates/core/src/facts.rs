@@ -15,115 +15,12 @@
 //!
 //! Must not: read bytes (readers do) or decide severities (rules do).
 
-use serde::{Deserialize, Serialize};
-
-use crate::formats::FormatId;
+pub use crate::formats::facts::{ArchiveLink, ArchiveMemberFacts, Facts, FactsKind, NameFacts};
 use crate::report::{Finding, Location};
 
 /// Version of what the readers extract: bump it when a reader's facts change (a new field, a
 /// fact read differently). Facts stored under another version need the bytes again.
 pub const EXTRACTOR_VERSION: u32 = 2;
-
-/// Declares [`Facts`] (one variant per reader) and [`FactsKind`] (its discriminant, by which
-/// the rules index their checks) from one list, so a new reader adds one line here.
-macro_rules! facts_enum {
-    ($( $(#[$doc:meta])* $v:ident($t:ty), )*) => {
-        /// One reader's facts about one file or member.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(tag = "kind", rename_all = "kebab-case")]
-        #[non_exhaustive]
-        pub enum Facts {
-            $( $(#[$doc])* $v($t), )*
-        }
-
-        /// Which variant a [`Facts`] is: the rules index their checks by it, so judging a facts
-        /// value runs only the checks written for its kind.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum FactsKind {
-            $( #[doc = concat!("[`Facts::", stringify!($v), "`].")] $v, )*
-        }
-
-        impl FactsKind {
-            /// How many kinds there are.
-            pub const COUNT: usize = [$(FactsKind::$v),*].len();
-        }
-
-        impl Facts {
-            /// Its kind.
-            pub fn kind(&self) -> FactsKind {
-                match self {
-                    $( Facts::$v(_) => FactsKind::$v, )*
-                }
-            }
-        }
-    };
-}
-
-facts_enum! {
-    /// A zip archive's structure, as every loader reads it.
-    Zip(crate::formats::zip::ZipFacts),
-    /// A NumPy `.npy` header.
-    Npy(crate::formats::npy::NpyFacts),
-    /// A file's name against what its bytes are.
-    Name(NameFacts),
-    /// A TFLite model's operator codes.
-    Tflite(crate::formats::tflite::TfliteFacts),
-    /// What a msgpack (Flax) file holds that a loader may act on.
-    Msgpack(crate::formats::msgpack::MsgpackFacts),
-    /// A safetensors header's conformance.
-    Safetensors(crate::formats::safetensors::SafetensorsFacts),
-    /// One member of an archive (zip, tar): its path and, for a link, its target.
-    ArchiveMember(ArchiveMemberFacts),
-    /// One pickle stream's verdict points (calls, imports, builds with their real targets).
-    Pickle(crate::judge::pickle::PickleFacts),
-    /// A Keras model config's callable references and Lambdas.
-    Keras(crate::formats::keras::KerasFacts),
-    /// A TensorFlow graph's file, Python and network ops.
-    Tensorflow(crate::formats::tensorflow::TfFacts),
-    /// An ONNX model's (or tensor's) external data, custom domains, code and tensors.
-    Onnx(crate::formats::onnx::OnnxFacts),
-    /// A 7z archive's member paths, links and sizes.
-    SevenZip(crate::formats::sevenzip::SevenZipFacts),
-    /// What one TorchScript `code/**.py` source reaches.
-    TorchscriptCode(crate::formats::torchscript::TorchScriptFacts),
-    /// A GGUF header: what readers may disagree on (its templates are `ChatTemplate`s).
-    Gguf(crate::formats::gguf::GgufFacts),
-    /// One chat template (GGUF metadata, `tokenizer_config.json`, `chat_template.json`,
-    /// `*.jinja`): where it was found and the sandbox-escape analysis of it.
-    ChatTemplate(crate::formats::gguf::TemplateFacts),
-    /// What the YARA rules matched in one source.
-    Signatures(crate::signatures::SignatureFacts),
-}
-
-/// One archive member's path, as extraction would use it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchiveMemberFacts {
-    /// The member's path as stored.
-    pub name: String,
-    /// When the member is a link: its kind and target.
-    pub link: Option<ArchiveLink>,
-}
-
-/// A link member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchiveLink {
-    /// `symbolic` or `hard`.
-    pub kind: String,
-    /// The target as stored (relative to the member's directory).
-    pub target: String,
-}
-
-/// A file's name against its content; recorded when the registry knows the extension
-/// (`formats::extension`): a name no format claims and no data list holds says nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NameFacts {
-    /// The name as scanned.
-    pub name: String,
-    /// The lower-case extension (empty when none).
-    pub extension: String,
-    /// What the bytes are.
-    pub format: FormatId,
-}
 
 /// Something a check could not decide, which makes the file `incomplete` (an encrypted
 /// member, say).
@@ -165,13 +62,6 @@ impl Emitter {
     }
 }
 
-/// Judge `facts` under `policy`: every rule's check, findings in rule order.
-pub fn judge(facts: &Facts, policy: &crate::policy::Policy) -> (Vec<Finding>, Vec<Undecided>) {
-    let mut out = Emitter::default();
-    crate::rules::check(facts, policy, &mut out);
-    out.into_parts()
-}
-
 /// For readers' tests: `o` with its facts judged under the default policy into `findings`
 /// (a reader converted to facts emits none itself).
 #[cfg(test)]
@@ -180,7 +70,7 @@ pub(crate) fn judged(mut o: crate::formats::Outcome) -> crate::formats::Outcome 
     assert!(o.findings.is_empty(), "the reader emitted findings itself");
     let policy = crate::policy::Policy::default();
     for f in &o.facts {
-        o.findings.extend(judge(f, &policy).0);
+        o.findings.extend(crate::rules::judge(f, &policy).0);
     }
     o
 }
@@ -203,6 +93,8 @@ impl Undecided {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::formats::FormatId;
+    use crate::rules::judge;
 
     #[test]
     fn facts_round_trip_through_json_and_judge_the_same() {

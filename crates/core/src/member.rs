@@ -129,7 +129,7 @@ impl Read for OwnedCursor<'_> {
     }
 }
 
-/// The output cap of a member, as `zip::read_member` computes it: `max`, and for deflate at
+/// The output cap of a member, as [`read_prefix`] computes it: `max`, and for deflate at
 /// most `max_ratio` times the compressed size.
 fn cap(e: &Entry, max: u64, limits: &Limits) -> u64 {
     let max = max.min(declared_size(e));
@@ -140,7 +140,7 @@ fn cap(e: &Entry, max: u64, limits: &Limits) -> u64 {
 }
 
 /// Up to `max` bytes of a member in memory (`max` is small: a head, a config, a link
-/// target, a signature prefix). Same answers as `zip::read_member`, streaming its input.
+/// target, a signature prefix). Same answers as [`read_prefix`], streaming its input.
 pub fn read_prefix(
     src: &dyn ReadAt,
     e: &Entry,
@@ -260,7 +260,7 @@ pub fn collect(mut r: impl Read, cap: u64) -> io::Result<Collected<'static>> {
 }
 
 /// A whole member (up to `max`), streamed: see [`collect`]. A limit crossed by the ratio is
-/// an error, as in `zip::read_member`.
+/// an error, as in [`read_prefix`].
 pub fn load<'a>(
     src: &'a dyn ReadAt,
     e: &Entry,

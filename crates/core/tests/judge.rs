@@ -97,7 +97,7 @@ fn shell_pipelines_are_named() {
 /// suppresses them and never silences a catalogued capability.
 #[test]
 fn pickle_facts_round_trip_and_rejudge_under_policy() {
-    use modelguard::facts::{self, Facts};
+    use modelguard::facts::Facts;
     use modelguard::judge::pickle::{Context, judge};
     use modelguard::policy::{GlobalPattern, Policy};
 
@@ -128,14 +128,14 @@ fn pickle_facts_round_trip_and_rejudge_under_policy() {
             let f = Facts::Pickle(judge(&a, &ctx).facts);
             let back: Facts = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
             assert_eq!(back, f, "{}", p.display());
-            let default = facts::judge(&back, &Policy::default()).0;
+            let default = modelguard::rules::judge(&back, &Policy::default()).0;
             assert_eq!(
                 default,
-                facts::judge(&f, &Policy::default()).0,
+                modelguard::rules::judge(&f, &Policy::default()).0,
                 "{}",
                 p.display()
             );
-            strict_differs |= facts::judge(&back, &strict).0 != default;
+            strict_differs |= modelguard::rules::judge(&back, &strict).0 != default;
             // Allow every module the pickle imports.
             let allow = Policy {
                 allow_globals: a
@@ -146,7 +146,7 @@ fn pickle_facts_round_trip_and_rejudge_under_policy() {
                     .collect(),
                 ..Policy::default()
             };
-            let allowed = facts::judge(&back, &allow).0;
+            let allowed = modelguard::rules::judge(&back, &allow).0;
             for d in default.iter().filter(|d| d.severity >= Severity::High) {
                 assert!(allowed.contains(d), "{}: {d:?} silenced", p.display());
             }

@@ -14,6 +14,9 @@
 //! is listed in [`KNOWN_CYCLES`]; a listed cycle that no longer exists fails it too, so the list
 //! only shrinks.
 //!
+//! Test code (`#[cfg(test)]` items and the files of `#[cfg(test)] mod x;`) is not part of the
+//! graph: a reader's unit test may judge its output with the rules above it.
+//!
 //! What a token scan cannot see (and this test therefore does not check): method calls
 //! (`self.expr(…)` on a type whose `impl` blocks are spread over sibling modules: keep the
 //! shared methods in the parent, which each child may call), names a glob brings in from
@@ -33,21 +36,7 @@ use std::path::{Path, PathBuf};
 /// Cycles that exist today in crates being reworked elsewhere, each the sorted member list of
 /// one strongly connected component (`crate::module` names). Remove an entry when its cycle is
 /// broken (the test says when); never add one to get a new cycle through.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // crates/core: readers (`formats`) build `facts::Facts` in their `Outcome` and their unit
-    // tests judge them with `rules`, while `facts` wraps the readers' facts types (and the
-    // signature facts, which name `formats::FormatId`) and `rules` reads them; `formats::zip`
-    // re-exports `member::read_prefix`, whose reader takes `zip::Entry`. The way out: readers
-    // return their own facts types, wrapped into `Facts` by the registry from above; reader
-    // tests that judge move beside the rules; `FormatId` and member reading move down.
-    &[
-        "core::facts",
-        "core::formats",
-        "core::member",
-        "core::rules",
-        "core::signatures",
-    ],
-];
+const KNOWN_CYCLES: &[&[&str]] = &[];
 
 /// A module path inside one crate (`["engine", "calls"]`); the root is empty.
 type ModPath = Vec<String>;
@@ -241,6 +230,8 @@ struct ModDecl {
     within: ModPath,
     name: String,
     path_attr: Option<String>,
+    /// Declared under `#[cfg(test)]`: its file is test code (reached, not scanned).
+    test: bool,
 }
 
 /// A path written in a file, inside the inline modules `within` of its file.
@@ -330,6 +321,40 @@ fn use_tree(toks: &[Token], j: &mut usize, mut prefix: Vec<String>, out: &mut Ve
     }
 }
 
+/// The index after the bracketed group opening at `j` (`[…]`, `(…)` or `{…}`, nested).
+fn skip_group(toks: &[Token], j: usize) -> usize {
+    let mut level = 0usize;
+    let mut k = j;
+    while k < toks.len() {
+        match toks[k].tok {
+            Tok::Punct('[' | '(' | '{') => level += 1,
+            Tok::Punct(']' | ')' | '}') => {
+                level = level.saturating_sub(1);
+                if level == 0 {
+                    return k + 1;
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    k
+}
+
+/// The index after the item starting at `j`: through its `;`, or its first top-level `{…}`.
+fn skip_item(toks: &[Token], j: usize) -> usize {
+    let mut k = j;
+    while k < toks.len() {
+        match toks[k].tok {
+            Tok::Punct(';') => return k + 1,
+            Tok::Punct('{') => return skip_group(toks, k),
+            Tok::Punct('[' | '(') => k = skip_group(toks, k),
+            _ => k += 1,
+        }
+    }
+    k
+}
+
 /// Finds the module declarations, inline modules and paths of one file.
 fn scan_file(src: &str) -> FileScan {
     let toks = tokenize(src);
@@ -339,9 +364,46 @@ fn scan_file(src: &str) -> FileScan {
     let mut depth = 0usize;
     let mut path_attr: Option<String> = None;
     let within = |open: &[(String, usize)]| open.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    // `#[cfg(test)]` seen: the next item is test code, skipped (tests may reach up to judge
+    // what a module produces; they are not part of the module graph).
+    let mut test_item = false;
     let mut j = 0;
     while j < toks.len() {
         match &toks[j].tok {
+            Tok::Punct('#')
+                if is(&toks, j + 1, &Tok::Punct('['))
+                    && ident(&toks, j + 2) == Some("cfg")
+                    && is(&toks, j + 3, &Tok::Punct('('))
+                    && ident(&toks, j + 4) == Some("test")
+                    && is(&toks, j + 5, &Tok::Punct(')'))
+                    && is(&toks, j + 6, &Tok::Punct(']')) =>
+            {
+                test_item = true;
+                j += 7;
+                continue;
+            }
+            Tok::Punct('#') if test_item && is(&toks, j + 1, &Tok::Punct('[')) => {
+                j = skip_group(&toks, j + 1);
+                continue;
+            }
+            Tok::Ident(kw) if test_item => {
+                test_item = false;
+                if kw == "mod"
+                    && let Some(name) = ident(&toks, j + 1)
+                    && is(&toks, j + 2, &Tok::Punct(';'))
+                {
+                    scan.decls.push(ModDecl {
+                        within: within(&open),
+                        name: name.to_string(),
+                        path_attr: path_attr.take(),
+                        test: true,
+                    });
+                    j += 3;
+                    continue;
+                }
+                j = skip_item(&toks, j);
+                continue;
+            }
             Tok::Punct('{') => depth += 1,
             Tok::Punct('}') => {
                 if open.last().is_some_and(|(_, d)| *d == depth) {
@@ -365,6 +427,7 @@ fn scan_file(src: &str) -> FileScan {
                             within: within(&open),
                             name: name.to_string(),
                             path_attr: path_attr.take(),
+                            test: false,
                         });
                         j += 3;
                         continue;
@@ -520,7 +583,12 @@ fn load_unit(krate: &str, name: &str, root: &str, files: &BTreeMap<String, Strin
                 };
                 (f, join(&base, &d.name))
             };
-            todo.push((file, child, dir));
+            if d.test {
+                // Test code: the file is accounted for, its references are not edges.
+                unit.files.push((file, child, FileScan::default()));
+            } else {
+                todo.push((file, child, dir));
+            }
         }
         unit.files.push((file, modpath, scan));
     }
@@ -939,11 +1007,14 @@ fn scanner_sees_each_kind_of_reference() {
         ("lib.rs", "mod a; mod b; pub mod d; fn f() { a::g(); }"),
         // a use tree with groups, aliases and `self`
         ("a.rs", "use crate::{b::{self, X as Y}, d};"),
-        // a path in an expression through `super`, inside an inline test module
+        // a path in an expression through `super`, inside an inline module; test code
+        // (`#[cfg(test)]` items) is not part of the graph
         (
             "b.rs",
             "/* crate::d::nope */ fn f() { let s = \"crate::d\"; }\n\
-             #[cfg(test)] mod tests { fn t() { super::super::a::g(); } }",
+             mod inner { fn t() { super::super::a::g(); } }\n\
+             #[cfg(test)] #[allow(x)] mod tests { fn t() { crate::d::g(); } }\n\
+             #[cfg(test)] use crate::d::g;",
         ),
         // siblings inside a directory module, one seen through a glob import
         (

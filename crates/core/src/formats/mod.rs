@@ -1,6 +1,7 @@
 //! Content sniffing and per-format readers. The extension is only a hint: every file is
 //! identified by its bytes.
 
+pub mod facts;
 pub mod gguf;
 pub mod keras;
 pub mod msgpack;
@@ -9,6 +10,7 @@ pub mod onnx;
 mod registry;
 pub mod safetensors;
 pub mod sevenzip;
+pub mod signature_facts;
 pub mod tensorflow;
 pub mod tflite;
 pub mod torchscript;
@@ -82,7 +84,7 @@ pub struct Outcome {
     /// Embedded blobs to analyse as files of their own: (member name, bytes).
     pub nested: Vec<(String, Vec<u8>)>,
     /// Facts for the rules' checks (readers converted to facts emit no findings).
-    pub facts: Vec<crate::facts::Facts>,
+    pub facts: Vec<facts::Facts>,
 }
 
 impl Outcome {

@@ -11,7 +11,6 @@
 //! complex numbers and 3 for numpy scalars; any other code is reported.
 
 use super::{FormatCtx, Kind, Outcome, Problem, sniff};
-use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// Ext codes written by `flax.serialization`: ndarray, native complex, numpy scalar.
@@ -124,7 +123,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         w.out.problems.push(p);
     }
     let facts = std::mem::take(&mut w.facts);
-    w.out.facts.push(Facts::Msgpack(facts));
+    w.out.facts.push(facts.into());
     w.out
 }
 
@@ -357,7 +356,7 @@ mod tests {
         // The reader gives facts; the rules' checks turn them into findings.
         let mut out = analyze(&Bytes(data), &ctx);
         for f in &out.facts {
-            out.findings.extend(crate::facts::judge(f, &policy).0);
+            out.findings.extend(crate::rules::judge(f, &policy).0);
         }
         out
     }

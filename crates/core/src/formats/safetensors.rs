@@ -12,7 +12,6 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// Bits per element of each safetensors dtype.
@@ -268,12 +267,15 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
     } else {
         super::gguf::jinja::excerpt(&String::from_utf8_lossy(&header), 0, 200)
     };
-    out.facts.push(Facts::Safetensors(SafetensorsFacts {
-        violations,
-        header_excerpt: excerpt,
-        trailing,
-        trailing_offset: size - trailing,
-    }));
+    out.facts.push(
+        SafetensorsFacts {
+            violations,
+            header_excerpt: excerpt,
+            trailing,
+            trailing_offset: size - trailing,
+        }
+        .into(),
+    );
     out
 }
 
@@ -302,7 +304,7 @@ mod tests {
         // The reader gives facts; the rules' checks turn them into findings.
         let mut out = analyze(&Bytes(data), &ctx);
         for f in &out.facts {
-            out.findings.extend(crate::facts::judge(f, &policy).0);
+            out.findings.extend(crate::rules::judge(f, &policy).0);
         }
         out
     }

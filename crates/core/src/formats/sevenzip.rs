@@ -194,7 +194,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         out.problems.push(problem(fatal, format!("7z: {e}")));
     }
     facts.links = links;
-    out.facts.push(crate::facts::Facts::SevenZip(facts));
+    out.facts.push(facts.into());
     out.problems.extend(problems);
     out.nested = nested;
     out

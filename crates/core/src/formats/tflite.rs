@@ -9,7 +9,6 @@
 //! `max_tflite_entries`.
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// A TFLite model's operator codes: the facts the rules judge (see [`crate::facts`]).
@@ -247,7 +246,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         max_entries: ctx.limits.max_tflite_entries,
     };
     match read_model(&fb) {
-        Ok(codes) => out.facts.push(Facts::Tflite(facts(codes))),
+        Ok(codes) => out.facts.push(facts(codes).into()),
         Err(Bad(p)) => out.problems.push(p),
     }
     out
@@ -446,7 +445,7 @@ pub(crate) mod tests {
         // The reader gives facts; the rules' checks turn them into findings.
         let mut out = analyze(&Bytes(data), &ctx);
         for f in &out.facts {
-            out.findings.extend(crate::facts::judge(f, &policy).0);
+            out.findings.extend(crate::rules::judge(f, &policy).0);
         }
         out
     }

@@ -165,6 +165,17 @@ pub fn check(
     }
 }
 
+/// Judge `facts` under `policy`: every check written for its kind, findings in rule order,
+/// and what could not be decided.
+pub fn judge(
+    facts: &crate::facts::Facts,
+    policy: &crate::policy::Policy,
+) -> (Vec<crate::report::Finding>, Vec<crate::facts::Undecided>) {
+    let mut out = crate::facts::Emitter::default();
+    check(facts, policy, &mut out);
+    out.into_parts()
+}
+
 /// Look a rule up by ID (case-insensitive).
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES

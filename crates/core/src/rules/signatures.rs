@@ -182,7 +182,7 @@ mod tests {
     }
 
     fn judge(facts: SignatureFacts) -> Vec<Finding> {
-        crate::facts::judge(&Facts::Signatures(facts), &Policy::default()).0
+        crate::rules::judge(&Facts::Signatures(facts), &Policy::default()).0
     }
 
     #[test]

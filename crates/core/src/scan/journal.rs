@@ -93,7 +93,7 @@ impl Replay {
     fn apply(&mut self, e: Entry, policy: &Policy) {
         match e {
             Entry::Facts { member, facts } => {
-                let (findings, undecided) = crate::facts::judge(&facts, policy);
+                let (findings, undecided) = crate::rules::judge(&facts, policy);
                 for mut f in findings {
                     f.location.member = join_member(member.as_deref(), f.location.member.take());
                     self.findings.push(f);

@@ -33,12 +33,11 @@ use boreal::{MetadataValue, compiler::Compiler};
 
 use crate::source::ReadAt;
 
-mod facts;
 mod prefilter;
 #[cfg(test)]
 mod tests;
 
-pub use facts::{SignatureFacts, SignatureMatch};
+pub use crate::formats::signature_facts::{SignatureFacts, SignatureMatch};
 
 /// Version of the bundled rule set; also each bundled rule's `version` meta.
 pub const BUNDLED_VERSION: &str = "2026.11.1";

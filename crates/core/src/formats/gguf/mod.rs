@@ -363,13 +363,16 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         .collect();
     duplicate_keys.sort_unstable();
     // The header's facts first, then each template's: findings keep that order.
-    out.facts.push(crate::facts::Facts::Gguf(GgufFacts {
-        version: h.version,
-        big_endian: h.big_endian,
-        tensor_count: h.tensor_count,
-        kv_count: h.kv_count,
-        duplicate_keys,
-    }));
+    out.facts.push(
+        GgufFacts {
+            version: h.version,
+            big_endian: h.big_endian,
+            tensor_count: h.tensor_count,
+            kv_count: h.kv_count,
+            duplicate_keys,
+        }
+        .into(),
+    );
     for (key, text, offset) in &h.templates {
         template::analyze_template(&mut out, key, text, Some(*offset), ctx.limits);
     }
@@ -388,7 +391,7 @@ mod tests {
     fn findings(out: &Outcome) -> Vec<Finding> {
         out.facts
             .iter()
-            .flat_map(|f| crate::facts::judge(f, &Policy::default()).0)
+            .flat_map(|f| crate::rules::judge(f, &Policy::default()).0)
             .collect()
     }
 

@@ -139,11 +139,13 @@ pub(super) fn analyze_template(
             head: jinja::excerpt(text, 0, 200),
         }
     });
-    out.facts
-        .push(crate::facts::Facts::ChatTemplate(TemplateFacts {
+    out.facts.push(
+        TemplateFacts {
             name: name.to_string(),
             offset,
             unparsed,
             escapes: rep.escapes,
-        }));
+        }
+        .into(),
+    );
 }

@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::Facts;
 use crate::source::{ReadAt, read_range};
 
 /// What a Keras model config names or carries that the loader acts on: the facts the rules
@@ -159,9 +158,12 @@ impl<'a> Walker<'a> {
     /// The outcome, with the facts when the configs named anything.
     fn finish(mut self) -> Outcome {
         if !self.entries.is_empty() {
-            self.out.facts.push(Facts::Keras(KerasFacts {
-                entries: self.entries,
-            }));
+            self.out.facts.push(
+                KerasFacts {
+                    entries: self.entries,
+                }
+                .into(),
+            );
         }
         self.out
     }

@@ -20,7 +20,6 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::Facts;
 use crate::limits::Limits;
 use crate::source::ReadAt;
 
@@ -498,7 +497,7 @@ fn analyze_model(model: &pb::ModelProto, limits: &Limits, out: &mut Outcome) {
         .map(|(domain, name)| OnnxFunction { domain, name })
         .collect();
     if facts != OnnxFacts::default() {
-        out.facts.push(Facts::Onnx(facts));
+        out.facts.push(facts.into());
     }
 }
 

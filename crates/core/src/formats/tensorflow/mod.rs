@@ -20,7 +20,6 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::{FormatCtx, Outcome, Problem};
-use crate::facts::Facts;
 use crate::source::ReadAt;
 
 /// The ops of a TensorFlow graph that touch files, Python or the network: the facts the rules
@@ -316,7 +315,7 @@ fn data_message(data: &[u8], out: &mut Outcome) -> Option<super::FormatId> {
             facts.external_location(None, loc);
         }
         if !facts.external_data.is_empty() {
-            out.facts.push(Facts::Onnx(facts));
+            out.facts.push(facts.into());
         }
         return Some(super::FormatId::OnnxTensor);
     }
@@ -423,7 +422,7 @@ pub fn analyze(src: &dyn ReadAt, ctx: &FormatCtx<'_>) -> Outcome {
         }
     }
     if facts != TfFacts::default() {
-        out.facts.push(Facts::Tensorflow(facts));
+        out.facts.push(facts.into());
     }
     out
 }
@@ -455,7 +454,7 @@ fn pbtxt(text: &str, out: &mut Outcome) {
         nodes: &nodes,
     });
     if facts != TfFacts::default() {
-        out.facts.push(Facts::Tensorflow(facts));
+        out.facts.push(facts.into());
     }
     problem(
         out,

@@ -359,19 +359,6 @@ fn merge_torch_view(view: &mut ZipView, torch: Vec<Entry>) {
     view.entries.append(&mut extra);
 }
 
-/// Read up to `max` bytes of a member's uncompressed data, the way PyTorch does: CRCs and
-/// encryption flags are ignored (the caller reports them). Returns the bytes and whether the
-/// member was longer than `max`. The reading itself (methods, the recorded size zipfile and
-/// miniz stop at, bounded streaming) is [`crate::member`]'s.
-pub fn read_member(
-    src: &dyn ReadAt,
-    e: &Entry,
-    max: u64,
-    limits: &Limits,
-) -> Result<(Vec<u8>, bool), ZipError> {
-    crate::member::read_prefix(src, e, max, limits)
-}
-
 /// CRC-32 of `data` (as zip computes it).
 pub fn crc32(data: &[u8]) -> u32 {
     let mut c = flate2::Crc::new();

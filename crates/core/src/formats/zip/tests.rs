@@ -58,7 +58,8 @@ fn duplicates_and_mismatch_are_seen() {
             .iter()
             .any(|a| matches!(a, Anomaly::NameMismatch { .. }))
     );
-    let (d, _) = read_member(&z, &v.entries[1], 10, &Limits::default()).unwrap_or_default();
+    let (d, _) =
+        crate::member::read_prefix(&z, &v.entries[1], 10, &Limits::default()).unwrap_or_default();
     assert_eq!(d, b"two");
 }
 
@@ -102,7 +103,8 @@ fn negative_concat_reads_the_true_offsets() {
     let v = read(&z, &Limits::default()).unwrap_or_default();
     let names: Vec<&str> = v.entries.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["a.npy", "b.npy"]);
-    let (d, _) = read_member(&z, &v.entries[1], 100, &Limits::default()).unwrap_or_default();
+    let (d, _) =
+        crate::member::read_prefix(&z, &v.entries[1], 100, &Limits::default()).unwrap_or_default();
     assert_eq!(d, b"second");
     assert!(v.anomalies.is_empty(), "{:?}", v.anomalies);
 }
@@ -150,7 +152,7 @@ fn zip64_record_only_right_before_the_locator() {
         .map(|e| {
             (
                 e.origin,
-                read_member(&z, e, 100, &Limits::default())
+                crate::member::read_prefix(&z, e, 100, &Limits::default())
                     .unwrap_or_default()
                     .0,
             )

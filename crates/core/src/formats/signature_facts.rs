@@ -1,11 +1,11 @@
-//! What the YARA rules matched in one source, as serialisable facts for the `MG-YARA` check
-//! (`rules/signatures.rs`).
+//! What the YARA rules matched in one source (`signatures` records it), as serialisable facts
+//! for the `MG-YARA` check (`rules/signatures.rs`).
 //!
 //! Must not: decide severities or messages (the check does).
 
 use serde::{Deserialize, Serialize};
 
-use crate::formats::FormatId;
+use super::FormatId;
 
 /// The rules that matched one source (a file, archive member, decompressed stream or decoded
 /// payload).
@@ -22,7 +22,7 @@ pub struct SignatureFacts {
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureMatch {
-    /// Rule namespace ([`super::BUNDLED_NAMESPACE`] for bundled rules, the file path for user
+    /// Rule namespace (`signatures::BUNDLED_NAMESPACE` for bundled rules, the file path for user
     /// rules).
     pub namespace: String,
     /// Rule name.
