@@ -638,6 +638,24 @@ async fn crawl_gitea() {
     svc.shutdown().await;
 }
 
+/// Each file of `doc` (evil.pkl, ok.pkl) has the verdict the CLI's scanner gives the same
+/// bytes under the policy file at `policy_path`, and is not stale.
+fn assert_verdicts_as_cli(doc: &Value, policy_path: &std::path::Path) {
+    let file_policy = modelguard::config::Config::load(policy_path)
+        .unwrap()
+        .policy(policy_path.parent());
+    let cli = modelguard::Scanner {
+        hash: modelguard::HashMode::Never,
+        ..modelguard::Scanner::new(test_limits(), file_policy)
+    };
+    for (path, data) in [("evil.pkl", evil()), ("ok.pkl", pickle(3))] {
+        let want = modelguard_server::status::of_report(&cli.scan_bytes(path, &data));
+        let f = &by_path(doc)[path];
+        assert_eq!(f["status"], want, "{path}: {doc:#}");
+        assert_eq!(f["stale"], false, "{path}: {doc:#}");
+    }
+}
+
 /// Re-judging without re-downloading: after a severity change in the policy file named by
 /// `policy`, `POST /v1/rescans` gives every stored blob the verdict the CLI's scanner gives
 /// under that policy, with no byte fetched.
@@ -686,20 +704,7 @@ async fn policy_change_rejudges_without_fetching() {
         "no byte fetched"
     );
     let doc = get(&http, &url).await;
-    // What the CLI gives for the same bytes under that policy file.
-    let file_policy = modelguard::config::Config::load(&policy_path)
-        .unwrap()
-        .policy(policy_path.parent());
-    let cli = modelguard::Scanner {
-        hash: modelguard::HashMode::Never,
-        ..modelguard::Scanner::new(test_limits(), file_policy)
-    };
-    for (path, data) in [("evil.pkl", evil()), ("ok.pkl", pickle(3))] {
-        let want = modelguard_server::status::of_report(&cli.scan_bytes(path, &data));
-        let f = &by_path(&doc)[path];
-        assert_eq!(f["status"], want, "{path}: {doc:#}");
-        assert_eq!(f["stale"], false, "{path}: {doc:#}");
-    }
+    assert_verdicts_as_cli(&doc, &policy_path);
     assert_ne!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
     svc.shutdown().await;
 
@@ -722,23 +727,7 @@ async fn policy_change_rejudges_without_fetching() {
     assert_eq!(r["needFetch"], 0, "{r:#}");
     assert_eq!(hub.stats.bytes.load(Ordering::Relaxed), fetched);
     let doc = get(&http, &url).await;
-    let file_policy = modelguard::config::Config::load(&policy_path)
-        .unwrap()
-        .policy(policy_path.parent());
-    let cli = modelguard::Scanner {
-        hash: modelguard::HashMode::Never,
-        ..modelguard::Scanner::new(test_limits(), file_policy)
-    };
-    for (path, data) in [("evil.pkl", evil()), ("ok.pkl", pickle(3))] {
-        let want = cli.scan_bytes(path, &data);
-        let f = &by_path(&doc)[path];
-        assert_eq!(
-            f["status"],
-            modelguard_server::status::of_report(&want),
-            "{path}: {doc:#}"
-        );
-        assert_eq!(f["stale"], false, "{path}: {doc:#}");
-    }
+    assert_verdicts_as_cli(&doc, &policy_path);
     assert_eq!(by_path(&doc)["evil.pkl"]["status"], "unsafe", "{doc:#}");
     svc.shutdown().await;
 }
