@@ -1,6 +1,6 @@
 //! Rules for what pickles (and the formats built on them) do when loaded.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use modelguard_pycode::catalog::Capability;
 
@@ -363,8 +363,9 @@ pub fn check_pickle(facts: &Facts, policy: &Policy, out: &mut Emitter) {
     let Facts::Pickle(p) = facts else {
         return;
     };
-    // An unknown or allowlisted import is reported once per name.
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    // An unknown or allowlisted import is reported once per name (a B-tree: most pickles have
+    // none, and an empty one costs nothing to make).
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
     for e in &p.events {
         let at = Location {
             member: None,

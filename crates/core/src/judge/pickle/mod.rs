@@ -188,6 +188,12 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// Record a verdict point with the rendering of `evidence`.
+    pub(super) fn event_of(&mut self, event: PickleEvent, evidence: &Evidence, loc: Loc) {
+        let evidence = self.evidence(evidence);
+        self.event(event, evidence, loc);
+    }
+
     /// Record a verdict point.
     pub(super) fn event(&mut self, event: PickleEvent, evidence: String, loc: Loc) {
         self.out.facts.events.push(Located {

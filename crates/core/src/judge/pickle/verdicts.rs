@@ -27,23 +27,21 @@ impl Judge<'_> {
             let Sym::Unresolved(why) = self.eval(result, 0) else {
                 return;
             };
-            let ev = self.evidence(&evidence);
-            self.event(
+            self.event_of(
                 PickleEvent::Resolver {
                     message: format!("pickle resolves a name it computes at load time ({why})"),
                 },
-                ev,
+                &evidence,
                 loc,
             );
             return;
         }
         if is_dunder(qualname) {
-            let ev = self.evidence(&evidence);
-            self.event(
+            self.event_of(
                 PickleEvent::Dunder {
                     message: format!("pickle calls a dunder attribute {module}.{qualname}"),
                 },
-                ev,
+                &evidence,
                 loc.clone(),
             );
         }
@@ -56,12 +54,11 @@ impl Judge<'_> {
         {
             match self.eval(obj, 0) {
                 Sym::Name { .. } | Sym::Module(_) | Sym::Unresolved(_) => {
-                    let ev = self.evidence(&evidence);
-                    self.event(
+                    self.event_of(
                         PickleEvent::GlobalMutation {
                             message: format!("pickle changes an attribute of a module-level object with {module}.{qualname}"),
                         },
-                        ev,
+                        &evidence,
                         loc,
                     );
                 }
@@ -152,8 +149,7 @@ impl Judge<'_> {
             self.argument_notes(&args)
         };
         let class_like = matches!(kind, CallKind::NewObj | CallKind::NewObjEx) || args.is_empty();
-        let ev = self.evidence(&evidence);
-        self.event(
+        self.event_of(
             PickleEvent::UnlistedCall(UnlistedCall {
                 module: module.to_string(),
                 qualname: qualname.to_string(),
@@ -162,7 +158,7 @@ impl Judge<'_> {
                 notes,
                 init,
             }),
-            ev,
+            &evidence,
             loc,
         );
     }
@@ -235,8 +231,7 @@ impl Judge<'_> {
             qualname: q,
             allow,
         });
-        let ev = self.evidence(&evidence);
-        self.event(PickleEvent::Capability(using), ev, loc);
+        self.event_of(PickleEvent::Capability(using), &evidence, loc);
     }
 
     /// Record a capability reached, with what decides its severity.
@@ -253,8 +248,7 @@ impl Judge<'_> {
         loc: Loc,
     ) {
         let using = self.capability_use_at(cap, module, qualname, reach, via, args, &loc);
-        let ev = self.evidence(&evidence);
-        self.event(PickleEvent::Capability(using), ev, loc);
+        self.event_of(PickleEvent::Capability(using), &evidence, loc);
     }
 
     fn capability_use(
