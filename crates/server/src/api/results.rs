@@ -123,6 +123,10 @@ async fn load(
         return Ok(None);
     };
     let (analyser, policy) = ctx.cache_key();
+    // Counts before the page: a file's status only moves on from `queued`, so a revision
+    // counted without queued files never shows a queued file on the page read after (read the
+    // other way round, `scansDone` could be true beside a file still shown `queued`).
+    let counts = ctx.store.status_counts(repo, &current.revision).await?;
     // One more than the page, to know whether another page follows.
     let mut rows = ctx
         .store
@@ -147,7 +151,6 @@ async fn load(
             (f, r, stale)
         })
         .collect();
-    let counts = ctx.store.status_counts(repo, &current.revision).await?;
     Ok(Some(Loaded {
         revisions,
         current,
