@@ -14,10 +14,8 @@ fuzz_target!(|data: &[u8]| {
         max_gguf_metadata_bytes: 4 << 20,
         ..modelguard::Limits::default()
     };
-    let policy = modelguard::Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "model.gguf",
     };
     let _ = modelguard::formats::gguf::analyze(&Bytes(data), &ctx);
@@ -25,7 +23,6 @@ fuzz_target!(|data: &[u8]| {
     for name in ["tokenizer_config.json", "chat_template.jinja"] {
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name,
         };
         let _ = modelguard::formats::gguf::analyze_chat_template_file(&Bytes(data), &ctx);
@@ -36,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         let a = modelguard::formats::gguf::jinja::analyze(text, &limits);
         let b = modelguard::formats::gguf::jinja::analyze(text, &limits);
         let worst = |r: &modelguard::formats::gguf::jinja::TemplateReport| {
-            r.hits.iter().map(|h| h.severity).max()
+            r.escapes
+                .iter()
+                .map(|e| modelguard::rules::escape_severity(e.kind))
+                .max()
         };
         assert_eq!(worst(&a), worst(&b), "non-deterministic template verdict");
         assert_eq!(a.unparsed.is_some(), b.unparsed.is_some());

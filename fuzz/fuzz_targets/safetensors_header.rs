@@ -8,10 +8,8 @@ use modelguard::source::Bytes;
 
 fuzz_target!(|data: &[u8]| {
     let limits = modelguard::Limits::default();
-    let policy = modelguard::Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "model.safetensors",
     };
     let _ = modelguard::formats::safetensors::analyze(&Bytes(data), &ctx);

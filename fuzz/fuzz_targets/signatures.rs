@@ -9,9 +9,10 @@ use modelguard::source::Bytes;
 fuzz_target!(|data: &[u8]| {
     let budget = data.first().map_or(0, |b| u64::from(*b) * 64);
     let s = Signatures::bundled();
-    let m = s.scan(&Bytes(data), budget).unwrap_or_default();
+    let mut m = Vec::new();
+    let _ = s.scan(&Bytes(data), budget, None, &mut m);
     for x in &m {
         assert!(x.offset.is_none_or(|o| o < data.len() as u64));
     }
-    let _ = s.scan(&Bytes(data), 1 << 20);
+    let _ = s.scan(&Bytes(data), 1 << 20, None, &mut Vec::new());
 });

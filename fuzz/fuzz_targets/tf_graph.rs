@@ -8,17 +8,14 @@ use modelguard::source::Bytes;
 
 fuzz_target!(|data: &[u8]| {
     let limits = modelguard::Limits::default();
-    let policy = modelguard::Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "saved_model.pb",
     };
     let _ = modelguard::formats::tensorflow::analyze(&Bytes(data), &ctx);
     for name in ["frozen.pb", "graph.pbtxt", "fingerprint.pb"] {
         let ctx = FormatCtx {
             limits: &limits,
-            policy: &policy,
             name,
         };
         let _ = modelguard::formats::tensorflow::analyze(&Bytes(data), &ctx);

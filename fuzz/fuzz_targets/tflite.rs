@@ -9,10 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let mut limits = modelguard::Limits::default();
     limits.max_config_bytes = 1 << 20;
     limits.max_hdf5_bytes = 1 << 20;
-    let policy = modelguard::Policy::default();
     let ctx = FormatCtx {
         limits: &limits,
-        policy: &policy,
         name: "fuzz",
     };
     let o = modelguard::formats::tflite::analyze(&Bytes(data), &ctx);

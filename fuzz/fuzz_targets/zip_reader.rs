@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let bytes = data.to_vec();
     if let Ok(view) = zip::read(&bytes, &limits) {
         for e in view.entries.iter().take(64) {
-            let _ = zip::read_member(&bytes, e, 1 << 20, &limits);
+            let _ = modelguard::member::read_prefix(&bytes, e, 1 << 20, &limits);
         }
     }
 });
