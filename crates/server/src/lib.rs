@@ -138,9 +138,9 @@ impl Ctx {
 /// CLI's scanner reports for the same bytes under that policy.
 pub fn judge(
     policy: &modelguard::Policy,
-    analysis: &modelguard::scan::FileAnalysis,
+    analysis: modelguard::scan::FileAnalysis,
 ) -> modelguard::report::FileReport {
-    analysis.judge(policy)
+    analysis.into_report(policy)
 }
 
 /// The policy of `cfg.policy` (default: none).

@@ -492,7 +492,7 @@ async fn scan(ctx: &Arc<Ctx>, t: &ScanTask) -> Result<Outcome, Error> {
     ctx.store
         .put_analysis(&sha, &ctx.extractor, &stored)
         .await?;
-    let report = crate::judge(&ctx.policy, &analysis);
+    let report = crate::judge(&ctx.policy, analysis);
     let st = status::of_report(&report);
     metrics::counter!("modelguard_scans_total", "status" => st).increment(1);
     let row = ResultRow {
@@ -528,7 +528,7 @@ pub async fn rejudge(ctx: &Ctx, sha: &str) -> Result<Option<String>, Error> {
     let judged = tokio::task::spawn_blocking(move || {
         serde_json::from_slice::<modelguard::scan::FileAnalysis>(&json)
             .ok()
-            .map(|a| crate::judge(&policy, &a))
+            .map(|a| crate::judge(&policy, a))
             .and_then(|r| Some((status::of_report(&r), serde_json::to_string(&r).ok()?)))
     })
     .await

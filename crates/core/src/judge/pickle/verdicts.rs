@@ -83,11 +83,7 @@ impl Judge<'_> {
                     TrampolineArgs::ItemsOf(i) => self.items(args.get(i).copied()),
                 };
                 let via = format!(" via {module}.{qualname}");
-                let reach = if entry.indirect {
-                    Reach::Indirect
-                } else {
-                    Reach::Called
-                };
+                let reach = called_reach(entry.indirect);
                 self.capability_finding(
                     entry.capability,
                     tm,
@@ -110,11 +106,7 @@ impl Judge<'_> {
             return;
         }
         if let Some(entry) = catalogued {
-            let reach = if entry.indirect {
-                Reach::Indirect
-            } else {
-                Reach::Called
-            };
+            let reach = called_reach(entry.indirect);
             self.capability_finding(
                 entry.capability,
                 module,
@@ -541,12 +533,10 @@ impl Judge<'_> {
                     continue; // a resolver imported but not called is inert
                 }
                 let loc = self.loc(imp.at);
-                let reach = if !called_later {
-                    Reach::Referenced
-                } else if entry.indirect {
-                    Reach::Indirect
+                let reach = if called_later {
+                    called_reach(entry.indirect)
                 } else {
-                    Reach::Called
+                    Reach::Referenced
                 };
                 let via = if called_later {
                     " via functools.partial"
@@ -607,5 +597,15 @@ impl Judge<'_> {
                 );
             }
         }
+    }
+}
+
+/// How calling a catalogued callable reaches its capability: directly, or through its own
+/// code when the catalog says the capability is one step removed.
+fn called_reach(indirect: bool) -> Reach {
+    if indirect {
+        Reach::Indirect
+    } else {
+        Reach::Called
     }
 }
